@@ -1,0 +1,68 @@
+"""emkit: Expectation-Maximization for latent-variable models.
+
+One protocol (:class:`LatentVariableModel`), one driver (:func:`fit`), and finite mixtures of
+exponential families (:class:`FiniteMixture` of :class:`Gaussian`, :class:`Bernoulli`,
+:class:`Poisson`, or your own :class:`ExponentialFamily`).
+
+>>> import emkit
+>>> X = emkit.datasets.load_faithful().data
+>>> result = emkit.fit(emkit.FiniteMixture(emkit.Gaussian("full"), 2), X, random_state=0)
+>>> result.converged
+True
+"""
+
+from emkit import datasets, stats
+from emkit.em import FitResult, IterationState, fit
+from emkit.exceptions import (
+    ConvergenceWarning,
+    DegenerateComponentWarning,
+    LikelihoodDecreaseWarning,
+)
+from emkit.families import (
+    COVARIANCE_TYPES,
+    Bernoulli,
+    CanonicalFamily,
+    Gaussian,
+    GaussianParams,
+    MeanParams,
+    Poisson,
+)
+from emkit.init import INIT_METHODS
+from emkit.mixture import FiniteMixture, MixtureParams, MixtureStats
+from emkit.protocols import ExponentialFamily, LatentVariableModel
+from emkit.selection import Selection, aic, bic, icl, select
+from emkit.sources import ArraySource, DataSource
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "INIT_METHODS",
+    "ArraySource",
+    "Bernoulli",
+    "CanonicalFamily",
+    "ConvergenceWarning",
+    "DataSource",
+    "DegenerateComponentWarning",
+    "ExponentialFamily",
+    "FiniteMixture",
+    "FitResult",
+    "Gaussian",
+    "GaussianParams",
+    "IterationState",
+    "LatentVariableModel",
+    "LikelihoodDecreaseWarning",
+    "MeanParams",
+    "MixtureParams",
+    "MixtureStats",
+    "Poisson",
+    "Selection",
+    "__version__",
+    "aic",
+    "bic",
+    "datasets",
+    "fit",
+    "icl",
+    "select",
+    "stats",
+]

@@ -1,0 +1,7 @@
+"""``python -m emkit`` runs the command line."""
+
+import sys
+
+from emkit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,188 @@
+"""Argument checks shared by every layer.
+
+Every message names the argument, the rule and the offending value, so that bad input never
+travels further and turns into NaN deep inside a computation.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from emkit._backend import Array
+
+__all__ = [
+    "check_array",
+    "check_choice",
+    "check_float",
+    "check_int",
+    "check_random_state",
+    "check_sample_weight",
+    "first_offender",
+]
+
+
+def first_offender(mask: Array) -> tuple[int, ...]:
+    """Index of the first ``True`` entry of ``mask`` (row-major), for error messages."""
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def _where(index: tuple[int, ...]) -> str:
+    if len(index) == 2:
+        return f"row {index[0]}, column {index[1]}"
+    return f"index {index[0]}" if len(index) == 1 else f"index {index}"
+
+
+def check_array(
+    X: Any,
+    name: str = "X",
+    *,
+    ndim: int = 2,
+    min_rows: int = 1,
+    dtype: Any = None,
+) -> Array:
+    """Return ``X`` as a finite floating array of ``ndim`` dimensions.
+
+    float32 and float64 input keep their dtype (unless ``dtype`` is given); integer and boolean
+    input becomes float64. Pandas objects and nested lists are accepted.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is not numeric.
+    ValueError
+        If ``X`` has the wrong number of dimensions, too few rows, no columns, or a NaN/inf.
+    """
+    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
+        X = X.to_numpy()
+    try:
+        arr = np.asarray(X)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"`{name}` must be a rectangular numeric array; {exc}") from None
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (ValueError, TypeError):
+            raise TypeError(
+                f"`{name}` must be numeric; it holds non-numeric values (dtype object), "
+                f"e.g. {_first_non_numeric(arr)!r}"
+            ) from None
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise TypeError(f"`{name}` must be numeric; got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"`{name}` must be real; got dtype {arr.dtype}")
+    if dtype is not None:
+        arr = arr.astype(dtype, copy=False)
+    elif arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    if arr.ndim != ndim:
+        hint = " (use X.reshape(-1, 1) for a single feature)" if ndim == 2 and arr.ndim == 1 else ""
+        raise ValueError(
+            f"`{name}` must be a {ndim}-D array; got {arr.ndim}-D with shape {arr.shape}{hint}"
+        )
+    if arr.shape[0] < min_rows:
+        raise ValueError(f"`{name}` must have at least {min_rows} row(s); got shape {arr.shape}")
+    if ndim == 2 and arr.shape[1] == 0:
+        raise ValueError(f"`{name}` must have at least one column; got shape {arr.shape}")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        index = first_offender(~finite)
+        raise ValueError(
+            f"`{name}` must contain only finite values; found {arr[index]} at {_where(index)}"
+        )
+    return arr
+
+
+def _first_non_numeric(arr: Array) -> Any:
+    for value in arr.ravel():
+        try:
+            float(value)
+        except (ValueError, TypeError):
+            return value
+    return None
+
+
+def check_int(
+    value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """Return ``value`` as an ``int`` within ``[minimum, maximum]``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"`{name}` must be an integer; got {value!r} of type {type(value).__name__}"
+        )
+    result = int(value)
+    if minimum is not None and result < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}; got {result}")
+    if maximum is not None and result > maximum:
+        raise ValueError(f"`{name}` must be <= {maximum}; got {result}")
+    return result
+
+
+def check_float(
+    value: Any,
+    name: str,
+    *,
+    minimum: float | None = None,
+    exclusive_minimum: bool = False,
+    maximum: float | None = None,
+) -> float:
+    """Return ``value`` as a finite ``float``; ``minimum`` is inclusive unless stated."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"`{name}` must be a real number; got {value!r} of type {type(value).__name__}"
+        )
+    result = float(value)
+    if not np.isfinite(result):
+        raise ValueError(f"`{name}` must be finite; got {result}")
+    if minimum is not None:
+        if exclusive_minimum and result <= minimum:
+            raise ValueError(f"`{name}` must be > {minimum}; got {result}")
+        if not exclusive_minimum and result < minimum:
+            raise ValueError(f"`{name}` must be >= {minimum}; got {result}")
+    if maximum is not None and result > maximum:
+        raise ValueError(f"`{name}` must be <= {maximum}; got {result}")
+    return result
+
+
+def check_choice(value: Any, name: str, options: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``options``."""
+    options = tuple(options)
+    if value not in options:
+        raise ValueError(f"`{name}` must be one of {', '.join(map(repr, options))}; got {value!r}")
+    return str(value)
+
+
+def check_sample_weight(sample_weight: Any, n_samples: int) -> Array | None:
+    """Return non-negative finite float64 weights of shape (n_samples,), or ``None``."""
+    if sample_weight is None:
+        return None
+    w = check_array(sample_weight, "sample_weight", ndim=1, dtype=np.float64)
+    if w.shape[0] != n_samples:
+        raise ValueError(
+            f"`sample_weight` must have one entry per row of X ({n_samples}); got {w.shape[0]}"
+        )
+    if (w < 0).any():
+        index = first_offender(w < 0)
+        raise ValueError(f"`sample_weight` must be >= 0; found {w[index]} at index {index[0]}")
+    if not w.any():
+        raise ValueError("`sample_weight` must have at least one positive entry; all are 0")
+    return w
+
+
+def check_random_state(random_state: Any) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from ``None``, an int seed, a SeedSequence or a Generator."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    if random_state is None or isinstance(random_state, numbers.Integral | np.random.SeedSequence):
+        if isinstance(random_state, numbers.Integral) and int(random_state) < 0:
+            raise ValueError(f"`random_state` must be a non-negative seed; got {random_state}")
+        return np.random.default_rng(random_state)  # type: ignore[arg-type]
+    raise TypeError(
+        "`random_state` must be None, an int seed, a numpy SeedSequence or Generator; "
+        f"got {random_state!r}"
+    )

@@ -1,0 +1,18 @@
+"""Component distributions: each an :class:`~emkit.protocols.ExponentialFamily`."""
+
+from emkit.families.bernoulli import Bernoulli
+from emkit.families.canonical import CanonicalFamily, MeanParams, MeanStats
+from emkit.families.gaussian import COVARIANCE_TYPES, Gaussian, GaussianParams, GaussianStats
+from emkit.families.poisson import Poisson
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "Bernoulli",
+    "CanonicalFamily",
+    "Gaussian",
+    "GaussianParams",
+    "GaussianStats",
+    "MeanParams",
+    "MeanStats",
+    "Poisson",
+]

@@ -1,0 +1,242 @@
+"""A finite mixture of any exponential family, as a latent-variable model.
+
+``p(x) = sum_k pi_k p(x | theta_k)`` with a latent component ``z``. The E-step computes the
+responsibilities ``r_nk = p(z = k | x_n, theta')`` in log space (log-sum-exp, never the exp of an
+unnormalised density) and hands them to the family, which returns its weighted sufficient
+statistics. The M-step sets ``pi_k ∝ n_k`` (MAP under an optional symmetric Dirichlet prior) and
+lets the family match moments.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar, final
+
+import attrs
+import numpy as np
+
+from emkit._backend import Array, gammaln, logsumexp
+from emkit._validation import check_array, check_float, check_int
+from emkit.init import initial_responsibilities
+from emkit.protocols import ExponentialFamily
+
+__all__ = ["COUNT_FLOOR", "FiniteMixture", "MixtureParams", "MixtureStats"]
+
+P = TypeVar("P")
+S = TypeVar("S")
+
+#: Component counts are floored here so that an empty component never divides by zero.
+COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
+
+#: A fitted component with fewer effective data points than this is reported as collapsed.
+COLLAPSE_COUNT = 1.0
+
+
+@final
+@attrs.frozen(eq=False)
+class MixtureParams(Generic[P]):
+    """Mixing weights (n_components,) and the family's parameters of every component."""
+
+    weights: Array
+    components: P
+
+
+@final
+@attrs.frozen(eq=False)
+class MixtureStats(Generic[S]):
+    """Summed responsibilities ``n_k`` (n_components,) and the family's weighted statistics."""
+
+    counts: Array
+    components: S
+
+
+def _check_components(value: Any) -> int:
+    return check_int(value, "n_components", minimum=1)
+
+
+def _check_concentration(value: Any) -> float:
+    return check_float(value, "weight_concentration", minimum=1.0)
+
+
+@final
+@attrs.frozen
+class FiniteMixture(Generic[P, S]):
+    """``n_components`` components of one exponential ``family``.
+
+    Parameters
+    ----------
+    family : ExponentialFamily
+        The component distribution, e.g. ``Gaussian("diag")``, ``Bernoulli()``, ``Poisson()``.
+    n_components : int
+        Number of components K >= 1.
+    weight_concentration : float, default 1.0
+        Concentration ``alpha >= 1`` of a symmetric Dirichlet prior on the weights. The M-step
+        is then ``pi_k = (n_k + alpha - 1) / (N + K (alpha - 1))``; ``alpha = 1`` is no prior.
+    """
+
+    family: ExponentialFamily[P, S]
+    n_components: int = attrs.field(converter=_check_components)
+    weight_concentration: float = attrs.field(default=1.0, converter=_check_concentration)
+
+    # -- the LatentVariableModel protocol ------------------------------------------------------
+    def validate_data(self, X: Array) -> Array:
+        return self.family.validate_data(X)
+
+    def init_params(
+        self,
+        X: Array,
+        rng: np.random.Generator,
+        method: str = "kmeans",
+        weights: Array | None = None,
+    ) -> MixtureParams[P]:
+        """Parameters from one M-step on initial responsibilities (see :mod:`emkit.init`)."""
+        resp = initial_responsibilities(X, self.n_components, method, rng, weights)
+        return self.params_from_responsibilities(X, resp, weights)
+
+    def params_from_responsibilities(
+        self, X: Array, resp: Array, weights: Array | None = None
+    ) -> MixtureParams[P]:
+        """The M-step applied to given responsibilities (n_samples, n_components)."""
+        if weights is not None:
+            resp = resp * weights[:, None]
+        center = np.broadcast_to(
+            np.average(X, axis=0, weights=weights), (self.n_components, X.shape[1])
+        ).astype(np.float64)
+        stats = MixtureStats(
+            counts=resp.sum(axis=0, dtype=np.float64),
+            components=self.family.expected_stats(X, resp, center),
+        )
+        return self.m_step(stats)
+
+    def validate_params(self, params: Any, n_features: int) -> MixtureParams[P]:
+        if not isinstance(params, MixtureParams):
+            raise TypeError(
+                f"initial parameters must be MixtureParams; got {type(params).__name__}"
+            )
+        weights = check_array(params.weights, "params.weights", ndim=1, dtype=np.float64)
+        if weights.shape != (self.n_components,):
+            raise ValueError(
+                f"`params.weights` must have shape (n_components,) = ({self.n_components},); "
+                f"got {weights.shape}"
+            )
+        if (weights < 0).any() or not np.isclose(weights.sum(), 1.0, rtol=0.0, atol=1e-6):
+            raise ValueError(
+                f"`params.weights` must be non-negative and sum to 1; got {weights.tolist()} "
+                f"(sum {weights.sum():.8g})"
+            )
+        components = self.family.validate_params(params.components, self.n_components, n_features)
+        return MixtureParams(weights / weights.sum(), components)
+
+    def e_step(
+        self,
+        X: Array,
+        params: MixtureParams[P],
+        weights: Array | None = None,
+        labels: Array | None = None,
+    ) -> tuple[MixtureStats[S], float]:
+        log_resp, log_norm = self._log_responsibilities(X, params, labels)
+        resp = np.exp(log_resp)
+        if weights is None:
+            log_likelihood = float(np.sum(log_norm, dtype=np.float64))
+        else:
+            resp = resp * weights[:, None].astype(resp.dtype)
+            log_likelihood = float(weights @ log_norm.astype(np.float64))
+        center = self.family.mean(params.components)
+        stats = MixtureStats(
+            counts=resp.sum(axis=0, dtype=np.float64),
+            components=self.family.expected_stats(X, resp, center),
+        )
+        return stats, log_likelihood
+
+    def m_step(self, stats: MixtureStats[S]) -> MixtureParams[P]:
+        counts = np.maximum(stats.counts, COUNT_FLOOR)
+        weights = counts + (self.weight_concentration - 1.0)
+        return MixtureParams(
+            weights=weights / weights.sum(),
+            components=self.family.maximize(stats.components, counts),
+        )
+
+    def log_prior(self, params: MixtureParams[P]) -> float:
+        log_prior = self.family.log_prior(params.components)
+        alpha = self.weight_concentration
+        if alpha != 1.0:
+            k = self.n_components
+            log_prior += float(
+                gammaln(np.array(k * alpha))
+                - k * gammaln(np.array(alpha))
+                + (alpha - 1.0) * np.sum(np.log(params.weights))
+            )
+        return log_prior
+
+    def n_parameters(self, n_features: int) -> int:
+        return self.n_components - 1 + self.family.n_parameters(self.n_components, n_features)
+
+    def diagnose(self, stats: MixtureStats[S]) -> list[str]:
+        """Advice about a fit's final statistics: components that hold (almost) no data."""
+        collapsed = np.flatnonzero(stats.counts < COLLAPSE_COUNT)
+        if collapsed.size == 0:
+            return []
+        return [
+            f"component(s) {collapsed.tolist()} hold fewer than {COLLAPSE_COUNT:g} data point "
+            f"(counts {np.round(stats.counts[collapsed], 6).tolist()}): they have collapsed; "
+            "refit with fewer components or another initialisation"
+        ]
+
+    def bytes_per_row(self, n_features: int, itemsize: int) -> int:
+        """Bytes of temporaries per row of a chunk in one E-step (for automatic chunk sizes)."""
+        # log-probabilities, responsibilities and the (n, K, D) products of a full Gaussian.
+        return itemsize * self.n_components * (n_features + 4) + 8 * (n_features + 2)
+
+    # -- using fitted parameters ---------------------------------------------------------------
+    def joint_log_prob(self, X: Array, params: MixtureParams[P]) -> Array:
+        """``log pi_k + log p(x_n | theta_k)``, shape (n_samples, n_components)."""
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params.weights)
+        return self.family.log_prob(X, params.components) + log_weights
+
+    def _log_responsibilities(
+        self, X: Array, params: MixtureParams[P], labels: Array | None = None
+    ) -> tuple[Array, Array]:
+        log_joint = self.joint_log_prob(X, params)
+        if labels is not None:
+            # A known label fixes the row's responsibility: every other component gets -inf,
+            # so the row contributes its complete-data log-likelihood log pi_z + log p(x | z).
+            unknown = labels < 0
+            allowed = unknown[:, None] | (labels[:, None] == np.arange(self.n_components))
+            log_joint = np.where(allowed, log_joint, -np.inf)
+        log_norm = logsumexp(log_joint, axis=1)
+        if not np.isfinite(log_norm).all():
+            row = int(np.flatnonzero(~np.isfinite(log_norm))[0])
+            raise ValueError(
+                f"row {row} of `X` has zero probability under every component "
+                f"(log-likelihood {log_norm[row]}); the data lies outside what these parameters "
+                "can generate, e.g. a count where every component's rate is 0"
+            )
+        return log_joint - log_norm[:, None], log_norm
+
+    def responsibilities(self, X: Array, params: MixtureParams[P]) -> Array:
+        """Posterior ``p(z = k | x_n)``, shape (n_samples, n_components); rows sum to 1."""
+        return np.exp(self._log_responsibilities(X, params)[0])
+
+    def score_samples(self, X: Array, params: MixtureParams[P]) -> Array:
+        """``log p(x_n)`` of every row, shape (n_samples,)."""
+        return logsumexp(self.joint_log_prob(X, params), axis=1)
+
+    def predict(self, X: Array, params: MixtureParams[P]) -> Array:
+        """Most probable component of every row, shape (n_samples,)."""
+        return np.asarray(np.argmax(self.joint_log_prob(X, params), axis=1))
+
+    def sample(
+        self, params: MixtureParams[P], n_samples: int, rng: np.random.Generator
+    ) -> tuple[Array, Array]:
+        """Draw ``n_samples`` rows; returns ``(X, labels)`` with the component of each row."""
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
+        labels = rng.choice(self.n_components, size=n_samples, p=params.weights)
+        counts = np.bincount(labels, minlength=self.n_components)
+        draws = [
+            self.family.sample(params.components, k, int(counts[k]), rng)
+            for k in range(self.n_components)
+        ]
+        X = np.empty((n_samples, draws[0].shape[1]))
+        for k, draw in enumerate(draws):
+            X[labels == k] = draw
+        return X, labels

@@ -1,0 +1,112 @@
+"""Fieldwise arithmetic on statistics and parameters: frozen attrs classes of arrays.
+
+Expected sufficient statistics are *additive*: the statistics of two chunks of data are the
+fieldwise sum of each chunk's statistics. These helpers do that arithmetic for any attrs class,
+recursing into nested attrs values (a mixture's statistics hold its family's statistics).
+
+Two field conventions:
+
+* a field declared with ``metadata={"additive": False}`` is a reference value that every chunk of
+  one pass shares (e.g. the point a Gaussian accumulates second moments around); ``add`` checks
+  that both sides agree and keeps it, ``scale`` leaves it alone;
+* along axis 0 an array holds one entry per component; a leading axis of length 1 is shared by all
+  components (a tied covariance), so ``take_components`` leaves it alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import reduce
+from typing import Any, TypeVar
+
+import attrs
+import numpy as np
+
+from emkit._backend import Array
+
+__all__ = ["NOT_ADDITIVE", "add", "scale", "sum_all", "take_components", "zeros_like"]
+
+T = TypeVar("T")
+
+#: Field metadata marking a statistic that is shared by every chunk rather than summed.
+NOT_ADDITIVE = {"additive": False}
+
+
+def _is_additive(field: attrs.Attribute[Any]) -> bool:
+    return bool(field.metadata.get("additive", True))
+
+
+def _map(fn: Callable[..., Any], first: T, *rest: T, keep: Callable[..., Any] | None = None) -> T:
+    """Apply ``fn`` to matching leaves of attrs trees; non-additive leaves go through ``keep``."""
+    if attrs.has(type(first)):
+        changes = {}
+        for field in attrs.fields(type(first)):  # type: ignore[arg-type]
+            values = [getattr(obj, field.name) for obj in (first, *rest)]
+            if attrs.has(type(values[0])):
+                changes[field.name] = _map(fn, *values, keep=keep)
+            elif not _is_additive(field) or not _is_numeric(values[0]):
+                changes[field.name] = keep(*values) if keep is not None else values[0]
+            else:
+                changes[field.name] = fn(*values)
+        return attrs.evolve(first, **changes)  # type: ignore[misc]
+    return fn(first, *rest)  # type: ignore[no-any-return]
+
+
+def _is_numeric(value: Any) -> bool:
+    return isinstance(
+        value, np.ndarray | float | int | np.floating | np.integer
+    ) and not isinstance(value, bool)
+
+
+def _same(a: Any, *others: Any) -> Any:
+    for b in others:
+        if a is not b and not np.array_equal(a, b):
+            raise ValueError(
+                "cannot add statistics accumulated around different reference points; "
+                "every chunk of one pass must use the same parameters"
+            )
+    return a
+
+
+def add(a: T, b: T) -> T:
+    """Fieldwise ``a + b`` of two statistics of the same class."""
+    if type(a) is not type(b):
+        raise TypeError(f"cannot add {type(a).__name__} and {type(b).__name__}")
+    return _map(np.add, a, b, keep=_same)
+
+
+def scale(a: T, factor: float) -> T:
+    """Fieldwise ``factor * a`` (reference fields unchanged)."""
+    return _map(lambda x: x * factor, a)
+
+
+def zeros_like(a: T) -> T:
+    """Statistics of no data: every additive field set to zero."""
+    return _map(np.zeros_like, a)
+
+
+def sum_all(items: Iterable[T]) -> T:
+    """Fieldwise sum of a non-empty iterable of statistics."""
+    return reduce(add, items)
+
+
+def take_components(a: T, order: Array) -> T:
+    """Reorder the components of parameters or statistics: entry ``k`` becomes ``a[order[k]]``.
+
+    Arrays with a leading axis of length 1 are shared across components and kept as they are.
+    """
+    order = np.asarray(order)
+
+    def take(x: Any) -> Any:
+        if isinstance(x, np.ndarray) and x.ndim > 0 and x.shape[0] != 1:
+            return x[order]
+        return x
+
+    def _take_tree(obj: Any) -> Any:
+        if attrs.has(type(obj)):
+            return attrs.evolve(
+                obj, **{f.name: _take_tree(getattr(obj, f.name)) for f in attrs.fields(type(obj))}
+            )
+        return take(obj)
+
+    return _take_tree(a)  # type: ignore[no-any-return]
