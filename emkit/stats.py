@@ -32,6 +32,11 @@ T = TypeVar("T")
 NOT_ADDITIVE = {"additive": False}
 
 
+def _init_fields(obj: Any) -> list[attrs.Attribute[Any]]:
+    """The fields a value is built from; derived fields (``init=False``) are recomputed."""
+    return [f for f in attrs.fields(type(obj)) if f.init]
+
+
 def _is_additive(field: attrs.Attribute[Any]) -> bool:
     return bool(field.metadata.get("additive", True))
 
@@ -40,7 +45,7 @@ def _map(fn: Callable[..., Any], first: T, *rest: T, keep: Callable[..., Any] | 
     """Apply ``fn`` to matching leaves of attrs trees; non-additive leaves go through ``keep``."""
     if attrs.has(type(first)):
         changes = {}
-        for field in attrs.fields(type(first)):  # type: ignore[arg-type]
+        for field in _init_fields(first):
             values = [getattr(obj, field.name) for obj in (first, *rest)]
             if attrs.has(type(values[0])):
                 changes[field.name] = _map(fn, *values, keep=keep)
@@ -105,7 +110,7 @@ def take_components(a: T, order: Array) -> T:
     def _take_tree(obj: Any) -> Any:
         if attrs.has(type(obj)):
             return attrs.evolve(
-                obj, **{f.name: _take_tree(getattr(obj, f.name)) for f in attrs.fields(type(obj))}
+                obj, **{f.name: _take_tree(getattr(obj, f.name)) for f in _init_fields(obj)}
             )
         return take(obj)
 
