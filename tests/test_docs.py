@@ -1,0 +1,111 @@
+"""Every ```python block in docs/*.md and every script in examples/ runs.
+
+The blocks of one page run in order in one shared namespace (a page is one session); blocks
+fenced as anything but ``python`` (``text``, ``bash``, ``pycon``...) are not run. Everything runs
+in a fresh temporary directory with matplotlib's non-interactive Agg backend, so files a page or
+example writes never land in the repository.
+"""
+
+from __future__ import annotations
+
+import linecache
+import re
+import runpy
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+EXAMPLES = ROOT / "examples"
+
+# A fence opens with ```python (optionally indented, e.g. inside an admonition) and closes with
+# a line of three backticks at the same indentation.
+_OPEN = re.compile(r"^(?P<indent>[ \t]*)```python\s*$")
+
+pytest.importorskip("matplotlib")
+
+
+def _use_agg() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+
+
+def python_blocks(text: str) -> list[tuple[int, str]]:
+    """``(line number, code)`` of every ```python block of a Markdown text, in order."""
+    lines = text.splitlines()
+    blocks = []
+    i = 0
+    while i < len(lines):
+        match = _OPEN.match(lines[i])
+        if match is None:
+            i += 1
+            continue
+        indent = match.group("indent")
+        start = i + 1
+        i = start
+        while i < len(lines) and lines[i].strip() != "```":
+            i += 1
+        if i == len(lines):
+            raise ValueError(f"unclosed ```python block opened at line {start}")
+        body = [line[len(indent) :] if line.startswith(indent) else line for line in lines[start:i]]
+        blocks.append((start + 1, "\n".join(body) + "\n"))
+        i += 1
+    return blocks
+
+
+def test_python_blocks_are_found() -> None:
+    text = "a\n```python\nx = 1\n```\n```text\nnot run\n```\n    ```python\n    y = 2\n    ```\n"
+    assert python_blocks(text) == [(3, "x = 1\n"), (9, "y = 2\n")]
+
+
+PAGES = sorted(DOCS.glob("*.md"))
+SCRIPTS = sorted(EXAMPLES.glob("*.py"))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_docs_page_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _use_agg()
+    import matplotlib.pyplot as plt
+
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": f"docs.{page.stem}"}
+    blocks = python_blocks(page.read_text(encoding="utf-8"))
+    try:
+        for line, code in blocks:
+            filename = f"{page.relative_to(ROOT)}:{line}"
+            # Register the block's source so that a failing block shows its lines in tracebacks.
+            linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+            compiled = compile(code, filename, "exec")
+            with warnings.catch_warnings():
+                # The pages demonstrate behaviour; a warning they trigger on purpose is fine, but
+                # a bug in the model (objective going down) must still fail.
+                warnings.simplefilter("default")
+                warnings.filterwarnings("error", category=_likelihood_decrease())
+                exec(compiled, namespace)
+    finally:
+        plt.close("all")
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[s.name for s in SCRIPTS])
+def test_example_runs(script: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _use_agg()
+    import matplotlib.pyplot as plt
+
+    out = tmp_path / "figures"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(script), str(out)])
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    finally:
+        plt.close("all")
+    assert list(out.glob("*.png")), f"{script.name} wrote no figure into {out}"
+
+
+def _likelihood_decrease() -> type[Warning]:
+    from emkit import LikelihoodDecreaseWarning
+
+    return LikelihoodDecreaseWarning
