@@ -1,0 +1,90 @@
+"""Hypothesis strategies: mixture problems of every family, with data sampled from the model.
+
+Hypothesis chooses the shapes, the family and a seed; numpy draws the arrays from the seed. That
+keeps shrinking meaningful (smaller K, D, n) while the data stay realistic draws of a mixture.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+from hypothesis import strategies as st
+
+import emkit
+from emkit._backend import Array
+
+#: Every family the core ships, by a short name (Gaussians by covariance type).
+FAMILY_KINDS = ("full", "tied", "diag", "spherical", "bernoulli", "poisson")
+
+
+def make_family(kind: str) -> Any:
+    if kind == "bernoulli":
+        return emkit.Bernoulli()
+    if kind == "poisson":
+        return emkit.Poisson()
+    return emkit.Gaussian(kind)
+
+
+def random_component_params(
+    family: Any, n_components: int, n_features: int, rng: np.random.Generator
+) -> Any:
+    """Component parameters well inside the parameter space of ``family``."""
+    k, d = n_components, n_features
+    if isinstance(family, emkit.Bernoulli):
+        return emkit.MeanParams(rng.uniform(0.05, 0.95, size=(k, d)))
+    if isinstance(family, emkit.Poisson):
+        return emkit.MeanParams(rng.uniform(0.5, 12.0, size=(k, d)))
+    means = rng.normal(0.0, 4.0, size=(k, d))
+    kind = family.covariance_type
+    if kind in ("full", "tied"):
+        m = 1 if kind == "tied" else k
+        factors = rng.normal(0.0, 0.7, size=(m, d, d))
+        covariances = factors @ np.swapaxes(factors, 1, 2) + 0.3 * np.eye(d)
+    elif kind == "diag":
+        covariances = rng.uniform(0.3, 2.0, size=(k, d))
+    else:
+        covariances = rng.uniform(0.3, 2.0, size=k)
+    return emkit.GaussianParams(means, covariances)
+
+
+def random_params(
+    model: emkit.FiniteMixture[Any, Any], n_features: int, rng: np.random.Generator
+) -> emkit.MixtureParams[Any]:
+    weights = rng.dirichlet(np.full(model.n_components, 3.0))
+    return emkit.MixtureParams(
+        weights, random_component_params(model.family, model.n_components, n_features, rng)
+    )
+
+
+@attrs.frozen(eq=False)
+class Problem:
+    """A mixture model, true parameters, and data drawn from them."""
+
+    model: emkit.FiniteMixture[Any, Any]
+    params: emkit.MixtureParams[Any]
+    X: Array
+    labels: Array
+    seed: int
+
+
+@st.composite
+def problems(
+    draw: st.DrawFn,
+    kinds: tuple[str, ...] = FAMILY_KINDS,
+    max_components: int = 3,
+    max_features: int = 3,
+    min_rows: int = 30,
+    max_rows: int = 120,
+) -> Problem:
+    kind = draw(st.sampled_from(kinds))
+    n_components = draw(st.integers(1, max_components))
+    n_features = draw(st.integers(1, max_features))
+    n = draw(st.integers(min_rows, max_rows))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    model = emkit.FiniteMixture(make_family(kind), n_components)
+    params = random_params(model, n_features, rng)
+    X, labels = model.sample(params, n, rng)
+    return Problem(model, params, X, labels, seed)
