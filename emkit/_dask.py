@@ -1,0 +1,304 @@
+"""Dask arrays as a data source: one EM iteration is one map-reduce on the cluster.
+
+The rows stay where Dask keeps them (persisted once, in the workers' memory). Each iteration sends
+the small parameters, maps ``model.e_step`` over the row blocks, and sums the per-block
+``(statistics, log-likelihood)`` in a tree of fan-in :data:`TREE_FAN_IN`; only the summed
+statistics come back, and the M-step runs on the client. Tasks are pure functions of (model,
+parameters, block), so a task that Dask re-runs after losing a worker returns the same value and
+each block is counted exactly once.
+
+dask is imported only when a Dask array reaches emkit (the ``dask`` extra).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from emkit._backend import Array
+from emkit._validation import check_array, check_sample_weight
+from emkit.sources import (
+    INIT_SAMPLE_ROWS,
+    _e_step,
+    _validate_chunk,
+    _working_dtype,
+    check_labels,
+)
+from emkit.stats import add
+
+__all__ = ["TREE_FAN_IN", "DaskSource"]
+
+#: Number of partial sums combined by one task of the reduction tree.
+TREE_FAN_IN = 8
+
+_INSTALL_HINT = "pip install 'emkit[dask]'"
+
+#: Processes in which BLAS was already pinned to one thread (a worker's lifetime).
+_PINNED_PIDS: set[int] = set()
+
+
+def _import_dask() -> Any:
+    try:
+        import dask
+        import dask.array
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise ImportError(
+            f"fitting a Dask array needs dask and dask.distributed: {_INSTALL_HINT}"
+        ) from exc
+    return dask
+
+
+def _threadpool_limits(limits: int) -> Any:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise ImportError(f"fitting a Dask array needs threadpoolctl: {_INSTALL_HINT}") from exc
+    return threadpool_limits(limits=limits, user_api="blas")
+
+
+def active_client() -> Any:
+    """The active ``dask.distributed`` Client, or ``None`` (then the local threads scheduler)."""
+    try:
+        from distributed import default_client
+    except ImportError:
+        return None
+    try:
+        return default_client()  # type: ignore[no-untyped-call]
+    except ValueError:
+        return None
+
+
+def _pin_worker_blas(client_pid: int) -> None:
+    """One BLAS thread per task thread in a worker process.
+
+    Dask already runs one task per core; a multi-threaded BLAS inside every task would start
+    cores x cores threads that fight for the same cores. The limit is set once per worker process
+    and kept (the process belongs to Dask). In the client's own process (threads scheduler, or a
+    cluster of in-process workers) the client pins BLAS around the computation instead.
+    """
+    pid = os.getpid()
+    if pid != client_pid and pid not in _PINNED_PIDS:
+        _threadpool_limits(1)
+        _PINNED_PIDS.add(pid)
+
+
+def _block_e_step(
+    model: Any,
+    params: Any,
+    X: Array,
+    weights: Array | None,
+    labels: Array | None,
+    dtype: np.dtype[Any],
+    client_pid: int,
+) -> tuple[Any, float]:
+    _pin_worker_blas(client_pid)
+    return _e_step(model, np.asarray(X, dtype=dtype), params, weights, labels)
+
+
+def _block_check(
+    model: Any,
+    X: Array,
+    weights: Array | None,
+    labels: Array | None,
+    start: int,
+    dtype: np.dtype[Any],
+    client_pid: int,
+) -> float:
+    """Validate one block on its worker; returns its total weight."""
+    _pin_worker_blas(client_pid)
+    X = check_array(X, "X", dtype=dtype)
+    _validate_chunk(model, X, weights, labels, start)
+    return float(X.shape[0] if weights is None else np.sum(weights))
+
+
+def _sum_partials(*parts: tuple[Any, float]) -> tuple[Any, float]:
+    stats, ll = parts[0]
+    for more_stats, more_ll in parts[1:]:
+        stats, ll = add(stats, more_stats), ll + more_ll
+    return stats, ll
+
+
+def _sum_floats(*values: float) -> float:
+    return float(sum(values))
+
+
+class DaskSource:
+    """A ``dask.array.Array`` of shape (n_samples, n_features), fitted where its blocks live.
+
+    With a ``dask.distributed`` Client active (``distributed.default_client()``), every pass
+    runs on its cluster; without one, on the local threads scheduler. ``emkit.fit(model, X)``
+    with a Dask ``X`` is all it takes to fit on an existing cluster.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+        Rechunked to whole rows (one block across the columns) if needed, then persisted once.
+    sample_weight : array-like or dask array of shape (n_samples,), optional
+    labels : int array-like or dask array of shape (n_samples,), optional
+        Known components, -1 where unknown.
+    persist : bool, default True
+        Keep the blocks in (cluster) memory across iterations. Without it every iteration
+        recomputes ``X`` from its graph (for data read from storage that does not fit in the
+        cluster's memory).
+    """
+
+    def __init__(
+        self, X: Any, sample_weight: Any = None, labels: Any = None, *, persist: bool = True
+    ) -> None:
+        dask = _import_dask()
+        da = dask.array
+        if X.ndim != 2:
+            raise ValueError(f"`X` must be a 2-D array; got {X.ndim}-D with shape {X.shape}")
+        if not (np.issubdtype(X.dtype, np.number) or X.dtype == np.bool_) or np.issubdtype(
+            X.dtype, np.complexfloating
+        ):
+            raise TypeError(f"`X` must hold real numbers; got dtype {X.dtype}")
+        if any(np.isnan(c) for c in X.chunks[0]):
+            X = X.compute_chunk_sizes()
+        if X.shape[0] < 1 or X.shape[1] < 1:
+            raise ValueError(f"`X` must have at least one row and one column; got shape {X.shape}")
+        if X.numblocks[1] > 1:
+            X = X.rechunk({1: -1})
+        self._dtype = _working_dtype(X.dtype)
+        row_chunks = X.chunks[0]
+        weights = labels_ = None
+        if sample_weight is not None:
+            if not _is_dask(sample_weight):
+                sample_weight = check_sample_weight(sample_weight, X.shape[0])
+            weights = da.asarray(sample_weight).astype(np.float64).rechunk((row_chunks,))
+            if weights.shape != (X.shape[0],):
+                raise ValueError(
+                    f"`sample_weight` must have one entry per row of X ({X.shape[0]}); got "
+                    f"shape {weights.shape}"
+                )
+        if labels is not None:
+            if not _is_dask(labels):
+                labels = check_labels(labels, X.shape[0])
+            labels_ = da.asarray(labels).astype(np.intp).rechunk((row_chunks,))
+            if labels_.shape != (X.shape[0],):
+                raise ValueError(
+                    f"`labels` must have shape (n_samples,) = ({X.shape[0]},); got {labels_.shape}"
+                )
+        if persist:
+            client = active_client()
+            arrays = [a for a in (X, weights, labels_) if a is not None]
+            persisted = client.persist(arrays) if client is not None else dask.persist(*arrays)
+            persisted = list(persisted)
+            X = persisted.pop(0)
+            weights = persisted.pop(0) if weights is not None else None
+            labels_ = persisted.pop(0) if labels_ is not None else None
+        self.X = X
+        self.sample_weight = weights
+        self._labels = labels_
+        self._starts = np.concatenate([[0], np.cumsum(row_chunks)[:-1]]).astype(int).tolist()
+        self._total_weight: float | None = None if weights is not None else float(X.shape[0])
+
+    # -- sizes -------------------------------------------------------------------------------------
+    @property
+    def n_samples(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self._dtype
+
+    @property
+    def total_weight(self) -> float:
+        if self._total_weight is None:
+            assert self.sample_weight is not None
+            self._total_weight = float(self._compute(self.sample_weight.sum())[0])
+        return self._total_weight
+
+    # -- passes ------------------------------------------------------------------------------------
+    def _block_args(self) -> list[tuple[Any, Any, Any, int]]:
+        blocks = self.X.to_delayed().ravel().tolist()
+        n = len(blocks)
+        weights = (
+            [None] * n
+            if self.sample_weight is None
+            else self.sample_weight.to_delayed().ravel().tolist()
+        )
+        labels = [None] * n if self._labels is None else self._labels.to_delayed().ravel().tolist()
+        return list(zip(blocks, weights, labels, self._starts, strict=True))
+
+    def _compute(self, *nodes: Any) -> list[Any]:
+        """Compute Dask collections (``None`` passes through) on the client or locally."""
+        dask = _import_dask()
+        client = active_client()
+        wanted = [node for node in nodes if node is not None]
+        # BLAS in this process (threads scheduler, in-process workers) gets one thread per task
+        # thread for the duration of the pass; worker processes pin themselves.
+        with _threadpool_limits(1):
+            if client is not None:
+                values = client.gather(client.compute(wanted))
+            else:
+                values = dask.compute(*wanted, scheduler="threads")
+        results = iter(values)
+        return [None if node is None else next(results) for node in nodes]
+
+    def _tree_sum(self, parts: list[Any], combine: Any) -> Any:
+        dask = _import_dask()
+        while len(parts) > 1:
+            parts = [
+                dask.delayed(combine, pure=True)(*parts[i : i + TREE_FAN_IN])
+                for i in range(0, len(parts), TREE_FAN_IN)
+            ]
+        return parts[0]
+
+    def validate(self, model: Any) -> None:
+        """Check every block on the workers (finite, in the model's domain, labels in range)."""
+        dask = _import_dask()
+        model_node = dask.delayed(model, traverse=False)
+        pid = os.getpid()
+        checks = [
+            dask.delayed(_block_check, pure=True)(model_node, X, w, lab, start, self._dtype, pid)
+            for X, w, lab, start in self._block_args()
+        ]
+        total = float(self._compute(self._tree_sum(checks, _sum_floats))[0])
+        if total <= 0:
+            raise ValueError("`sample_weight` must have at least one positive entry; all are 0")
+        self._total_weight = total
+
+    def expectation(self, model: Any, params: Any) -> tuple[Any, float]:
+        dask = _import_dask()
+        # One node for the model and one for the parameters: shipped once per worker, not once
+        # per block.
+        model_node = dask.delayed(model, traverse=False)
+        params_node = dask.delayed(params, traverse=False)
+        pid = os.getpid()
+        parts = [
+            dask.delayed(_block_e_step, pure=True)(
+                model_node, params_node, X, w, lab, self._dtype, pid
+            )
+            for X, w, lab, _ in self._block_args()
+        ]
+        stats, ll = self._compute(self._tree_sum(parts, _sum_partials))[0]
+        return stats, float(ll)
+
+    def iter_chunks(self, model: Any) -> Any:
+        """``(X, weights, labels)`` of every block, fetched to the client one at a time."""
+        for X, w, lab, _ in self._block_args():
+            block, weights, labels = self._compute(X, w, lab)
+            yield np.asarray(block, dtype=self._dtype), weights, labels
+
+    def init_sample(
+        self, rng: np.random.Generator, max_rows: int = INIT_SAMPLE_ROWS
+    ) -> tuple[Array, Array | None]:
+        # The same draw as ArraySource, so that an array and a Dask array of it start alike.
+        if self.n_samples <= max_rows:
+            X, weights = self._compute(self.X, self.sample_weight)
+        else:
+            rows = np.sort(rng.choice(self.n_samples, size=max_rows, replace=False))
+            weights = None if self.sample_weight is None else self.sample_weight[rows]
+            X, weights = self._compute(self.X[rows], weights)
+        return np.asarray(X, dtype=self._dtype), None if weights is None else np.asarray(weights)
+
+
+def _is_dask(value: Any) -> bool:
+    return type(value).__module__.startswith("dask.") and hasattr(value, "__dask_graph__")
