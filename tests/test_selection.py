@@ -55,7 +55,8 @@ def test_select_finds_three_clusters_and_tabulates(three_clusters: np.ndarray) -
     table = selection.table()
     assert table.count("\n") == 10
     best_rows = [line for line in table.splitlines() if line.startswith("*")]
-    assert len(best_rows) == 1 and " 3 " in best_rows[0]
+    assert len(best_rows) == 1
+    assert " 3 " in best_rows[0]
     for criterion in ("aic", "icl"):
         other = emkit.selection.Selection(selection.candidates, criterion)
         assert other.best.n_components == 3

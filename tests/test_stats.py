@@ -44,7 +44,8 @@ def test_scale_zeros_and_sum_all() -> None:
     np.testing.assert_array_equal(half.counts, [1.0, 2.0])
     np.testing.assert_array_equal(half.components.center, np.ones((2, 2)))
     zero = stats.zeros_like(_stats(5.0))
-    assert not zero.counts.any() and not zero.components.sum_xx.any()
+    assert not zero.counts.any()
+    assert not zero.components.sum_xx.any()
     total = stats.sum_all([_stats(1.0), _stats(1.0), _stats(1.0)])
     np.testing.assert_array_equal(total.counts, [3.0, 6.0])
 
