@@ -13,6 +13,7 @@ True
 
 from emkit import datasets, stats
 from emkit.em import FitResult, IterationState, fit
+from emkit.estimators import BernoulliMixture, GaussianMixture, PoissonMixture
 from emkit.exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
@@ -28,6 +29,7 @@ from emkit.families import (
     Poisson,
 )
 from emkit.init import INIT_METHODS
+from emkit.io import load, save
 from emkit.mixture import FiniteMixture, MixtureParams, MixtureStats
 from emkit.protocols import ExponentialFamily, LatentVariableModel
 from emkit.selection import Selection, aic, bic, icl, select
@@ -40,6 +42,7 @@ __all__ = [
     "INIT_METHODS",
     "ArraySource",
     "Bernoulli",
+    "BernoulliMixture",
     "CanonicalFamily",
     "ConvergenceWarning",
     "DataSource",
@@ -48,6 +51,7 @@ __all__ = [
     "FiniteMixture",
     "FitResult",
     "Gaussian",
+    "GaussianMixture",
     "GaussianParams",
     "IterationState",
     "LatentVariableModel",
@@ -56,6 +60,7 @@ __all__ = [
     "MixtureParams",
     "MixtureStats",
     "Poisson",
+    "PoissonMixture",
     "Selection",
     "__version__",
     "aic",
@@ -63,6 +68,8 @@ __all__ = [
     "datasets",
     "fit",
     "icl",
+    "load",
+    "save",
     "select",
     "stats",
 ]
