@@ -30,7 +30,7 @@ from emkit.em import DECREASE_RTOL, fit
 from emkit.exceptions import ConvergenceWarning
 from emkit.mixture import FiniteMixture
 from emkit.protocols import ExponentialFamily, LatentVariableModel
-from emkit.stats import add, take_components
+from emkit.stats import add, scale, take_components
 
 __all__ = [
     "ADDITIVITY_RTOL",
@@ -49,8 +49,8 @@ ADDITIVITY_RTOL = 1e-9
 #: The M-step's objective may fall short of an alternative's only by rounding of the sums.
 OPTIMALITY_RTOL = 1e-9
 
-#: Number of alternative parameter values the M-step must beat on hard labels.
-N_ALTERNATIVES = 8
+#: Factors by which every parameter is scaled to make nearby alternatives to the M-step's answer.
+PERTURBATIONS = (0.9, 0.99, 0.999, 1.001, 1.01, 1.1)
 
 
 def _leaves(obj: Any) -> list[Array]:
@@ -137,9 +137,19 @@ def check_mstep_optimality(
     hard = np.eye(n_components)[labels]
     best = model.params_from_responsibilities(X, hard).components
     target = _complete_data_objective(family, X, labels, best)
-    for _ in range(N_ALTERNATIVES):
-        soft = rng.dirichlet(np.ones(n_components), size=X.shape[0])
-        other = model.params_from_responsibilities(X, 0.5 * soft + 0.5 * hard).components
+    alternatives = [
+        model.params_from_responsibilities(X, 0.5 * soft + 0.5 * hard).components
+        for soft in (rng.dirichlet(np.ones(n_components), size=X.shape[0]) for _ in range(4))
+    ]
+    # Small moves around the M-step's answer catch an M-step that is merely close to the optimum.
+    for factor in PERTURBATIONS:
+        try:
+            alternatives.append(
+                family.validate_params(scale(best, factor), n_components, X.shape[1])
+            )
+        except ValueError:
+            continue  # the move left the parameter space
+    for other in alternatives:
         alternative = _complete_data_objective(family, X, labels, other)
         assert target >= alternative - OPTIMALITY_RTOL * max(abs(target), 1.0), (
             "maximize() is not the complete-data optimum on hard labels: "
