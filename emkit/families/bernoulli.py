@@ -38,6 +38,8 @@ class Bernoulli(CanonicalFamily):
     pseudo_count : float, default 0.01
         Pseudo-observations of each outcome (0 and 1) per feature and component; must be > 0.
 
+    Notes
+    -----
     Parameters of a mixture are :class:`~emkit.families.canonical.MeanParams` with
     ``mean`` (n_components, n_features) holding the probabilities of a 1.
     """

@@ -45,6 +45,8 @@ class Poisson(CanonicalFamily):
         Mean rate of those pseudo-observations. The M-step is
         ``lam_kd = (sum_n r_nk x_nd + strength * rate) / (n_k + strength)``.
 
+    Notes
+    -----
     Parameters of a mixture are :class:`~emkit.families.canonical.MeanParams` with
     ``mean`` (n_components, n_features) holding the rates.
     """
