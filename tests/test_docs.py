@@ -21,6 +21,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 EXAMPLES = ROOT / "examples"
 
+# A line ``--8<-- "path"`` or ``--8<-- "path:section"`` includes a file (or the lines between its
+# ``--8<-- [start:section]`` and ``--8<-- [end:section]`` markers), as pymdownx.snippets does
+# when the site is built; the test expands it the same way, so the docs show and run the very
+# code of the examples.
+_SNIPPET = re.compile(
+    r'^(?P<indent>[ \t]*)--8<--\s+"(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"\s*$'
+)
+_MARKER = re.compile(r"--8<--\s+\[(?P<kind>start|end):(?P<section>[\w-]+)\]")
+
 # A fence opens with ```python (optionally indented, e.g. inside an admonition) and closes with
 # a line of three backticks at the same indentation.
 _OPEN = re.compile(r"^(?P<indent>[ \t]*)```python\s*$")
@@ -32,6 +41,30 @@ def _use_agg() -> None:
     import matplotlib
 
     matplotlib.use("Agg", force=True)
+
+
+def expand_snippets(text: str) -> str:
+    """Replace every snippet line of a Markdown text by the lines it includes."""
+    out = []
+    for line in text.splitlines():
+        match = _SNIPPET.match(line)
+        if match is None:
+            out.append(line)
+            continue
+        source = (ROOT / match.group("path")).read_text(encoding="utf-8").splitlines()
+        section = match.group("section")
+        if section is not None:
+            bounds = {
+                (m.group("kind"), m.group("section")): i
+                for i, src in enumerate(source)
+                if (m := _MARKER.search(src)) is not None
+            }
+            if ("start", section) not in bounds or ("end", section) not in bounds:
+                raise ValueError(f"section {section!r} not marked in {match.group('path')}")
+            source = source[bounds["start", section] + 1 : bounds["end", section]]
+        indent = match.group("indent")
+        out.extend(indent + src for src in source if _MARKER.search(src) is None)
+    return "\n".join(out) + "\n"
 
 
 def python_blocks(text: str) -> list[tuple[int, str]]:
@@ -62,6 +95,12 @@ def test_python_blocks_are_found() -> None:
     assert python_blocks(text) == [(3, "x = 1\n"), (9, "y = 2\n")]
 
 
+def test_snippets_are_expanded() -> None:
+    text = expand_snippets('```python\n--8<-- "examples/custom_family.py:family"\n```\n')
+    assert "class Exponential(CanonicalFamily):" in text
+    assert "--8<--" not in text
+
+
 PAGES = sorted(DOCS.glob("*.md"))
 SCRIPTS = sorted(EXAMPLES.glob("*.py"))
 
@@ -73,7 +112,7 @@ def test_docs_page_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": f"docs.{page.stem}"}
-    blocks = python_blocks(page.read_text(encoding="utf-8"))
+    blocks = python_blocks(expand_snippets(page.read_text(encoding="utf-8")))
     try:
         for line, code in blocks:
             filename = f"{page.relative_to(ROOT)}:{line}"
