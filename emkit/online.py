@@ -1,0 +1,640 @@
+"""Online and incremental EM: parameters that move before the whole data has been seen.
+
+Both drivers work on the same additive statistics as :func:`emkit.fit`, and differ from it only
+in *which* statistics the M-step sees.
+
+Online EM (Cappé & Moulines, 2009)
+    For a one-shot stream of mini-batches. A running average ``s`` of the *per-sample* expected
+    statistics is moved towards each batch's per-sample statistics by a stochastic-approximation
+    step, ``s <- s + gamma_t (s_batch / w_batch - s)`` with ``gamma_t = (t + t0)^-kappa``,
+    ``kappa`` in (0.5, 1], and the M-step runs on it. The first ``warmup`` batches are averaged
+    exactly (``gamma_t = 1/t``) before the first M-step, and the parameters may be Polyak
+    averaged. :func:`online_step` is one such step on a frozen :class:`OnlineState`;
+    :func:`fit_online` runs it over a stream.
+
+Incremental EM (Neal & Hinton, 1998)
+    For a re-iterable source of blocks (anything :func:`emkit.sources.as_source` accepts). Each
+    block's statistics are kept; visiting a block replaces its contribution to the total with its
+    statistics at the current parameters, and an M-step follows every block. This is coordinate
+    ascent on the free energy, so it never decreases that lower bound, and it reaches the fixed
+    points of batch EM, usually in fewer passes. :func:`fit_incremental` runs it.
+
+The scale of the statistics and the prior
+    An M-step that includes a prior (a Dirichlet on the weights, the Bernoulli pseudo-counts, the
+    Gamma prior of a Poisson) weighs the prior against the data by the *size* of the
+    statistics: ``pi_k ∝ n_k + alpha - 1`` only means "alpha - 1 pseudo-observations" if ``n_k``
+    counts observations. Online EM keeps per-sample statistics (each batch is divided by its
+    weight), so before every M-step they are multiplied back by a number of samples ``N``:
+    the weight of all the data seen so far, or the dataset size the user declares
+    (``n_samples``). The M-step then is the MAP estimate for ``N`` samples whose average
+    statistics are ``s``: exactly the batch MAP estimate when ``s`` is the average over the data.
+
+Moving statistics to a new reference point
+    Gaussian statistics are accumulated around a reference point that depends on the parameters
+    of the E-step (see :class:`~emkit.families.gaussian.GaussianStats`), so statistics from
+    different iterations cannot simply be added. :func:`recenter` moves them to another point
+    exactly (``sum (x - c')`` and ``sum (x - c')(x - c')^T`` follow from the sums around ``c``
+    and the counts), which both drivers do before combining.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Generic, TypeVar, final
+
+import attrs
+import numpy as np
+
+from emkit._backend import Array
+from emkit._validation import check_array, check_float, check_int, check_random_state
+from emkit.em import Callback, FitResult, IterationState
+from emkit.families.gaussian import GaussianStats
+from emkit.mixture import MixtureStats
+from emkit.sources import ArraySource, DataSource, as_source, check_labels
+from emkit.stats import add, scale
+
+__all__ = [
+    "OnlineResult",
+    "OnlineSettings",
+    "OnlineState",
+    "fit_incremental",
+    "fit_online",
+    "online_step",
+    "recenter",
+    "start_online",
+]
+
+P = TypeVar("P")
+
+
+# -- moving statistics between reference points ------------------------------------------------
+def _references(stats: Any) -> list[Array]:
+    """The non-additive (reference) leaves of a statistics tree, in field order."""
+    found: list[Array] = []
+    if attrs.has(type(stats)):
+        for field in attrs.fields(type(stats)):
+            value = getattr(stats, field.name)
+            if attrs.has(type(value)):
+                found.extend(_references(value))
+            elif not field.metadata.get("additive", True):
+                found.append(np.asarray(value))
+    return found
+
+
+def _same_references(a: Any, b: Any) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(_references(a), _references(b), strict=True))
+
+
+def _shift_gaussian(stats: GaussianStats, counts: Array, center: Array) -> GaussianStats:
+    """Gaussian moments around ``stats.center`` re-expressed around ``center``.
+
+    With ``d = c - c'``: ``sum r (x - c') = sum r (x - c) + n d`` and
+    ``sum r (x - c')(x - c')^T = sum r (x - c)(x - c)^T + S d^T + d S^T + n d d^T``, where ``S``
+    is the first sum around ``c``. Tied, diagonal and spherical statistics keep the summed
+    matrix, its diagonal, or its trace of the same identity.
+    """
+    d = stats.center - center
+    sum_x, sum_xx = stats.sum_x, stats.sum_xx
+    new_x = sum_x + counts[:, None] * d
+    if sum_xx.ndim == 3 and stats.center.shape[0] == counts.shape[0]:  # full (or K = 1)
+        outer = np.einsum("kd,ke->kde", sum_x, d)
+        new_xx = sum_xx + outer + np.swapaxes(outer, 1, 2) + np.einsum("k,kd,ke->kde", counts, d, d)
+    elif sum_xx.ndim == 3:  # tied: one matrix summed over the components
+        total_x = sum_x.sum(axis=0)
+        outer = np.outer(total_x, d[0])
+        new_xx = sum_xx + (outer + outer.T + counts.sum() * np.outer(d[0], d[0]))[None]
+    elif sum_xx.ndim == 2:  # diag
+        new_xx = sum_xx + 2.0 * sum_x * d + counts[:, None] * d**2
+    else:  # spherical
+        new_xx = sum_xx + 2.0 * (sum_x @ d[0]) + counts * np.sum(d[0] ** 2)
+    return GaussianStats(center=center, sum_x=new_x, sum_xx=new_xx)
+
+
+def recenter(stats: Any, like: Any) -> Any:
+    """``stats`` expressed around the reference points of ``like`` (same statistics type).
+
+    Statistics without reference points (Bernoulli, Poisson, any canonical family), or already
+    around the same points, come back unchanged.
+
+    Raises
+    ------
+    TypeError
+        For statistics with reference points that emkit does not know how to move.
+    """
+    if _same_references(stats, like):
+        return stats
+    if isinstance(stats, MixtureStats) and isinstance(stats.components, GaussianStats):
+        moved = _shift_gaussian(stats.components, stats.counts, like.components.center)
+        return MixtureStats(counts=stats.counts, components=moved)
+    raise TypeError(
+        f"cannot combine statistics of type {type(stats).__name__} computed at different "
+        "parameters: they hold reference points (non-additive fields) that emkit cannot move; "
+        "online and incremental EM need statistics that can be re-expressed around new points"
+    )
+
+
+def _interpolate(old: Any, new: Any, step: float) -> Any:
+    """``old + step (new - old)`` for statistics, with ``old`` first moved to ``new``'s points."""
+    return add(scale(recenter(old, new), 1.0 - step), scale(new, step))
+
+
+def _average_params(mean: Any, value: Any, step: float) -> Any:
+    """``mean + step (value - mean)`` on the constructor fields of a parameter tree.
+
+    Derived fields (a Gaussian's precision Cholesky factor) are rebuilt by the constructor. A
+    convex combination of valid parameters stays valid: weights sum to 1, covariances stay
+    positive definite, means stay in their range.
+    """
+    if attrs.has(type(mean)):
+        values = {
+            f.name: _average_params(getattr(mean, f.name), getattr(value, f.name), step)
+            for f in attrs.fields(type(mean))
+            if f.init
+        }
+        return type(mean)(**values)
+    if isinstance(mean, np.ndarray | float | np.floating):
+        return mean + step * (value - mean)
+    return mean
+
+
+# -- online EM ---------------------------------------------------------------------------------
+def _check_kappa(value: Any) -> float:
+    return check_float(value, "kappa", minimum=0.5, exclusive_minimum=True, maximum=1.0)
+
+
+def _check_offset(value: Any) -> float:
+    return check_float(value, "offset", minimum=0.0)
+
+
+def _check_warmup(value: Any) -> int:
+    return check_int(value, "warmup", minimum=1)
+
+
+def _check_average_after(value: Any) -> int | None:
+    return None if value is None else check_int(value, "average_after", minimum=0)
+
+
+def _check_n_samples(value: Any) -> float | None:
+    if value is None:
+        return None
+    return check_float(value, "n_samples", minimum=0.0, exclusive_minimum=True)
+
+
+@final
+@attrs.frozen
+class OnlineSettings:
+    """The knobs of online EM.
+
+    Parameters
+    ----------
+    kappa : float in (0.5, 1], default 0.6
+        Decay of the step size ``gamma_t = (t + offset)^-kappa`` of batch ``t`` (1-based). The
+        stochastic-approximation conditions (sum gamma = inf, sum gamma^2 < inf) hold for
+        ``kappa`` in (0.5, 1]; smaller values forget old batches faster.
+    offset : float >= 0, default 2.0
+        ``t0``: damps the first steps after the warm-up.
+    warmup : int >= 1, default 1
+        Number of batches averaged exactly (``gamma_t = 1/t``) before the first M-step; the
+        parameters stay at their start until then.
+    average_after : int, optional
+        Polyak averaging: the reported parameters are the running mean of the iterates from
+        this batch on (``None``: no averaging, report the last iterate).
+    n_samples : float, optional
+        The number of samples the M-step weighs the prior against (see the module docstring):
+        the size of the dataset the stream is drawn from. By default the total weight seen.
+    """
+
+    kappa: float = attrs.field(default=0.6, converter=_check_kappa)
+    offset: float = attrs.field(default=2.0, converter=_check_offset)
+    warmup: int = attrs.field(default=1, converter=_check_warmup)
+    average_after: int | None = attrs.field(default=None, converter=_check_average_after)
+    n_samples: float | None = attrs.field(default=None, converter=_check_n_samples)
+
+    def step_size(self, t: int) -> float:
+        """``gamma_t`` of batch ``t`` (from 1): ``1/t`` in the warm-up, then ``(t + t0)^-kappa``."""
+        if t <= self.warmup:
+            return 1.0 / t
+        return min(1.0, float((t + self.offset) ** -self.kappa))
+
+
+@final
+@attrs.frozen(eq=False)
+class OnlineState(Generic[P]):
+    """Everything online EM carries from one mini-batch to the next (a frozen value).
+
+    Attributes
+    ----------
+    settings : OnlineSettings
+    params : P
+        The current iterate: the parameters the next batch's E-step uses.
+    stats : statistics or None
+        Running average of the per-sample expected statistics (``None`` before any batch).
+    log_likelihood : float
+        Running average (same steps) of each batch's log-likelihood per sample under the
+        parameters it was evaluated at: a prequential estimate of the fit (NaN before any batch).
+    n_batches : int
+        Batches seen.
+    n_seen : float
+        Total weight of the rows seen.
+    n_features : int
+    averaged_params : P or None
+        Polyak average of the iterates (``None`` until averaging starts).
+    n_averaged : int
+        Iterates in that average.
+    """
+
+    settings: OnlineSettings
+    params: P
+    stats: Any
+    log_likelihood: float
+    n_batches: int
+    n_seen: float
+    n_features: int
+    averaged_params: P | None = None
+    n_averaged: int = 0
+
+    @property
+    def estimate(self) -> P:
+        """The parameters to report: the Polyak average when there is one, else the iterate."""
+        return self.averaged_params if self.averaged_params is not None else self.params
+
+
+def start_online(
+    model: Any,
+    X: Any,
+    *,
+    init: Any = "kmeans",
+    sample_weight: Any = None,
+    random_state: Any = None,
+    settings: OnlineSettings | None = None,
+) -> OnlineState[Any]:
+    """A fresh :class:`OnlineState` whose starting parameters come from the batch ``X``.
+
+    ``X`` is only used to initialise (by ``model.init_params`` with the method ``init``, a
+    callable ``f(X, rng) -> params``, or given parameters); pass it to :func:`online_step`
+    afterwards to learn from it.
+    """
+    X, weights = _check_batch(model, X, sample_weight, None)
+    rng = check_random_state(random_state)
+    if isinstance(init, str):
+        params = model.init_params(X, rng, init, weights)
+    elif callable(init):
+        params = model.validate_params(init(X, rng), X.shape[1])
+    else:
+        params = model.validate_params(init, X.shape[1])
+    return OnlineState(
+        settings=settings if settings is not None else OnlineSettings(),
+        params=params,
+        stats=None,
+        log_likelihood=math.nan,
+        n_batches=0,
+        n_seen=0.0,
+        n_features=int(X.shape[1]),
+    )
+
+
+def _check_batch(
+    model: Any, X: Any, sample_weight: Any, n_features: int | None
+) -> tuple[Array, Array | None]:
+    X = check_array(X, "X")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"`X` must have {n_features} columns like the batches before it; got shape {X.shape}"
+        )
+    model.validate_data(X)
+    source = ArraySource(X, sample_weight)
+    return source.X, source.weights
+
+
+def online_step(
+    model: Any, state: OnlineState[P], X: Any, sample_weight: Any = None
+) -> OnlineState[P]:
+    """One step of online EM on the mini-batch ``X``: returns the next state.
+
+    Parameters
+    ----------
+    model : LatentVariableModel
+    state : OnlineState
+        From :func:`start_online` or a previous step.
+    X : array-like of shape (n_batch, n_features)
+    sample_weight : array-like of shape (n_batch,), optional
+
+    Returns
+    -------
+    OnlineState
+        E-step of the batch at ``state.params``, stochastic-approximation update of the running
+        per-sample statistics, and (after the warm-up) an M-step on them scaled to ``N`` samples.
+    """
+    X, weights = _check_batch(model, X, sample_weight, state.n_features)
+    source = ArraySource(X, weights)
+    batch_weight = source.total_weight
+    if batch_weight <= 0:
+        raise ValueError("`sample_weight` of a batch must have at least one positive entry")
+    stats, log_likelihood = source.expectation(model, state.params)
+    per_sample = scale(stats, 1.0 / batch_weight)
+    t = state.n_batches + 1
+    settings = state.settings
+    step = settings.step_size(t)
+    if state.stats is None:
+        running, running_ll = per_sample, log_likelihood / batch_weight
+    else:
+        running = _interpolate(state.stats, per_sample, step)
+        running_ll = state.log_likelihood + step * (
+            log_likelihood / batch_weight - state.log_likelihood
+        )
+    n_seen = state.n_seen + batch_weight
+    params, averaged, n_averaged = state.params, state.averaged_params, state.n_averaged
+    if t >= settings.warmup:
+        # Per-sample statistics times N samples: the prior keeps its batch-EM weight.
+        n_scale = settings.n_samples if settings.n_samples is not None else n_seen
+        params = model.m_step(scale(running, n_scale))
+        if settings.average_after is not None and t >= settings.average_after:
+            n_averaged += 1
+            averaged = (
+                params if averaged is None else _average_params(averaged, params, 1.0 / n_averaged)
+            )
+    return attrs.evolve(
+        state,
+        params=params,
+        stats=running,
+        log_likelihood=running_ll,
+        n_batches=t,
+        n_seen=n_seen,
+        averaged_params=averaged,
+        n_averaged=n_averaged,
+    )
+
+
+@final
+@attrs.frozen(eq=False)
+class OnlineResult(Generic[P]):
+    """The outcome of :func:`fit_online`.
+
+    Attributes
+    ----------
+    model : LatentVariableModel
+    params : P
+        The final estimate (Polyak-averaged when averaging is on).
+    state : OnlineState
+        The final state: pass it to :func:`online_step` to keep learning.
+    history : array of shape (n_batches,)
+        The running per-sample log-likelihood after every batch (see
+        :attr:`OnlineState.log_likelihood`).
+    n_batches : int
+    n_samples : float
+        Total weight of the rows seen.
+    """
+
+    model: Any
+    params: P
+    state: OnlineState[P]
+    history: Array
+    n_batches: int
+    n_samples: float
+
+
+OnlineCallback = Callable[[OnlineState[Any]], Any]
+
+
+def _split_batch(item: Any) -> tuple[Any, Any]:
+    if isinstance(item, tuple):
+        if len(item) != 2:
+            raise ValueError(
+                f"a batch must be an array or a tuple (X, sample_weight); got a tuple of "
+                f"{len(item)} items"
+            )
+        return item
+    return item, None
+
+
+def fit_online(
+    model: Any,
+    batches: Iterable[Any],
+    *,
+    init: Any = "kmeans",
+    kappa: float = 0.6,
+    offset: float = 2.0,
+    warmup: int = 1,
+    average_after: int | None = None,
+    n_samples: float | None = None,
+    random_state: Any = None,
+    callbacks: Sequence[OnlineCallback] = (),
+) -> OnlineResult[Any]:
+    """Online EM over a one-shot stream of mini-batches (each batch is read once).
+
+    Parameters
+    ----------
+    model : LatentVariableModel
+    batches : iterable
+        Arrays of shape (n_batch, n_features), or ``(X, sample_weight)`` tuples. A generator is
+        fine: the stream is read once, in order.
+    init : str, parameters, or callable, default "kmeans"
+        Starting parameters, computed from the first batch when given as a method name or a
+        callable ``f(X, rng)``.
+    kappa, offset, warmup, average_after, n_samples
+        See :class:`OnlineSettings`.
+    random_state : None, int, SeedSequence or Generator
+        For the initialisation.
+    callbacks : sequence of callables
+        Each is called with the :class:`OnlineState` after every batch; returning ``True``
+        stops the fit.
+
+    Returns
+    -------
+    OnlineResult
+    """
+    settings = OnlineSettings(kappa, offset, warmup, average_after, n_samples)
+    for callback in callbacks:
+        if not callable(callback):
+            raise TypeError(f"`callbacks` must hold callables; got {callback!r}")
+    state: OnlineState[Any] | None = None
+    history: list[float] = []
+    for item in batches:
+        X, weights = _split_batch(item)
+        if state is None:
+            state = start_online(
+                model,
+                X,
+                init=init,
+                sample_weight=weights,
+                random_state=random_state,
+                settings=settings,
+            )
+        state = online_step(model, state, X, weights)
+        history.append(state.log_likelihood)
+        stop = False
+        for callback in callbacks:
+            stop = callback(state) is True or stop
+        if stop:
+            break
+    if state is None:
+        raise ValueError("`batches` must yield at least one mini-batch; it was empty")
+    return OnlineResult(
+        model=model,
+        params=state.estimate,
+        state=state,
+        history=np.asarray(history),
+        n_batches=state.n_batches,
+        n_samples=state.n_seen,
+    )
+
+
+# -- incremental EM ----------------------------------------------------------------------------
+def _initial_params(model: Any, source: DataSource, init: Any, rng: np.random.Generator) -> Any:
+    if isinstance(init, str):
+        X, weights = source.init_sample(rng)
+        return model.init_params(X, rng, init, weights)
+    if callable(init):
+        X, _ = source.init_sample(rng)
+        return model.validate_params(init(X, rng), source.n_features)
+    return model.validate_params(init, source.n_features)
+
+
+def _e_step(
+    model: Any, X: Array, params: Any, weights: Array | None, labels: Array | None
+) -> tuple[Any, float]:
+    if labels is None:
+        return model.e_step(X, params, weights)  # type: ignore[no-any-return]
+    return model.e_step(X, params, weights, labels)  # type: ignore[no-any-return]
+
+
+def fit_incremental(
+    model: Any,
+    X: Any,
+    *,
+    init: Any = "kmeans",
+    max_sweeps: int = 50,
+    tol: float = 1e-3,
+    sample_weight: Any = None,
+    labels: Any = None,
+    random_state: Any = None,
+    callbacks: Sequence[Callback] = (),
+    chunk_size: int | None = None,
+) -> FitResult[Any]:
+    """Incremental EM (Neal & Hinton): an M-step after every block of rows.
+
+    The blocks are the chunks of the source (``chunk_size`` rows for arrays and memory maps,
+    the given chunks of a chunk stream, the blocks of a Dask array). After one pass at the
+    start, every visit of block ``b`` computes its statistics at the current parameters,
+    replaces its previous contribution to the total, and runs an M-step on the total.
+
+    Parameters
+    ----------
+    model : LatentVariableModel
+    X : anything :func:`emkit.sources.as_source` accepts, with repeatable blocks
+    init : str, parameters, or callable, default "kmeans"
+        As in :func:`emkit.fit`.
+    max_sweeps : int, default 50
+        Maximum number of passes over all the blocks after the initial one.
+    tol : float, default 1e-3
+        Stop when the sweep objective changes by less than ``tol`` per unit of data weight.
+    sample_weight, labels, chunk_size
+        As in :func:`emkit.fit`.
+    random_state : None, int, SeedSequence or Generator
+    callbacks : sequence of callables
+        Called with an :class:`~emkit.em.IterationState` after the initial pass and after
+        every sweep (``iteration`` counts sweeps); returning ``True`` stops.
+
+    Returns
+    -------
+    FitResult
+        ``history`` holds the sweep objectives: the sum over blocks of each block's
+        log-likelihood at the parameters it was last visited with, plus the log-prior of the
+        parameters after the sweep. ``log_likelihood`` is exact: one more pass at the returned
+        parameters.
+
+    Notes
+    -----
+    Every block visit raises the free energy ``F(q, theta)``, a lower bound of the objective, so
+    incremental EM never goes downhill on it, and its fixed points are those of batch EM. The
+    full-data objective at the end of each sweep is not bounded below by the previous one in
+    theory, but climbs in practice (emkit's tests check this on every family).
+    """
+    max_sweeps = check_int(max_sweeps, "max_sweeps", minimum=0)
+    tol = check_float(tol, "tol", minimum=0.0)
+    callbacks = tuple(callbacks)
+    for callback in callbacks:
+        if not callable(callback):
+            raise TypeError(f"`callbacks` must hold callables; got {callback!r}")
+    source = as_source(X, sample_weight, labels, chunk_size)
+    iter_chunks = getattr(source, "iter_chunks", None)
+    if iter_chunks is None:
+        raise TypeError(
+            f"`X`: incremental EM needs a source with repeatable blocks (iter_chunks); "
+            f"{type(source).__name__} has none"
+        )
+    source.validate(model)
+    source_labels = getattr(source, "labels", None)
+    if source_labels is not None:
+        check_labels(source_labels, source.n_samples, getattr(model, "n_components", None))
+    rng = check_random_state(random_state)
+    params = _initial_params(model, source, init, rng)
+    total_weight = source.total_weight
+
+    block_stats: list[Any] = []
+    block_ll: list[float] = []
+    for X_b, w_b, l_b in iter_chunks(model):
+        stats, ll = _e_step(model, X_b, params, w_b, l_b)
+        block_stats.append(stats)
+        block_ll.append(ll)
+    total = _sum_recentered(block_stats)
+    objective = math.fsum(block_ll) + model.log_prior(params)
+    history = [objective]
+    converged = stopped = False
+    state = IterationState(0, 0, params, math.fsum(block_ll), model.log_prior(params), math.nan)
+    stopped = _notify(callbacks, state)
+    sweep = 0
+    while not stopped and sweep < max_sweeps:
+        sweep += 1
+        for index, (X_b, w_b, l_b) in enumerate(iter_chunks(model)):
+            params = model.m_step(total)
+            stats, ll = _e_step(model, X_b, params, w_b, l_b)
+            # Replace the block's old contribution, everything moved to the new reference point.
+            old = recenter(block_stats[index], stats)
+            total = add(add(recenter(total, stats), scale(old, -1.0)), stats)
+            block_stats[index], block_ll[index] = stats, ll
+        # Re-sum exactly once per sweep so that subtraction errors never accumulate.
+        total = _sum_recentered(block_stats)
+        params = model.m_step(total)
+        log_prior = model.log_prior(params)
+        previous = objective
+        objective = math.fsum(block_ll) + log_prior
+        history.append(objective)
+        change = (objective - previous) / total_weight
+        state = IterationState(0, sweep, params, math.fsum(block_ll), log_prior, change)
+        stopped = _notify(callbacks, state)
+        if abs(change) < tol:
+            converged = True
+            break
+    _, final_ll = source.expectation(model, params)
+    final_prior = model.log_prior(params)
+    return FitResult(
+        model=model,
+        params=params,
+        log_likelihood=final_ll,
+        log_prior=final_prior,
+        history=np.asarray(history),
+        n_iter=sweep,
+        converged=converged,
+        n_samples=total_weight,
+        n_features=source.n_features,
+        restart=0,
+        restart_objectives=np.array([final_ll + final_prior]),
+    )
+
+
+def _sum_recentered(items: list[Any]) -> Any:
+    """Sum of statistics from different parameters, all moved to the last one's points."""
+    last = items[-1]
+    total = recenter(items[0], last)
+    for item in items[1:]:
+        total = add(total, recenter(item, last))
+    return total
+
+
+def _notify(callbacks: tuple[Callback, ...], state: IterationState[Any]) -> bool:
+    stop = False
+    for callback in callbacks:
+        stop = callback(state) is True or stop
+    return stop
