@@ -335,6 +335,7 @@ class ChunkSource:
                 "`X`: the chunk callable must return an iterable of chunks; got "
                 f"{type(iterator).__name__}"
             )
+        start = 0
         for index, item in enumerate(iterator):
             where = f"chunk {index}"
             if isinstance(item, tuple):
@@ -347,7 +348,7 @@ class ChunkSource:
             else:
                 X, weights, labels = item, None, None
             if check or dtype is None:
-                X = check_array(X, f"X ({where})", dtype=dtype)
+                X = check_array(X, f"X ({where}, from row {start})", dtype=dtype)
                 dtype = X.dtype
                 weights = _check_chunk_weights(weights, X.shape[0], where)
                 if labels is not None:
@@ -356,6 +357,7 @@ class ChunkSource:
                 X = np.asarray(X, dtype=dtype)
                 weights = None if weights is None else np.asarray(weights, dtype=np.float64)
                 labels = None if labels is None else np.asarray(labels, dtype=np.intp)
+            start += X.shape[0]
             yield X, weights, labels
 
     def _scan(self, model: Any | None) -> tuple[int, int, float, np.dtype[Any]]:
