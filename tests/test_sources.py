@@ -256,7 +256,7 @@ def test_mismatched_chunk_columns_are_refused() -> None:
 def test_one_shot_iterator_is_refused_with_advice() -> None:
     _, X = make_data("gaussian-full")
     model = emkit.FiniteMixture(emkit.Gaussian(), 2)
-    with pytest.raises(TypeError, match="one-shot iterator.*fit_online"):
+    with pytest.raises(TypeError, match=r"one-shot iterator.*fit_online"):
         emkit.fit(model, iter(uneven_chunks(X)))
 
 
@@ -264,7 +264,7 @@ def test_paths_must_name_npy_files(tmp_path: Path) -> None:
     model = emkit.FiniteMixture(emkit.Gaussian(), 2)
     with pytest.raises(ValueError, match=r"\.npy"):
         emkit.fit(model, str(tmp_path / "X.csv"))
-    with pytest.raises(ValueError, match="existing .npy file"):
+    with pytest.raises(ValueError, match=r"existing \.npy file"):
         emkit.fit(model, tmp_path / "missing.npy")
     np.save(tmp_path / "one_d.npy", np.zeros(5))
     with pytest.raises(ValueError, match="2-D"):
