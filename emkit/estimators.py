@@ -41,7 +41,13 @@ import numpy as np
 import scipy.sparse
 
 from emkit._backend import Array, cholesky
-from emkit._validation import check_array, check_choice, check_int, check_random_state
+from emkit._validation import (
+    check_array,
+    check_choice,
+    check_int,
+    check_random_state,
+    check_sample_weight,
+)
 from emkit.em import FitResult, IterationState, fit
 from emkit.exceptions import ConvergenceWarning
 from emkit.families import Bernoulli, Gaussian, GaussianParams, MeanParams, Poisson
@@ -63,6 +69,26 @@ WEIGHTS_INIT_ATOL = 1e-8
 
 class NotFittedError(ValueError, AttributeError):
     """An estimator was used before ``fit``; compatible with scikit-learn's NotFittedError."""
+
+
+def _not_fitted_error() -> type[NotFittedError]:
+    """:class:`NotFittedError`, also a scikit-learn NotFittedError once scikit-learn is loaded.
+
+    scikit-learn (and code written for it) catches its own class; emkit never imports
+    scikit-learn, so the combined class exists only when the user has imported it already.
+    """
+    sklearn_exceptions = sys.modules.get("sklearn.exceptions")
+    base = getattr(sklearn_exceptions, "NotFittedError", None)
+    if base is None or not isinstance(base, type):
+        return NotFittedError
+    combined = _COMBINED_NOT_FITTED.get(base)
+    if combined is None:
+        combined = type("NotFittedError", (NotFittedError, base), {"__module__": __name__})
+        _COMBINED_NOT_FITTED[base] = combined
+    return combined
+
+
+_COMBINED_NOT_FITTED: dict[type, type[NotFittedError]] = {}
 
 
 class MixtureEstimator:
@@ -215,8 +241,9 @@ class MixtureEstimator:
         model = self._build_model()
         options = self._check_options()
         rng = check_random_state(self.random_state)
-        data = _check_x(X)
+        data = _check_x(X, self)
         n_features = data.shape[1]
+        weights = _check_weights(sample_weight, data.shape[0])
         previous = getattr(self, "result_", None)
         warm = (
             bool(self.warm_start)
@@ -232,11 +259,11 @@ class MixtureEstimator:
             assert previous is not None
             init, n_init, previous_bound = previous.params, 1, self.lower_bound_
         else:
-            init = self._initializer(model, data, n_features, options["init_params"], sample_weight)
+            init = self._initializer(model, data, n_features, options["init_params"], weights)
             if not isinstance(init, str | _Initializer):
                 # Every parameter is given: every run would start, and end, in the same place.
                 n_init = 1
-        total = _total_weight(sample_weight, data.shape[0])
+        total = float(data.shape[0] if weights is None else weights.sum())
         monitor = _Monitor(options["tol"], total, previous_bound, options, type(self).__name__)
         with warnings.catch_warnings():
             # The stopping rule is the monitor's (tol=0 below): emkit's own warning would
@@ -249,7 +276,7 @@ class MixtureEstimator:
                 n_init=n_init,
                 max_iter=options["max_iter"],
                 tol=0.0,
-                sample_weight=sample_weight,
+                sample_weight=weights,
                 labels=labels,
                 random_state=rng,
                 callbacks=(monitor,),
@@ -272,14 +299,14 @@ class MixtureEstimator:
         data: Array,
         n_features: int,
         method: str,
-        sample_weight: Any,
+        weights: Array | None,
     ) -> Any:
         given = self._start_params(model, n_features)
         if not given:
             return method
         if set(given) == {"weights", "components"}:
             return MixtureParams(given["weights"], given["components"])
-        return _Initializer(model, data, method, sample_weight, given)
+        return _Initializer(model, data, method, weights, given)
 
     def _restore_fitted(self, result: FitResult[Any], feature_names: Array | None) -> None:
         """Set every fitted attribute from a FitResult (used by fit and by emkit.load)."""
@@ -304,7 +331,7 @@ class MixtureEstimator:
     def _fitted(self) -> FitResult[Any]:
         result: FitResult[Any] | None = getattr(self, "result_", None)
         if result is None:
-            raise NotFittedError(
+            raise _not_fitted_error()(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                 "appropriate arguments before using this estimator."
             )
@@ -313,7 +340,7 @@ class MixtureEstimator:
     def _check_predict_x(self, X: Any) -> tuple[FitResult[Any], Array]:
         result = self._fitted()
         _check_feature_names(self, X)
-        data = _check_x(X)
+        data = _check_x(X, self)
         if data.shape[1] != result.n_features:
             raise ValueError(
                 f"X has {data.shape[1]} features, but {type(self).__name__} is expecting "
@@ -342,20 +369,14 @@ class MixtureEstimator:
         log_prob = self.score_samples(X)
         if sample_weight is None:
             return float(log_prob.mean())
-        weights = check_array(sample_weight, "sample_weight", ndim=1, dtype=np.float64)
-        if weights.shape != log_prob.shape:
-            raise ValueError(
-                f"`sample_weight` must have one entry per row of X ({log_prob.shape[0]}); "
-                f"got {weights.shape[0]}"
-            )
-        if (weights < 0).any() or weights.sum() <= 0:
-            raise ValueError("`sample_weight` must be >= 0 with a positive sum")
+        weights = _check_weights(sample_weight, log_prob.shape[0])
+        assert weights is not None
         return float(weights @ log_prob / weights.sum())
 
     def bic(self, X: Any) -> float:
         """Bayesian information criterion on ``X``: ``-2 L + p log n`` (lower is better)."""
         log_likelihood = float(self.score_samples(X).sum())
-        n = _check_x(X).shape[0]
+        n = _check_x(X, self).shape[0]
         return -2.0 * log_likelihood + self._n_parameters() * float(np.log(n))
 
     def aic(self, X: Any) -> float:
@@ -394,15 +415,11 @@ class _Initializer:
         model: FiniteMixture[Any, Any],
         data: Array,
         method: str,
-        sample_weight: Any,
+        weights: Array | None,
         given: dict[str, Any],
     ) -> None:
         self.model, self.data, self.method, self.given = model, data, method, given
-        self.weights = (
-            None
-            if sample_weight is None
-            else check_array(sample_weight, "sample_weight", ndim=1, dtype=np.float64)
-        )
+        self.weights = weights
 
     def __call__(self, sample: Array, rng: np.random.Generator) -> MixtureParams[Any]:
         # The whole array and its weights, not the driver's unweighted sample.
@@ -578,10 +595,12 @@ class GaussianMixture(MixtureEstimator):
     def _component_attributes(self, model: Any, components: GaussianParams) -> dict[str, Array]:
         covariances = components.covariances
         chol = components.precisions_cholesky
-        if model.family.covariance_type == "tied":
+        kind = model.family.covariance_type
+        if kind == "tied":
             # emkit keeps the shared matrix as a stack of one, (1, D, D); scikit-learn as (D, D).
             covariances, chol = covariances[0], chol[0]
-        precisions = chol @ np.swapaxes(chol, -1, -2) if chol.ndim >= 2 else chol**2
+        matrices = kind in ("full", "tied")
+        precisions = chol @ np.swapaxes(chol, -1, -2) if matrices else chol**2
         return {
             "means_": components.means,
             "covariances_": covariances,
@@ -830,21 +849,60 @@ def _check_nonnegative(value: Any, name: str) -> float:
     return result
 
 
-def _check_x(X: Any) -> Array:
+def _check_x(X: Any, estimator: MixtureEstimator) -> Array:
+    """``X`` as a finite 2-D float array, with scikit-learn's wording for the common mistakes."""
     if scipy.sparse.issparse(X):
         raise TypeError(
             "`X` is a sparse matrix, and these estimators need dense input; use X.toarray()"
         )
-    dtype = getattr(X, "dtype", None)
-    if dtype is not None and np.issubdtype(dtype, np.complexfloating):
-        raise ValueError(f"`X` must be real: complex data not supported; got dtype {dtype}")
+    raw = X.to_numpy() if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray) else X
+    try:
+        arr = np.asarray(raw)
+    except (TypeError, ValueError):
+        return check_array(X, "X")  # its message explains what is not rectangular
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"`X` must be numeric; converting it failed: {exc}") from None
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError(f"`X` must be real: Complex data not supported; got dtype {arr.dtype}")
+    if arr.ndim == 1:
+        raise ValueError(
+            f"`X` must be a 2-D array; got 1-D with shape {arr.shape}. Reshape your data with "
+            "X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample"
+        )
+    if arr.ndim == 2 and arr.shape[1] == 0:
+        raise ValueError(
+            f"`X` has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required."
+        )
+    if np.issubdtype(arr.dtype, np.number):
+        finite = np.isfinite(arr)
+        if not finite.all():
+            row, column = (int(i) for i in np.argwhere(~finite)[0][:2])
+            raise ValueError(
+                f"`X` must not contain NaN or inf; found {arr[row, column]} at row {row}, "
+                f"column {column}"
+            )
+        if estimator._positive_only and arr.ndim == 2 and (arr < 0).any():
+            row, column = (int(i) for i in np.argwhere(arr < 0)[0])
+            raise ValueError(
+                f"Negative values in data passed to {type(estimator).__name__}: `X` must be "
+                f"non-negative; found {arr[row, column]} at row {row}, column {column}"
+            )
     return check_array(X, "X")
 
 
-def _total_weight(sample_weight: Any, n_samples: int) -> float:
+def _check_weights(sample_weight: Any, n_samples: int) -> Array | None:
+    """Validated ``sample_weight`` (float64, non-negative, positive sum) or None."""
     if sample_weight is None:
-        return float(n_samples)
-    return float(np.sum(np.asarray(sample_weight, dtype=np.float64)))
+        return None
+    weights = check_array(sample_weight, "sample_weight", ndim=1, dtype=np.float64)
+    if weights.shape[0] == n_samples and not weights.any():
+        raise ValueError(
+            "`sample_weight` is zero for every row; at least one weight must be positive"
+        )
+    return check_sample_weight(weights, n_samples)
 
 
 def _feature_names(X: Any) -> Array | None:
