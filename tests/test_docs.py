@@ -144,6 +144,26 @@ def test_example_runs(script: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert list(out.glob("*.png")), f"{script.name} wrote no figure into {out}"
 
 
+def test_api_page_documents_every_public_name() -> None:
+    import importlib
+
+    import emkit
+
+    api = (DOCS / "api.md").read_text(encoding="utf-8")
+    modules = re.findall(r"^::: (\S+)", api, flags=re.MULTILINE)
+    documented = set(modules)
+    for name in modules:
+        documented.update(
+            f"emkit.{n}" for n in getattr(importlib.import_module(name), "__all__", ())
+        )
+    missing = [
+        name
+        for name in emkit.__all__
+        if not name.startswith("__") and f"emkit.{name}" not in documented
+    ]
+    assert not missing, f"docs/api.md documents no module that exports {missing}"
+
+
 def _likelihood_decrease() -> type[Warning]:
     from emkit import LikelihoodDecreaseWarning
 
