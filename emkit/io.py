@@ -183,7 +183,7 @@ def to_dict(fitted: Any) -> dict[str, Any]:
         name = type(fitted).__name__
         if ESTIMATORS.get(name) is not type(fitted):
             raise TypeError(f"cannot save {name}: only {sorted(ESTIMATORS)} estimators are known")
-        result = fitted.result_  # raises NotFittedError when not fitted
+        result = fitted._fitted()  # NotFittedError unless fitted
         doc["kind"] = "estimator"
         doc.update(_encode_result(result))
         feature_names = getattr(fitted, "feature_names_in_", None)
