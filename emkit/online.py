@@ -8,8 +8,8 @@ Online EM (Cappé & Moulines, 2009)
     statistics is moved towards each batch's per-sample statistics by a stochastic-approximation
     step, ``s <- s + gamma_t (s_batch / w_batch - s)`` with ``gamma_t = (t + t0)^-kappa``,
     ``kappa`` in (0.5, 1], and the M-step runs on it. The first ``warmup`` batches are averaged
-    exactly (``gamma_t = 1/t``) before the first M-step, and the parameters may be Polyak
-    averaged. :func:`online_step` is one such step on a frozen :class:`OnlineState`;
+    exactly (``gamma_t = 1/t`` for equal batches) before the first M-step, and the parameters
+    may be Polyak averaged. :func:`online_step` is one such step on a frozen :class:`OnlineState`;
     :func:`fit_online` runs it over a stream.
 
 Incremental EM (Neal & Hinton, 1998)
@@ -195,8 +195,9 @@ class OnlineSettings:
     offset : float >= 0, default 2.0
         ``t0``: damps the first steps after the warm-up.
     warmup : int >= 1, default 1
-        Number of batches averaged exactly (``gamma_t = 1/t``) before the first M-step; the
-        parameters stay at their start until then.
+        Number of batches averaged exactly (each weighted by its share of the rows, so
+        ``gamma_t = 1/t`` for equal batches) before the first M-step; the parameters stay at
+        their start until then.
     average_after : int, optional
         Polyak averaging: the reported parameters are the running mean of the iterates from
         this batch on (``None``: no averaging, report the last iterate).
@@ -211,10 +212,15 @@ class OnlineSettings:
     average_after: int | None = attrs.field(default=None, converter=_check_average_after)
     n_samples: float | None = attrs.field(default=None, converter=_check_n_samples)
 
-    def step_size(self, t: int) -> float:
-        """``gamma_t`` of batch ``t`` (from 1): ``1/t`` in the warm-up, then ``(t + t0)^-kappa``."""
+    def step_size(self, t: int, batch_weight: float = 1.0, seen_weight: float = 1.0) -> float:
+        """``gamma_t`` of batch ``t`` (from 1).
+
+        In the warm-up, ``batch_weight / seen_weight`` (the batch's share of all the weight seen
+        including it), which makes the running statistics the exact weighted mean of the batches
+        (``1/t`` for batches of equal weight); after it, ``(t + t0)^-kappa``.
+        """
         if t <= self.warmup:
-            return 1.0 / t
+            return batch_weight / seen_weight
         return min(1.0, float((t + self.offset) ** -self.kappa))
 
 
@@ -335,7 +341,8 @@ def online_step(
     per_sample = scale(stats, 1.0 / batch_weight)
     t = state.n_batches + 1
     settings = state.settings
-    step = settings.step_size(t)
+    n_seen = state.n_seen + batch_weight
+    step = settings.step_size(t, batch_weight, n_seen)
     if state.stats is None:
         running, running_ll = per_sample, log_likelihood / batch_weight
     else:
@@ -343,7 +350,6 @@ def online_step(
         running_ll = state.log_likelihood + step * (
             log_likelihood / batch_weight - state.log_likelihood
         )
-    n_seen = state.n_seen + batch_weight
     params, averaged, n_averaged = state.params, state.averaged_params, state.n_averaged
     if t >= settings.warmup:
         # Per-sample statistics times N samples: the prior keeps its batch-EM weight.
