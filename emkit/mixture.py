@@ -133,17 +133,36 @@ class FiniteMixture(Generic[P, S]):
         weights: Array | None = None,
         labels: Array | None = None,
     ) -> tuple[MixtureStats[S], float]:
-        log_resp, log_norm = self._log_responsibilities(X, params, labels)
-        resp = np.exp(log_resp)
+        fused = getattr(self.family, "log_prob_with_stats", None)
+        if fused is None:
+            log_resp, log_norm = self._log_responsibilities(X, params, labels)
+            resp = np.exp(log_resp)
+            center = self.family.mean(params.components)
+
+            def stats_of(resp: Array) -> S:
+                return self.family.expected_stats(X, resp, center)
+
+        else:
+            # One pass over the chunk: the family evaluates all components from one set of
+            # chunk features and reuses them for the statistics of the same chunk.
+            log_prob, row_offset, stats_of = fused(X, params.components)
+            with np.errstate(divide="ignore"):
+                log_prob += np.log(params.weights).astype(log_prob.dtype)
+            if labels is not None:
+                log_prob = self._mask_labels(log_prob, labels)
+            resp, log_norm = _normalise_in_place(log_prob)
+            if row_offset is not None:
+                # A per-row term of the log-density (log h(x)) moves log p(x) but not the
+                # responsibilities: add it to the row's log-likelihood only.
+                log_norm = log_norm + row_offset
         if weights is None:
             log_likelihood = float(np.sum(log_norm, dtype=np.float64))
         else:
-            resp = resp * weights[:, None].astype(resp.dtype)
+            resp *= weights[:, None].astype(resp.dtype)
             log_likelihood = float(weights @ log_norm.astype(np.float64))
-        center = self.family.mean(params.components)
         stats = MixtureStats(
             counts=resp.sum(axis=0, dtype=np.float64),
-            components=self.family.expected_stats(X, resp, center),
+            components=stats_of(resp),
         )
         return stats, log_likelihood
 
@@ -183,8 +202,15 @@ class FiniteMixture(Generic[P, S]):
 
     def bytes_per_row(self, n_features: int, itemsize: int) -> int:
         """Bytes of temporaries per row of a chunk in one E-step (for automatic chunk sizes)."""
-        # log-probabilities, responsibilities and the (n, K, D) products of a full Gaussian.
-        return itemsize * self.n_components * (n_features + 4) + 8 * (n_features + 2)
+        # The family's chunk features (when it says how large they are; else a (n, K, D)
+        # product), the (n, K) log-probabilities/responsibilities and a few (n,) float64 sums.
+        family_cost = getattr(self.family, "bytes_per_row", None)
+        k = self.n_components
+        if family_cost is not None:
+            features = int(family_cost(k, n_features, itemsize))
+        else:
+            features = itemsize * k * n_features
+        return features + 2 * itemsize * k + 8 * (n_features + 4)
 
     # -- using fitted parameters ---------------------------------------------------------------
     def joint_log_prob(self, X: Array, params: MixtureParams[P]) -> Array:
@@ -198,20 +224,17 @@ class FiniteMixture(Generic[P, S]):
     ) -> tuple[Array, Array]:
         log_joint = self.joint_log_prob(X, params)
         if labels is not None:
-            # A known label fixes the row's responsibility: every other component gets -inf,
-            # so the row contributes its complete-data log-likelihood log pi_z + log p(x | z).
-            unknown = labels < 0
-            allowed = unknown[:, None] | (labels[:, None] == np.arange(self.n_components))
-            log_joint = np.where(allowed, log_joint, -np.inf)
+            log_joint = self._mask_labels(log_joint, labels)
         log_norm = logsumexp(log_joint, axis=1)
-        if not np.isfinite(log_norm).all():
-            row = int(np.flatnonzero(~np.isfinite(log_norm))[0])
-            raise ValueError(
-                f"row {row} of `X` has zero probability under every component "
-                f"(log-likelihood {log_norm[row]}); the data lies outside what these parameters "
-                "can generate, e.g. a count where every component's rate is 0"
-            )
+        _check_finite_rows(log_norm)
         return log_joint - log_norm[:, None], log_norm
+
+    def _mask_labels(self, log_joint: Array, labels: Array) -> Array:
+        # A known label fixes the row's responsibility: every other component gets -inf,
+        # so the row contributes its complete-data log-likelihood log pi_z + log p(x | z).
+        unknown = labels < 0
+        allowed = unknown[:, None] | (labels[:, None] == np.arange(self.n_components))
+        return np.asarray(np.where(allowed, log_joint, -np.inf))
 
     def responsibilities(self, X: Array, params: MixtureParams[P]) -> Array:
         """Posterior ``p(z = k | x_n)``, shape (n_samples, n_components); rows sum to 1."""
@@ -240,3 +263,32 @@ class FiniteMixture(Generic[P, S]):
         for k, draw in enumerate(draws):
             X[labels == k] = draw
         return X, labels
+
+
+def _check_finite_rows(log_norm: Array) -> None:
+    if not np.isfinite(log_norm).all():
+        row = int(np.flatnonzero(~np.isfinite(log_norm))[0])
+        raise ValueError(
+            f"row {row} of `X` has zero probability under every component "
+            f"(log-likelihood {log_norm[row]}); the data lies outside what these parameters "
+            "can generate, e.g. a count where every component's rate is 0"
+        )
+
+
+def _normalise_in_place(log_joint: Array) -> tuple[Array, Array]:
+    """Responsibilities and ``log sum_k exp(log_joint)`` per row, overwriting ``log_joint``.
+
+    The log-sum-exp of scipy plus ``exp(log_joint - log_norm)`` makes five passes over the
+    (n, K) array and two temporaries; this makes three in place: subtract the row maximum,
+    exponentiate, divide by the row sum. Same numbers (the maximum is subtracted before exp).
+    """
+    top = log_joint.max(axis=1)
+    if not np.isfinite(top).all():
+        bad = ~np.isfinite(top)
+        log_norm = np.where(bad, logsumexp(log_joint, axis=1), 0.0)
+        _check_finite_rows(log_norm)
+    log_joint -= top[:, None]
+    np.exp(log_joint, out=log_joint)
+    total = log_joint.sum(axis=1)
+    log_joint /= total[:, None]
+    return log_joint, top + np.log(total)

@@ -45,6 +45,7 @@ class Bernoulli(CanonicalFamily):
     """
 
     pseudo_count: float = attrs.field(default=0.01, converter=_check_pseudo_count)
+    zero_base_measure = True
 
     def sufficient_statistics(self, X: Array) -> Array:
         return X

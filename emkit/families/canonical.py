@@ -22,7 +22,9 @@ A new family of this kind is one short file: see :mod:`emkit.families.bernoulli`
 from __future__ import annotations
 
 import abc
-from typing import Any
+import weakref
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
@@ -31,6 +33,12 @@ from emkit._backend import Array
 from emkit._validation import check_array
 
 __all__ = ["CanonicalFamily", "MeanParams", "MeanStats"]
+
+# eta^T and -A(eta) per parameter object and (family, dtype): parameters are frozen values, so
+# the entry is valid while they live and is dropped with them.
+_NATURAL_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[Any, str], tuple[Any, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @attrs.frozen(eq=False)
@@ -95,6 +103,9 @@ class CanonicalFamily(abc.ABC):
     def sample(self, params: MeanParams, component: int, n: int, rng: np.random.Generator) -> Array:
         """``n`` draws from one component, shape (n, n_features)."""
 
+    #: True when ``log h(x) = 0`` for every x (the E-step then skips it).
+    zero_base_measure: ClassVar[bool] = False
+
     def prior(self) -> tuple[float, Array | float]:
         """Conjugate prior as ``(tau, m0)``: ``tau`` pseudo-observations with mean ``m0``."""
         return 0.0, 0.0
@@ -120,15 +131,57 @@ class CanonicalFamily(abc.ABC):
         return MeanParams(mean)
 
     def log_prob(self, X: Array, params: MeanParams) -> Array:
-        natural = self.natural_parameters(params.mean)
-        # One matrix product for all rows and components, in X's precision.
-        t = self.sufficient_statistics(X)
-        log_p = t @ natural.T.astype(t.dtype, copy=False)
-        return np.asarray(log_p - self.log_partition(natural) + self.log_base_measure(X)[:, None])
+        log_p, row_offset, _ = self.log_prob_with_stats(X, params)
+        if row_offset is not None:
+            log_p += row_offset[:, None].astype(log_p.dtype)
+        return log_p
 
     def expected_stats(self, X: Array, resp: Array, center: Array) -> MeanStats:
         t = self.sufficient_statistics(X)
+        resp = resp.astype(t.dtype, copy=False)
         return MeanStats(sum_t=(resp.T @ t).astype(np.float64, copy=False))
+
+    def log_prob_with_stats(
+        self, X: Array, params: MeanParams
+    ) -> tuple[Array, Array | None, Callable[[Array], MeanStats]]:
+        """The fused E-step of a chunk: two matrix products in all.
+
+        Returns ``(T(X) @ eta^T - A(eta)`` (n, K), ``log h(X)`` (n,) or None when it is 0, and
+        a function of the responsibilities giving ``resp^T @ T(X)``). ``log h(X)`` is the same
+        for every component, so a mixture adds it to the row's log-likelihood only.
+        """
+        natural_t, neg_log_partition = self._natural(params, X.dtype)
+        t = self.sufficient_statistics(X)
+        # One matrix product for all rows and components, in X's precision.
+        log_p = t @ natural_t
+        log_p += neg_log_partition
+        row_offset = None if self.zero_base_measure else self.log_base_measure(X)
+
+        def stats_of(resp: Array) -> MeanStats:
+            resp = resp.astype(t.dtype, copy=False)
+            return MeanStats(sum_t=(resp.T @ t).astype(np.float64, copy=False))
+
+        return np.asarray(log_p), row_offset, stats_of
+
+    def bytes_per_row(self, n_components: int, n_features: int, itemsize: int) -> int:
+        """Bytes of the per-row temporaries of one chunk (for automatic chunk sizes)."""
+        # T(X) (often X itself) and the integer/float temporaries of log h(X).
+        return itemsize * n_features + 16 * n_features
+
+    def _natural(self, params: MeanParams, dtype: np.dtype[Any]) -> tuple[Array, Array]:
+        # eta^T and -A(eta) in the data's dtype, computed once per parameter object (once per
+        # EM iteration), not once per chunk.
+        key = (self, np.dtype(dtype).str)
+        per_params = _NATURAL_CACHE.setdefault(params, {})
+        cached = per_params.get(key)
+        if cached is None:
+            natural = self.natural_parameters(params.mean)
+            cached = (
+                np.ascontiguousarray(natural.T, dtype=dtype),
+                np.asarray(-self.log_partition(natural), dtype=dtype),
+            )
+            per_params[key] = cached
+        return cached
 
     def maximize(self, stats: MeanStats, counts: Array) -> MeanParams:
         tau, m0 = self.prior()

@@ -8,10 +8,13 @@ directly, for speed and accuracy:
   ``log det`` comes from its diagonal and the Mahalanobis distance is ``||(x - mu) U||^2``;
 * rows are shifted by the mean of the component means before anything is squared, so data
   offset far from the origin (say by 1e6) fits as accurately as centred data;
-* second moments are accumulated around a reference point (``center``): each component's own
-  current mean for full covariance, the mean of the component means otherwise. The new covariance
-  is then ``S / n_k - d d^T`` with ``d`` the (small) move of the mean, never the cancellation-prone
-  ``E[x x^T] - mu mu^T`` of raw data.
+* second moments are accumulated around a reference point (``center``), the mean of the
+  component means. The new covariance is then ``S / n_k - d d^T`` with ``d`` the move of the mean
+  from that point, never the cancellation-prone ``E[x x^T] - mu mu^T`` of raw data;
+* every chunk is evaluated with a few large matrix products: the log-densities of all
+  components are one product of the chunk's features ``(z z^T, z)`` with the natural
+  parameters, and the statistics one product of the responsibilities with the same features
+  (:mod:`emkit.families._gaussian_kernels`).
 
 Shapes of :class:`GaussianParams` by covariance type (K components, D features):
 
@@ -27,6 +30,7 @@ spherical     (K,)               one variance per component
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, final
 
 import attrs
@@ -34,6 +38,14 @@ import numpy as np
 
 from emkit._backend import Array, cholesky, solve_triangular
 from emkit._validation import check_array, check_choice, check_float
+from emkit.families._gaussian_kernels import (
+    GaussianKernel,
+    feature_columns,
+    kernel_for,
+    moment_sums,
+    shifted_features,
+    stacked_moment_sums,
+)
 from emkit.stats import NOT_ADDITIVE
 
 __all__ = ["COVARIANCE_TYPES", "Gaussian", "GaussianParams", "GaussianStats"]
@@ -187,73 +199,52 @@ class Gaussian:
 
     # -- E-step --------------------------------------------------------------------------------
     def log_prob(self, X: Array, params: GaussianParams) -> Array:
-        dtype = X.dtype
-        n_components, n_features = params.means.shape
-        shift = params.means.mean(axis=0)
-        Xs = X - shift.astype(dtype)
-        offsets = params.means - shift
-        U = params.precisions_cholesky
-        kind = self.covariance_type
-        if kind == "full":
-            # All components at once: X (n, D) times the stacked factors (D, K*D).
-            stacked = np.swapaxes(U, 0, 1).reshape(n_features, n_components * n_features)
-            Y = (Xs @ stacked.astype(dtype)).reshape(-1, n_components, n_features)
-            Y = Y - np.einsum("kd,kde->ke", offsets, U).astype(dtype)
-            mahalanobis = np.einsum("nkd,nkd->nk", Y, Y)
-            half_log_det = np.log(np.diagonal(U, axis1=1, axis2=2)).sum(axis=1)
-        elif kind == "tied":
-            Y = Xs @ U[0].astype(dtype)
-            B = offsets @ U[0]
-            mahalanobis = (
-                np.einsum("nd,nd->n", Y, Y)[:, None]
-                - 2.0 * (Y @ B.T.astype(dtype))
-                + np.einsum("kd,kd->k", B, B)
-            )
-            half_log_det = np.log(np.diagonal(U[0])).sum() * np.ones(n_components)
-        elif kind == "diag":
-            precisions = U**2
-            mahalanobis = (
-                (Xs * Xs) @ precisions.T.astype(dtype)
-                - 2.0 * (Xs @ (offsets * precisions).T.astype(dtype))
-                + np.sum(offsets**2 * precisions, axis=1)
-            )
-            half_log_det = np.log(U).sum(axis=1)
-        else:
-            precisions = U**2
-            mahalanobis = (
-                np.einsum("nd,nd->n", Xs, Xs)[:, None] * precisions.astype(dtype)
-                - 2.0 * (Xs @ (offsets * precisions[:, None]).T.astype(dtype))
-                + np.sum(offsets**2, axis=1) * precisions
-            )
-            half_log_det = n_features * np.log(U)
-        # Rounding can push a tiny distance below zero; a distance is never negative.
-        mahalanobis = np.maximum(mahalanobis, 0.0)
-        return np.asarray(-0.5 * (n_features * _LOG_2PI + mahalanobis) + half_log_det)
+        # All components from one matrix product of the chunk's features (see _gaussian_kernels).
+        kernel = self._kernel(params, X.dtype)
+        return kernel.log_prob(X, kernel.features(X))
 
     def expected_stats(self, X: Array, resp: Array, center: Array) -> GaussianStats:
-        dtype = X.dtype
-        resp = resp.astype(dtype, copy=False)
-        if self.covariance_type == "full":
-            sum_x = np.empty(center.shape)
-            sum_xx = np.empty((center.shape[0], center.shape[1], center.shape[1]))
-            for k in range(center.shape[0]):
-                # A weighted rank update per component on sqrt(r)-scaled, centred rows.
-                Xc = X - center[k].astype(dtype)
-                sum_x[k] = resp[:, k] @ Xc
-                Z = Xc * np.sqrt(resp[:, k])[:, None]
-                sum_xx[k] = Z.T @ Z
-            return GaussianStats(center=center, sum_x=sum_x, sum_xx=sum_xx)
-        shift = center.mean(axis=0, keepdims=True)
-        Xs = X - shift.astype(dtype)
-        sum_x = (resp.T @ Xs).astype(np.float64)
-        if self.covariance_type == "tied":
-            w = resp.sum(axis=1)
-            sum_xx = ((Xs * w[:, None]).T @ Xs)[None].astype(np.float64)
-        elif self.covariance_type == "diag":
-            sum_xx = (resp.T @ (Xs * Xs)).astype(np.float64)
+        # Moments around the mean of the centers, rounded to X's dtype so that the shift is
+        # exact in the data's precision; one product resp^T @ features per chunk.
+        kind = self.covariance_type
+        center = np.asarray(center, dtype=np.float64)
+        if kind == "full":
+            # Without parameters to judge the conditioning by, use the rank updates around each
+            # component's own center (the E-step's fused path chooses per iteration).
+            ref, sum_x, sum_xx = stacked_moment_sums(X, resp, center)
         else:
-            sum_xx = (resp.T @ np.einsum("nd,nd->n", Xs, Xs)).astype(np.float64)
-        return GaussianStats(center=shift, sum_x=sum_x, sum_xx=sum_xx)
+            shift = center.mean(axis=0).astype(X.dtype).astype(np.float64)
+            F = shifted_features(kind, X, shift, quadratic=True)
+            ref, sum_x, sum_xx = moment_sums(kind, F, resp, shift, X.shape[1])
+        return GaussianStats(center=ref, sum_x=sum_x, sum_xx=sum_xx)
+
+    def log_prob_with_stats(
+        self, X: Array, params: GaussianParams
+    ) -> tuple[Array, Array | None, Callable[[Array], GaussianStats]]:
+        """``log_prob`` of a chunk, and a function of its responsibilities giving the
+        statistics, both from the same chunk features (the fused E-step of a mixture).
+
+        Returns ``(log_prob (n, K), None, stats_of)``; the middle slot (a per-row offset of the
+        log-density that does not change responsibilities) is unused by the Gaussian.
+        """
+        kernel = self._kernel(params, X.dtype)
+        F = kernel.features(X)
+
+        def stats_of(resp: Array) -> GaussianStats:
+            ref, sum_x, sum_xx = kernel.stats(X, F, resp)
+            return GaussianStats(center=ref, sum_x=sum_x, sum_xx=sum_xx)
+
+        return kernel.log_prob(X, F), None, stats_of
+
+    def bytes_per_row(self, n_components: int, n_features: int, itemsize: int) -> int:
+        """Bytes of the per-row temporaries of one chunk (for automatic chunk sizes)."""
+        columns = feature_columns(self.covariance_type, n_features, n_components)
+        return itemsize * (columns + n_features)
+
+    def _kernel(self, params: GaussianParams, dtype: np.dtype[Any]) -> GaussianKernel:
+        return kernel_for(
+            self.covariance_type, params.means, params.precisions_cholesky, dtype, params
+        )
 
     # -- M-step --------------------------------------------------------------------------------
     def maximize(self, stats: GaussianStats, counts: Array) -> GaussianParams:

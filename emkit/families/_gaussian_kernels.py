@@ -1,0 +1,375 @@
+"""Batched E- and M-step kernels of the Gaussian family: a few large matrix products per chunk.
+
+The Gaussian is an exponential family. With the row shifted to ``z = x - g`` (``g`` the mean of
+the component means, rounded to the data's precision), every component's log-density is linear
+in the *features* of the row,
+
+    log N(x | mu_k, Sigma_k) = F(z) . theta_k + c_k,
+
+with ``F(z) = (upper triangle of z z^T, z)`` for full covariance, ``(z**2, z)`` for diagonal and
+``(|z|^2, z)`` for spherical covariance, and ``theta_k`` (the natural parameters, with the
+off-diagonal products counted twice) and ``c_k`` fixed for one iteration. So for a chunk of rows
+
+* the E-step is **one** matrix product ``F @ Theta`` (n, K), whatever K is;
+* the M-step statistics are **one** matrix product ``R^T @ F`` (K, m) of the responsibilities
+  with the very same features: the weighted sums of ``z`` and of ``z z^T`` around ``g``.
+
+Compared with one Mahalanobis product per component this halves the floating-point work (the
+quadratic form uses each symmetric pair once) and, above all, replaces K thin products and 2K
+elementwise passes over the chunk by two wide products and one pass that forms ``F``.
+
+The natural parameters, log-determinants and shift are computed once per parameter object (that
+is, once per EM iteration) and cached weakly on it, never once per chunk.
+
+Numerics: the quadratic form is expanded around ``g``, not around each component mean, so its
+rounding error grows like ``eps * |mu_k - g|^2 / sigma^2`` (Mahalanobis units). For float64 that
+is below 1e-12 unless a component lies thousands of standard deviations from the others; data
+far from the origin (offset by 1e6) costs nothing since ``g`` absorbs the offset. Full covariance
+falls back to the stacked-Cholesky product ``(x - g) @ [U_1 ... U_K]`` and per-component rank
+updates around each component's own mean when that bound is exceeded (a collapsing or very
+remote component; see :data:`QUADRATIC_MAX_BOUND`), and for data wider than
+:data:`QUADRATIC_MAX_FEATURES`, where ``F`` (D^2 / 2 columns) would be too large.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import numpy as np
+
+from emkit._backend import Array
+
+__all__ = ["QUADRATIC_MAX_FEATURES", "GaussianKernel", "kernel_for"]
+
+#: Full covariance uses the quadratic-feature kernel up to this many features (F has
+#: D (D + 1) / 2 + D columns: 560 for D = 32, 2144 for D = 64); wider data uses the stacked
+#: Cholesky product, whose temporaries grow like K * D instead of D^2.
+QUADRATIC_MAX_FEATURES = 64
+
+#: Full covariance uses the quadratic features only while the rounding bound of the expanded
+#: quadratic form (:func:`_rounding_bound`) stays below this, by dtype: errors of at most
+#: ~1e5 * 1.1e-16 ~ 1e-11 per row in float64 and ~2e4 * 6e-8 ~ 1e-3 per row in float32 (both
+#: far below the driver's noise allowance). A component that collapses onto a thin sliver, or
+#: lies very far from the others, switches that iteration to the stacked-factor kernel, which
+#: works around each component's own mean.
+QUADRATIC_MAX_BOUND = {np.dtype(np.float64): 1e5, np.dtype(np.float32): 2e4}
+
+_LOG_2PI = float(np.log(2.0 * np.pi))
+
+# Kernels cached per parameter object: parameters are frozen values, so a kernel built from them
+# stays valid for as long as they live, and every chunk of one pass shares it.
+_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], GaussianKernel]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def uses_quadratic_features(covariance_type: str, n_features: int) -> bool:
+    """Whether a full-covariance chunk is evaluated through the quadratic features."""
+    return covariance_type != "full" or n_features <= QUADRATIC_MAX_FEATURES
+
+
+def feature_columns(covariance_type: str, n_features: int, n_components: int) -> int:
+    """Columns of the per-chunk temporaries (for automatic chunk sizes)."""
+    d = n_features
+    if covariance_type == "full":
+        if uses_quadratic_features(covariance_type, d):
+            return d * (d + 1) // 2 + d
+        return n_components * d + 2 * d
+    if covariance_type == "tied":
+        return 2 * d
+    if covariance_type == "diag":
+        return 2 * d
+    return d + 1
+
+
+@attrs.frozen(eq=False)
+class GaussianKernel:
+    """Everything one EM iteration needs to evaluate chunks, derived once from the parameters.
+
+    Attributes
+    ----------
+    covariance_type : str
+    shift : (D,) float64
+        ``g``, the mean of the component means rounded to the data's dtype (so ``x - g`` is the
+        same number in the products and in the statistics).
+    theta : (m, K) in the data's dtype
+        Coefficients of the features (quadratic kernels) or, for tied covariance, ``B^T`` with
+        ``B = (mu - g) U``; for the stacked kernel, the factors ``[U_1 ... U_K]`` (D, K*D).
+    offsets : (K, D) in the data's dtype, or None
+        ``(mu_k - g) U_k`` of the stacked kernel.
+    constant : (K,) in the data's dtype
+        Per-component constant of the log-density.
+    upper : (K,) in the data's dtype
+        Largest possible log-density of each component (Mahalanobis distance 0); rounding of the
+        expanded quadratic form is clipped to it.
+    tied_factor : (D, D) in the data's dtype, or None
+        ``U`` of tied covariance.
+    quadratic : bool
+        Whether full covariance goes through the quadratic features (else stacked factors).
+    centers : (K, D) float64
+        The component means: the reference points of the stacked kernel's statistics.
+    """
+
+    covariance_type: str
+    shift: Array
+    theta: Array
+    offsets: Array | None
+    constant: Array
+    upper: Array
+    tied_factor: Array | None
+    quadratic: bool
+    centers: Array
+
+    # -- chunk features ------------------------------------------------------------------------
+    def features(self, X: Array) -> Array:
+        """The chunk's features F (n, m) in X's dtype (see the module docstring)."""
+        return shifted_features(self.covariance_type, X, self.shift, self.quadratic)
+
+    # -- E-step --------------------------------------------------------------------------------
+    def log_prob(self, X: Array, F: Array) -> Array:
+        """``log p(x_n | theta_k)`` (n, K) in X's dtype, from the chunk's features."""
+        n_features = X.shape[1]
+        kind = self.covariance_type
+        if kind == "tied":
+            # z U once for all components; the cross term with every component is one product.
+            z = F[:, :n_features]
+            assert self.tied_factor is not None
+            Y = z @ self.tied_factor
+            half_norm = np.einsum("nd,nd->n", Y, Y)
+            half_norm *= 0.5
+            log_p = Y @ self.theta
+            log_p += self.constant
+            log_p -= half_norm[:, None]
+        elif self.quadratic:
+            log_p = F @ self.theta
+            log_p += self.constant
+        else:
+            # Stacked factors: (n, D) @ (D, K*D) gives every component's (x - g) U_k at once.
+            n, n_components = X.shape[0], self.constant.shape[0]
+            z = F[:, :n_features]
+            Y = (z @ self.theta).reshape(n, n_components, n_features)
+            assert self.offsets is not None
+            Y -= self.offsets
+            log_p = np.einsum("nkd,nkd->nk", Y, Y)
+            log_p *= -0.5
+            log_p += self.constant
+            return np.asarray(log_p)
+        # The expanded form can round a distance of ~0 to slightly below 0; clip it.
+        np.minimum(log_p, self.upper, out=log_p)
+        return np.asarray(log_p)
+
+    # -- M-step statistics ---------------------------------------------------------------------
+    def stats(self, X: Array, F: Array, resp: Array) -> tuple[Array, Array, Array]:
+        """``(center, sum_x, sum_xx)`` from the chunk, its features and responsibilities."""
+        if self.covariance_type == "full" and not self.quadratic:
+            return stacked_moment_sums(X, resp, self.centers)
+        return moment_sums(self.covariance_type, F, resp, self.shift, X.shape[1])
+
+
+def shifted_features(covariance_type: str, X: Array, shift: Array, quadratic: bool) -> Array:
+    """Features of ``z = X - shift`` for the kernel of ``covariance_type`` (n, m), X's dtype."""
+    n, d = X.shape
+    dtype = X.dtype
+    g = shift.astype(dtype)
+    if covariance_type == "full" and quadratic:
+        n_quad = d * (d + 1) // 2
+        F = np.empty((n, n_quad + d), dtype=dtype)
+        z = F[:, n_quad:]
+        np.subtract(X, g, out=z)
+        # Upper triangle of z z^T, row-major (the order of np.triu_indices), one column block
+        # per feature: D elementwise products instead of a (n, D, D) temporary.
+        start = 0
+        for i in range(d):
+            np.multiply(z[:, i : i + 1], z[:, i:], out=F[:, start : start + d - i])
+            start += d - i
+        return F
+    if covariance_type == "diag":
+        F = np.empty((n, 2 * d), dtype=dtype)
+        np.subtract(X, g, out=F[:, d:])
+        np.square(F[:, d:], out=F[:, :d])
+        return F
+    if covariance_type == "spherical":
+        F = np.empty((n, d + 1), dtype=dtype)
+        np.subtract(X, g, out=F[:, 1:])
+        F[:, 0] = np.einsum("nd,nd->n", F[:, 1:], F[:, 1:])
+        return F
+    # tied, and full through stacked factors: just the shifted rows.
+    return np.asarray(np.subtract(X, g))
+
+
+def moment_sums(
+    covariance_type: str,
+    F: Array,
+    resp: Array,
+    shift: Array,
+    n_features: int,
+) -> tuple[Array, Array, Array]:
+    """``(center, sum_x, sum_xx)``: responsibility-weighted moments of ``z`` around ``shift``.
+
+    ``F`` holds the quadratic features (full, diag, spherical) or ``z`` itself (tied).
+
+    One product ``resp^T @ F`` in the data's dtype (each chunk's partial sum), returned in
+    float64 so that sums over many chunks keep their precision.
+    """
+    d = n_features
+    resp = resp.astype(F.dtype, copy=False)
+    n_components = resp.shape[1]
+    if covariance_type == "tied":
+        # Tied covariance pools all components: sum_n (sum_k r_nk) z_n z_n^T, one product.
+        w = resp.sum(axis=1)
+        sum_xx = ((F * w[:, None]).T @ F).astype(np.float64)[None]
+        return shift[None, :], _first_moments(resp, F), sum_xx
+    n_quad = F.shape[1] - d
+    if F.dtype == np.float64:
+        G = resp.T @ F
+        sum_x = G[:, n_quad:]
+    else:
+        # float32: the first moments come from a float64 product. Each row's z is typically
+        # |mu_k - g| from the origin with the same sign for a whole component, so a float32 sum
+        # would carry an absolute error of ~eps32 * sqrt(n) * |mu_k - g| into the means; in
+        # float64 it is exact to the data's precision, for ~D / m of the product's cost.
+        G = (resp.T @ F[:, :n_quad]).astype(np.float64)
+        sum_x = _first_moments(resp, F[:, n_quad:])
+    if covariance_type == "full":
+        rows, cols = np.triu_indices(d)
+        sum_xx = np.empty((n_components, d, d))
+        sum_xx[:, rows, cols] = G[:, :n_quad]
+        sum_xx[:, cols, rows] = G[:, :n_quad]
+        center = np.broadcast_to(shift, (n_components, d)).copy()
+        return center, sum_x, sum_xx
+    if covariance_type == "diag":
+        return shift[None, :], sum_x, G[:, :d]
+    return shift[None, :], sum_x, G[:, 0]
+
+
+def _first_moments(resp: Array, z: Array) -> Array:
+    """``resp^T @ z`` (K, D), always as a float64 product (see :func:`moment_sums`)."""
+    return np.asarray(resp.T.astype(np.float64) @ z.astype(np.float64, copy=False))
+
+
+def stacked_moment_sums(X: Array, resp: Array, center: Array) -> tuple[Array, Array, Array]:
+    """``(center, sum_x, sum_xx)`` of full covariance around each component's own ``center``.
+
+    A rank update per component on sqrt(r)-scaled, centred rows: K thin products, but free of
+    cancellation however far apart or however narrow the components are.
+    """
+    dtype = X.dtype
+    resp = resp.astype(dtype, copy=False)
+    n_components, d = center.shape
+    sum_x = np.empty((n_components, d))
+    sum_xx = np.empty((n_components, d, d))
+    root = np.sqrt(resp)
+    Xc = np.empty_like(X)
+    for k in range(n_components):
+        np.subtract(X, center[k].astype(dtype), out=Xc)
+        sum_x[k] = resp[:, k].astype(np.float64) @ Xc.astype(np.float64, copy=False)
+        Xc *= root[:, k : k + 1]
+        sum_xx[k] = Xc.T @ Xc
+    return np.asarray(center, dtype=np.float64), sum_x, sum_xx
+
+
+def kernel_for(
+    covariance_type: str,
+    means: Array,
+    precisions_cholesky: Array,
+    dtype: np.dtype[Any],
+    owner: Any,
+) -> GaussianKernel:
+    """The kernel of these parameters for data of ``dtype``, built once and cached on ``owner``."""
+    n_features = means.shape[1]
+    key = (covariance_type, np.dtype(dtype).str)
+    try:
+        per_owner = _CACHE.setdefault(owner, {})
+    except TypeError:  # an owner that cannot be weakly referenced: no cache
+        per_owner = {}
+    kernel = per_owner.get(key)
+    if kernel is None:
+        quadratic = uses_quadratic_features(covariance_type, n_features)
+        if covariance_type == "full" and quadratic:
+            quadratic = _rounding_bound(means, precisions_cholesky) <= QUADRATIC_MAX_BOUND.get(
+                np.dtype(dtype), QUADRATIC_MAX_BOUND[np.dtype(np.float32)]
+            )
+        kernel = _build(covariance_type, means, precisions_cholesky, np.dtype(dtype), quadratic)
+        per_owner[key] = kernel
+    return kernel
+
+
+def _rounding_bound(means: Array, U: Array) -> float:
+    """Bound on ``|z|^2 ||P_k||`` near each component, in units of one rounding of z z^T.
+
+    The expanded quadratic form ``z^T P z - 2 z^T P a + a^T P a`` at a row near component k
+    (``z ~ a_k``, spread ``tr Sigma_k``) rounds to an absolute error of about
+    ``eps * ||P_k|| * (|a_k|^2 + tr Sigma_k)``; ``||U_k||_F^2 >= ||P_k||_2`` bounds the norm.
+    """
+    shift = means.mean(axis=0)
+    a2 = np.einsum("kd,kd->k", means - shift, means - shift)
+    u2 = np.einsum("kde,kde->k", U, U)
+    # tr Sigma_k = ||U_k^-1||_F^2; a triangular solve per component is cheap (K D^3 / 3).
+    inverse = np.linalg.solve(U, np.broadcast_to(np.eye(U.shape[-1]), U.shape))
+    trace = np.einsum("kde,kde->k", inverse, inverse)
+    return float(np.max(u2 * (a2 + trace)))
+
+
+def _build(
+    kind: str, means: Array, U: Array, dtype: np.dtype[Any], quadratic: bool
+) -> GaussianKernel:
+    n_components, d = means.shape
+    # The shift is rounded to the data's dtype first, so that X - g in the data's precision and
+    # mu - g in float64 refer to exactly the same point.
+    shift = means.mean(axis=0).astype(dtype).astype(np.float64)
+    a = means - shift
+    base = -0.5 * d * _LOG_2PI
+    cast: Callable[[Array], Array] = lambda v: np.ascontiguousarray(v, dtype=dtype)  # noqa: E731
+    offsets = tied_factor = None
+    if kind == "full":
+        half_log_det = np.log(np.diagonal(U, axis1=1, axis2=2)).sum(axis=1)
+        if quadratic:
+            P = U @ np.swapaxes(U, 1, 2)
+            rows, cols = np.triu_indices(d)
+            # -1/2 z^T P z = sum_i -P_ii z_i^2 / 2 + sum_{i<j} -P_ij z_i z_j
+            quad = -0.5 * P[:, rows, cols] * np.where(rows == cols, 1.0, 2.0)
+            linear = np.einsum("kde,ke->kd", P, a)
+            theta = np.concatenate([quad, linear], axis=1).T
+            constant = base + half_log_det - 0.5 * np.einsum("kd,kd->k", linear, a)
+        else:
+            theta = np.swapaxes(U, 0, 1).reshape(d, n_components * d)
+            offsets = cast(np.einsum("kd,kde->ke", a, U))
+            constant = base + half_log_det
+    elif kind == "tied":
+        factor = U[0]
+        B = a @ factor
+        theta = B.T
+        tied_factor = cast(factor)
+        constant = base + np.log(np.diagonal(factor)).sum() - 0.5 * np.einsum("kd,kd->k", B, B)
+    elif kind == "diag":
+        precision = U**2
+        linear = precision * a
+        theta = np.concatenate([-0.5 * precision, linear], axis=1).T
+        constant = base + np.log(U).sum(axis=1) - 0.5 * np.einsum("kd,kd->k", linear, a)
+    else:
+        precision = U**2
+        linear = precision[:, None] * a
+        theta = np.concatenate([-0.5 * precision[:, None], linear], axis=1).T
+        constant = base + d * np.log(U) - 0.5 * np.einsum("kd,kd->k", linear, a)
+    if kind == "full":
+        upper = base + half_log_det
+    elif kind == "tied":
+        upper = np.full(n_components, base + np.log(np.diagonal(U[0])).sum())
+    elif kind == "diag":
+        upper = base + np.log(U).sum(axis=1)
+    else:
+        upper = base + d * np.log(U)
+    return GaussianKernel(
+        covariance_type=kind,
+        shift=shift,
+        theta=cast(theta),
+        offsets=offsets,
+        constant=cast(constant),
+        upper=cast(upper),
+        tied_factor=tied_factor,
+        quadratic=quadratic,
+        centers=np.asarray(means, dtype=np.float64),
+    )
