@@ -1,0 +1,205 @@
+"""What scale-out costs: in-memory vs Dask per-iteration time, and the memory of a memmap fit.
+
+Run from the repository root (needs the ``dask`` extra)::
+
+    python benchmarks/bench_scale.py            # about a minute on 2 cores
+    python benchmarks/bench_scale.py --quick    # smaller data, a few seconds
+
+It prints two tables:
+
+1. seconds per EM iteration of the same model, data and start fitted from a numpy array and
+   from a Dask array on a ``LocalCluster`` of 2 worker processes (1 thread each), and their
+   ratio;
+2. the peak memory of a fit of a ``.npy`` file several times larger than the block size, read
+   as a memory map, next to a fit of the same file loaded into memory. Each fit runs in a fresh
+   subprocess; the peak resident size comes from ``resource.getrusage`` and the peak of Python
+   allocations (numpy arrays included) from ``tracemalloc``.
+
+Not a test: the numbers depend on the machine. docs/scaling.md records one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import warnings
+from typing import Any
+
+import numpy as np
+
+import emkit
+
+N_COMPONENTS = 4
+
+
+def make_data(n: int, d: int, seed: int = 0) -> np.ndarray[Any, Any]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0.0, 5.0, (N_COMPONENTS, d))
+    z = rng.integers(0, N_COMPONENTS, n)
+    return centres[z] + rng.normal(size=(n, d))
+
+
+def model_and_start(X: np.ndarray[Any, Any]) -> tuple[Any, Any]:
+    model = emkit.FiniteMixture(emkit.Gaussian("full"), N_COMPONENTS)
+    start = model.init_params(X[:5000], np.random.default_rng(1), "k-means++")
+    return model, start
+
+
+def timed_fit(model: Any, X: Any, start: Any, n_iter: int) -> tuple[float, Any]:
+    """Median seconds per EM iteration (M-step plus one pass) over ``n_iter`` iterations.
+
+    The median of the gaps between callbacks is robust to other load on the machine.
+    """
+    stamps: list[float] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", emkit.ConvergenceWarning)
+        result = emkit.fit(
+            model,
+            X,
+            init=start,
+            max_iter=n_iter,
+            tol=0.0,
+            callbacks=[lambda state: stamps.append(time.perf_counter())],
+        )
+    return float(np.median(np.diff(stamps))), result
+
+
+def dask_table(n: int, d: int, n_iter: int, block_rows: int) -> list[tuple[str, str]]:
+    import dask.array as da
+    from distributed import Client, LocalCluster
+    from threadpoolctl import threadpool_limits
+
+    X = make_data(n, d)
+    model, start = model_and_start(X)
+    memory_seconds, memory_result = timed_fit(model, X, start, n_iter)
+    with threadpool_limits(limits=1, user_api="blas"):
+        pinned_seconds, _ = timed_fit(model, X, start, n_iter)
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster),
+    ):
+        dX = da.from_array(X, chunks=(block_rows, d))
+        source = emkit.sources.as_source(dX)  # persisted once, outside the timing
+        dask_seconds, dask_result = timed_fit(model, source, start, n_iter)
+    agree = max(
+        float(np.max(np.abs(a - b) / np.maximum(np.abs(a), 1e-300)))
+        for a, b in (
+            (memory_result.params.components.means, dask_result.params.components.means),
+            (
+                memory_result.params.components.covariances,
+                dask_result.params.components.covariances,
+            ),
+        )
+    )
+    return [
+        (
+            "data",
+            f"{n} x {d} float64 ({X.nbytes / 2**20:.0f} MiB), full covariance, K={N_COMPONENTS}",
+        ),
+        (
+            "dask blocks",
+            f"{-(-n // block_rows)} blocks of {block_rows} rows, 2 worker processes x 1 thread",
+        ),
+        ("in-memory s/iteration (default BLAS threads)", f"{memory_seconds:.4f}"),
+        ("in-memory s/iteration (BLAS pinned to 1 thread)", f"{pinned_seconds:.4f}"),
+        ("dask s/iteration", f"{dask_seconds:.4f}"),
+        (
+            "dask / in-memory (default, pinned)",
+            f"{dask_seconds / memory_seconds:.2f}, {dask_seconds / pinned_seconds:.2f}",
+        ),
+        ("max relative difference of parameters", f"{agree:.1e}"),
+    ]
+
+
+def memory_child(path: str, mode: str, chunk_rows: int, n_iter: int) -> None:
+    """Runs in a subprocess: one fit, then its peak memory as JSON on stdout."""
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    began = time.perf_counter()
+    X: Any = np.load(path) if mode == "in-memory" else path
+    sample = np.load(path, mmap_mode="r")[:5000]
+    model, start = model_and_start(np.asarray(sample))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", emkit.ConvergenceWarning)
+        emkit.fit(model, X, init=start, max_iter=n_iter, tol=0.0, chunk_size=chunk_rows)
+    seconds = time.perf_counter() - began
+    _, peak = tracemalloc.get_traced_memory()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"baseline_kib": baseline, "rss_kib": rss, "traced": peak, "s": seconds}))
+
+
+def memory_table(n: int, d: int, n_iter: int, chunk_rows: int) -> list[tuple[str, str]]:
+    X = make_data(n, d, seed=2)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "X.npy")
+        np.save(path, X)
+        block_mib = chunk_rows * d * 8 / 2**20
+        rows.append(
+            (
+                "file",
+                f"{n} x {d} float64, {X.nbytes / 2**20:.0f} MiB = "
+                f"{X.nbytes / (chunk_rows * d * 8):.0f} blocks of {chunk_rows} rows "
+                f"({block_mib:.1f} MiB)",
+            )
+        )
+        del X
+        for mode in ("memmap", "in-memory"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", path, mode, str(chunk_rows), str(n_iter)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            got = json.loads(out.strip().splitlines()[-1])
+            rows.append(
+                (
+                    f"{mode}: peak RSS (imports alone)",
+                    f"{got['rss_kib'] / 1024:.0f} MiB ({got['baseline_kib'] / 1024:.0f} MiB)",
+                )
+            )
+            rows.append((f"{mode}: peak traced allocations", f"{got['traced'] / 2**20:.1f} MiB"))
+            rows.append((f"{mode}: seconds for {n_iter} iterations", f"{got['s']:.1f}"))
+    return rows
+
+
+def print_table(title: str, rows: list[tuple[str, str]]) -> None:
+    width = max(len(k) for k, _ in rows)
+    print(f"\n{title}\n{'-' * len(title)}")
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small data, a few seconds")
+    args = parser.parse_args()
+    if args.quick:
+        dask_args = {"n": 50_000, "d": 8, "n_iter": 5, "block_rows": 10_000}
+        memory_args = {"n": 200_000, "d": 10, "n_iter": 2, "chunk_rows": 20_000}
+    else:
+        dask_args = {"n": 400_000, "d": 10, "n_iter": 8, "block_rows": 50_000}
+        memory_args = {"n": 2_000_000, "d": 16, "n_iter": 3, "chunk_rows": 100_000}
+    print(
+        f"emkit {emkit.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, {platform.machine()}"
+    )
+    print_table("In-memory vs Dask (seconds per EM iteration)", dask_table(**dask_args))
+    print_table("Memory of a fit of a .npy file", memory_table(**memory_args))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        memory_child(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    else:
+        main()
