@@ -65,7 +65,8 @@ class Table:
 
     Attributes
     ----------
-    data : array of shape (n_samples, n_features), float64
+    data : array of shape (n_samples, n_features)
+        float64, or float32 from a float32 ``.npy`` file.
     names : tuple of str
         Column names: from the header row or the dataset, else ``x1, x2, ...``.
     source : str
@@ -191,7 +192,8 @@ def _read_npy(path: Path) -> Table:
             f"{path}: the array must be 2-D (samples x features) and non-empty; "
             f"it has shape {arr.shape}"
         )
-    data = arr.astype(np.float64)
+    # float32 stays float32 (the library computes in the data's precision); the rest is float64.
+    data = arr if arr.dtype in (np.float32, np.float64) else arr.astype(np.float64)
     finite = np.isfinite(data)
     if not finite.all():
         i, j = (int(v) for v in np.argwhere(~finite)[0])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,9 @@ PROBA_SUM_ATOL = 1e-8
 #: Per-call limit for one command; every command here runs in well under a second or two.
 TIMEOUT_S = 120
 
+#: Commands started at once by :func:`run_all`.
+PARALLEL_COMMANDS = 4
+
 FAITHFUL = emkit.datasets.load_faithful()
 
 
@@ -50,6 +54,14 @@ def run(
         timeout=TIMEOUT_S,
         check=False,
     )
+
+
+def run_all(
+    commands: list[list[str | Path]],
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run independent commands at the same time (each is mostly interpreter start-up)."""
+    with ThreadPoolExecutor(max_workers=PARALLEL_COMMANDS) as pool:
+        return list(pool.map(lambda args: run(*args), commands))
 
 
 def ok(*args: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -220,10 +232,14 @@ def _write_variants(tmp_path: Path) -> dict[str, Path]:
 
 
 def test_fit_reads_csv_with_and_without_header_tsv_whitespace_and_npy(tmp_path: Path) -> None:
-    reference = ok("fit", "faithful", "--quiet").stdout
-    expected = summary_value(reference, "log-likelihood")
-    for name, path in _write_variants(tmp_path).items():
-        out = ok("fit", path, "--quiet").stdout
+    variants = _write_variants(tmp_path)
+    reference, *procs = run_all(
+        [["fit", "faithful", "--quiet"]] + [["fit", path, "-q"] for path in variants.values()]
+    )
+    expected = summary_value(reference.stdout, "log-likelihood")
+    for name, proc in zip(variants, procs, strict=True):
+        assert proc.returncode == 0, proc.stderr
+        out = proc.stdout
         assert summary_value(out, "log-likelihood") == expected, name
         assert "(272 samples, 2 features)" in out
         names = ("eruptions", "waiting") if name in ("header.csv", "data.tsv") else ("x1", "x2")
@@ -416,15 +432,20 @@ def test_errors_through_the_real_command(
     bad_files: dict[str, Path], model_file: Path, tmp_path: Path
 ) -> None:
     """One case of every kind of error, as a user meets it: one line, status 2."""
-    fails("fit", bad_files["missing.csv"], match="no such file, and not a bundled dataset")
-    fails("fit", bad_files["ragged.csv"], match="line 4: ragged row with 1 column(s)")
-    fails("fit", bad_files["word.csv"], match="line 3, column 2 ('b'): 'oops' is not a number")
-    fails("fit", "faithful", "--family", "bernoulli", match="only 0 and 1")
-    fails("select", "faithful", "-k", "5-2", match="bad --components '5-2'")
-    fails("fit", "-k", "0", match="--components: expected a whole number >= 1")
-    fails("score", bad_files["bad.json"], "faithful", match="not valid JSON")
-    fails("predict", model_file, "earthquakes", match="has 1 column(s), but the model")
-    fails("fit", "--output", tmp_path / "no" / "m.json", match="does not exist")
+    cases: list[tuple[list[str | Path], str]] = [
+        (["fit", bad_files["missing.csv"]], "no such file, and not a bundled dataset"),
+        (["fit", bad_files["ragged.csv"]], "line 4: ragged row with 1 column(s)"),
+        (["fit", bad_files["word.csv"]], "line 3, column 2 ('b'): 'oops' is not a number"),
+        (["fit", "faithful", "--family", "bernoulli"], "only 0 and 1"),
+        (["select", "faithful", "-k", "5-2"], "bad --components '5-2'"),
+        (["fit", "-k", "0"], "--components: expected a whole number >= 1"),
+        (["score", bad_files["bad.json"], "faithful"], "not valid JSON"),
+        (["predict", model_file, "earthquakes"], "has 1 column(s), but the model"),
+        (["fit", "--output", tmp_path / "no" / "m.json"], "does not exist"),
+    ]
+    procs = run_all([args for args, _ in cases])
+    for proc, (_, match) in zip(procs, cases, strict=True):
+        _check_error(proc.returncode, proc.stderr, match)
 
 
 @pytest.mark.parametrize(
