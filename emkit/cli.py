@@ -121,7 +121,7 @@ def parse_table(text: str, source: str) -> Table:
     """
     numbered = [
         (number, line)
-        for number, line in enumerate(text.splitlines(), start=1)
+        for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), start=1)
         if line.strip() and not line.lstrip().startswith("#")
     ]
     if not numbered:
@@ -155,11 +155,17 @@ def parse_table(text: str, source: str) -> Table:
             for j, cell in enumerate(row):
                 if not _is_number(cell):
                     what = "an empty cell" if cell == "" else f"{cell!r} is not a number"
+                    hint = (
+                        " (a header row is recognised only when none of its names is a number)"
+                        if i == 0 and names is None
+                        else ""
+                    )
                     raise CliError(
                         f"{source}, line {line_numbers[i]}, column {j + 1}"
-                        f"{_column_name(names, j)}: {what}"
+                        f"{_column_name(names, j)}: {what}{hint}"
                     )
-        raise CliError(f"{source}: cannot read the cells as numbers")
+        # Every cell is a Python float that numpy's parser refused (e.g. "1_000").
+        data = np.array([[float(cell) for cell in row] for row in rows], dtype=np.float64)
     finite = np.isfinite(data)
     if not finite.all():
         i, j = (int(v) for v in np.argwhere(~finite)[0])

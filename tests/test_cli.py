@@ -17,6 +17,7 @@ import pytest
 
 import emkit
 from emkit import cli
+from emkit import io as model_io
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -299,7 +300,7 @@ def test_fit_saves_a_model_and_a_figure(tmp_path: Path) -> None:
     out = ok("fit", "faithful", "--output", model, "--plot", figure, "-q").stdout
     assert f"model saved to {model}" in out
     assert f"plot saved to {figure}" in out
-    loaded = emkit.io.load(model)
+    loaded = model_io.load(model)
     assert loaded.model == emkit.FiniteMixture(emkit.Gaussian(), 2)
     assert_png(figure)
     for data, family in (("digits", "bernoulli"), ("earthquakes", "poisson")):
@@ -312,7 +313,7 @@ def test_fit_saves_a_model_and_a_figure(tmp_path: Path) -> None:
 def test_predict_labels_and_probabilities(
     model_file: Path, faithful_csv: Path, tmp_path: Path
 ) -> None:
-    result = emkit.io.load(model_file)
+    result = model_io.load(model_file)
     expected = result.model.predict(FAITHFUL.data, result.params)
     labels = np.array(ok("predict", model_file, faithful_csv).stdout.split(), dtype=int)
     np.testing.assert_array_equal(labels, expected)
@@ -329,7 +330,7 @@ def test_predict_labels_and_probabilities(
 
 def test_score_prints_mean_and_total(model_file: Path) -> None:
     out = ok("score", model_file, "faithful").stdout
-    result = emkit.io.load(model_file)
+    result = model_io.load(model_file)
     total = float(np.sum(result.model.score_samples(FAITHFUL.data, result.params)))
     assert int(summary_value(out, "samples")) == 272
     assert float(summary_value(out, "total log-likelihood")) == pytest.approx(
@@ -362,7 +363,7 @@ def test_model_saved_by_an_estimator_works_too(tmp_path: Path) -> None:
     estimators = pytest.importorskip("emkit.estimators")
     gm = estimators.GaussianMixture(n_components=2, random_state=0).fit(FAITHFUL.data)
     path = tmp_path / "estimator.json"
-    emkit.io.save(gm, path)
+    model_io.save(gm, path)
     labels = np.array(ok("predict", path, "faithful").stdout.split(), dtype=int)
     np.testing.assert_array_equal(labels, gm.predict(FAITHFUL.data))
 
@@ -408,6 +409,7 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "nan.csv": "1,2\n3,nan\n",
         "empty.csv": "\n\n",
         "header_only.csv": "a,b\n",
+        "numeric_header.csv": "id,2020\n1,2\n",
         "nonbinary.csv": "0,1\n1,0\n1,2\n",
         "negative.csv": "1\n2\n-3\n",
         "bad.json": '{"format": "emkit-model", "version": 1',
@@ -457,6 +459,7 @@ def test_errors_through_the_real_command(
         ("empty_cell.csv", [], "line 2, column 1: an empty cell"),
         ("nan.csv", [], "line 2, column 2: 'nan' is not a finite number"),
         ("empty.csv", [], "no data (the file is empty)"),
+        ("numeric_header.csv", [], "line 1, column 1: 'id' is not a number (a header row"),
         ("header_only.csv", [], "no data rows after the header"),
         ("nonbinary.csv", ["--family", "bernoulli"], "only 0 and 1 for a Bernoulli mixture"),
         ("nonbinary.csv", ["--family", "bernoulli"], "found 2.0 at line 3, column 2"),
@@ -608,7 +611,8 @@ def test_an_internal_error_is_reported_as_such(
         ('"a";"b"\n1;2\n', ("a", "b"), (1, 2)),
         ("# comment\n\n1 2  3\n4 5 6\n", ("x1", "x2", "x3"), (2, 3)),
         ("value\n1e-3\n-2.5\n7\n", ("value",), (3, 1)),
-        ("\ufeffa\tb\r\n1\t2\r\n", ("\ufeffa", "b"), (1, 2)),
+        ("\ufeffa\tb\r\n1\t2\r\n", ("a", "b"), (1, 2)),
+        ("1_000,2\n3,4\n", ("x1", "x2"), (2, 2)),
     ],
 )
 def test_parse_table_detects_header_and_delimiter(
