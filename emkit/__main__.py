@@ -1,7 +1,8 @@
-"""``python -m emkit`` runs the command line."""
+"""``python -m emkit`` runs the ``emkit`` command line (see :mod:`emkit.cli`)."""
 
 import sys
 
 from emkit.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())
