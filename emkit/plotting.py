@@ -84,9 +84,21 @@ def _colors(n_components: int) -> list[Any]:
     return [cmap(k % n_colors) for k in range(n_components)]
 
 
+def _fitted_result(obj: Any) -> FitResult[Any] | None:
+    """``obj`` itself if it is a FitResult, the ``result_`` of a fitted emkit estimator."""
+    if isinstance(obj, FitResult):
+        return obj
+    result = getattr(obj, "result_", None)
+    return result if isinstance(result, FitResult) else None
+
+
+_ACCEPTED = "a FitResult, a fitted emkit estimator (e.g. GaussianMixture) or MixtureParams"
+
+
 def _model_and_params(result_or_params: Any, model: Any) -> tuple[Any, MixtureParams[Any]]:
-    if isinstance(result_or_params, FitResult):
-        return result_or_params.model, result_or_params.params
+    result = _fitted_result(result_or_params)
+    if result is not None:
+        return result.model, result.params
     if isinstance(result_or_params, MixtureParams):
         if model is None:
             raise TypeError(
@@ -95,8 +107,7 @@ def _model_and_params(result_or_params: Any, model: Any) -> tuple[Any, MixturePa
             )
         return model, result_or_params
     raise TypeError(
-        f"`result_or_params` must be a FitResult or MixtureParams; "
-        f"got {type(result_or_params).__name__}"
+        f"`result_or_params` must be {_ACCEPTED}; got {type(result_or_params).__name__}"
     )
 
 
@@ -167,8 +178,9 @@ def plot_mixture(
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-    result_or_params : FitResult or MixtureParams
-        A fitted mixture; with bare parameters, ``model`` is required.
+    result_or_params : FitResult, fitted emkit estimator, or MixtureParams
+        A fitted mixture (``emkit.fit``'s result, or e.g. a fitted ``GaussianMixture``); with
+        bare parameters, ``model`` is required.
     model : FiniteMixture, optional
         The model of ``result_or_params`` when it holds parameters only.
     ax : matplotlib Axes, optional
@@ -292,12 +304,12 @@ def _plot_mixture_1d(X: Array, model: Any, params: MixtureParams[Any], ax: Axes,
     return ax
 
 
-def plot_history(result: FitResult[Any], ax: Axes | None = None) -> Axes:
+def plot_history(result: Any, ax: Axes | None = None) -> Axes:
     """The EM objective of the best run after every iteration (iteration 0: the start).
 
     Parameters
     ----------
-    result : FitResult
+    result : FitResult or fitted emkit estimator
     ax : matplotlib Axes, optional
 
     Returns
@@ -305,8 +317,12 @@ def plot_history(result: FitResult[Any], ax: Axes | None = None) -> Axes:
     Axes
         With one line of ``result.n_iter + 1`` points.
     """
-    if not isinstance(result, FitResult):
-        raise TypeError(f"`result` must be a FitResult; got {type(result).__name__}")
+    fitted = _fitted_result(result)
+    if fitted is None:
+        raise TypeError(
+            f"`result` must be a FitResult or a fitted emkit estimator; got {type(result).__name__}"
+        )
+    result = fitted
     if ax is None:
         ax = _new_axes()
     else:
@@ -354,7 +370,7 @@ def plot_component_images(
 
     Parameters
     ----------
-    result_or_params : FitResult or MixtureParams
+    result_or_params : FitResult, fitted emkit estimator, or MixtureParams
         For a Bernoulli mixture the means are pixel probabilities; any family works.
     shape : (rows, columns), optional
         Image shape; by default the features must form a square (64 -> 8x8).
@@ -372,14 +388,14 @@ def plot_component_images(
     list of Axes
         One per component, each holding one image.
     """
-    if isinstance(result_or_params, FitResult):
-        model, params = result_or_params.model, result_or_params.params
+    result = _fitted_result(result_or_params)
+    if result is not None:
+        model, params = result.model, result.params
     elif isinstance(result_or_params, MixtureParams):
         params = result_or_params
     else:
         raise TypeError(
-            f"`result_or_params` must be a FitResult or MixtureParams; "
-            f"got {type(result_or_params).__name__}"
+            f"`result_or_params` must be {_ACCEPTED}; got {type(result_or_params).__name__}"
         )
     means = _component_means(params, model)
     n_components, n_features = means.shape

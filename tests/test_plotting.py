@@ -263,3 +263,17 @@ def test_missing_matplotlib_raises_import_error_with_the_install_command(
         plotting.plot_history(result)
     with pytest.raises(ImportError, match=r"pip install 'emkit\[plot\]'"):
         plotting.plot_mixture(faithful, result)
+
+
+def test_fitted_estimators_plot_like_their_result(faithful: np.ndarray) -> None:
+    gm = emkit.GaussianMixture(n_components=2, covariance_type="tied", random_state=0)
+    gm.fit(faithful)
+    ax = plotting.plot_mixture(faithful, gm)
+    assert len(_ellipses(ax)) == 2 * 2
+    history = plotting.plot_history(gm)
+    np.testing.assert_array_equal(history.lines[0].get_ydata(), gm.result_.history)
+    digits = emkit.datasets.load_digits().data[:300]
+    bm = emkit.BernoulliMixture(n_components=2, max_iter=5, random_state=0).fit(digits)
+    assert len(plotting.plot_component_images(bm)) == 2
+    with pytest.raises(TypeError, match="fitted emkit estimator"):
+        plotting.plot_mixture(faithful, emkit.GaussianMixture())
