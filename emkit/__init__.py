@@ -11,7 +11,7 @@ exponential families (:class:`FiniteMixture` of :class:`Gaussian`, :class:`Berno
 True
 """
 
-from emkit import datasets, stats
+from emkit import datasets, online, sources, stats
 from emkit.em import FitResult, IterationState, fit
 from emkit.estimators import BernoulliMixture, GaussianMixture, PoissonMixture
 from emkit.exceptions import (
@@ -31,9 +31,10 @@ from emkit.families import (
 from emkit.init import INIT_METHODS
 from emkit.io import load, save
 from emkit.mixture import FiniteMixture, MixtureParams, MixtureStats
+from emkit.online import fit_incremental, fit_online
 from emkit.protocols import ExponentialFamily, LatentVariableModel
 from emkit.selection import Selection, aic, bic, icl, select
-from emkit.sources import ArraySource, DataSource
+from emkit.sources import ArraySource, ChunkSource, DaskSource, DataSource, MemmapSource
 
 __version__ = "0.1.0"
 
@@ -44,7 +45,9 @@ __all__ = [
     "Bernoulli",
     "BernoulliMixture",
     "CanonicalFamily",
+    "ChunkSource",
     "ConvergenceWarning",
+    "DaskSource",
     "DataSource",
     "DegenerateComponentWarning",
     "ExponentialFamily",
@@ -57,6 +60,7 @@ __all__ = [
     "LatentVariableModel",
     "LikelihoodDecreaseWarning",
     "MeanParams",
+    "MemmapSource",
     "MixtureParams",
     "MixtureStats",
     "Poisson",
@@ -67,9 +71,13 @@ __all__ = [
     "bic",
     "datasets",
     "fit",
+    "fit_incremental",
+    "fit_online",
     "icl",
     "load",
+    "online",
     "save",
     "select",
+    "sources",
     "stats",
 ]
