@@ -382,6 +382,7 @@ class Progress:
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
         self.pending = False
         self.last = ""
+        self.restart = 0
 
     def __call__(self, state: IterationState[Any]) -> None:
         run = f"run {state.restart + 1}/{self.n_init}  " if self.n_init > 1 else ""
@@ -392,9 +393,12 @@ class Progress:
         )
         self.last = line
         if self.tty:
+            if self.pending and state.restart != self.restart:
+                self.stream.write("\n")  # keep the final line of the previous run
             # \r returns to the start of the line, ESC[K clears what the previous one left.
             self.stream.write(f"\r{line}\x1b[K")
             self.pending = True
+            self.restart = state.restart
         elif self.every:
             self.stream.write(line + "\n")
         self.stream.flush()

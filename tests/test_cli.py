@@ -657,3 +657,19 @@ def test_progress_on_a_terminal_rewrites_one_line() -> None:
     assert text.count("\r") == result.n_iter + 1
     assert text.count("\n") == 1
     assert text.endswith("\n")
+
+
+def test_progress_on_a_terminal_keeps_one_line_per_run() -> None:
+    stream = _Terminal()
+    progress = cli.Progress(stream, n_init=3)
+    emkit.fit(
+        emkit.FiniteMixture(emkit.Gaussian(), 2),
+        FAITHFUL.data,
+        n_init=3,
+        random_state=0,
+        callbacks=[progress],
+    )
+    progress.finish()
+    lines = stream.getvalue().split("\n")  # not splitlines(): it also splits at "\r"
+    final_lines = [part.rsplit("\r", 1)[-1] for part in lines if part]
+    assert [line.split()[1] for line in final_lines] == ["1/3", "2/3", "3/3"]
