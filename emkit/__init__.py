@@ -76,8 +76,19 @@ __all__ = [
     "icl",
     "load",
     "online",
+    "plotting",
     "save",
     "select",
     "sources",
     "stats",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # emkit.plotting loads on first use, so that `import emkit` stays light; matplotlib itself
+    # is imported only when a figure is drawn.
+    if name == "plotting":
+        import importlib
+
+        return importlib.import_module("emkit.plotting")
+    raise AttributeError(f"module 'emkit' has no attribute {name!r}")
