@@ -26,6 +26,10 @@ The file
     to the same float64 (``repr``), so every parameter round-trips bit for bit; float32 arrays
     are written through their exact float64 value and cast back. NaN and infinity are refused.
 
+    An estimator's constructor parameters are saved as they are; list-valued starting values
+    (``weights_init`` and the like) come back as arrays, and a ``random_state`` that is a numpy
+    Generator or RandomState (not JSON) comes back as ``None``, with a warning when saving.
+
 Safety
     * Nothing is ever unpickled or imported by name: component families come from a registry
       (Gaussian, Bernoulli, Poisson; :func:`register_family` adds a plugin family), estimators
