@@ -395,7 +395,8 @@ class MixtureEstimator:
         -------
         X : array of shape (n_samples, n_features)
         y : int array of shape (n_samples,)
-            The component each row was drawn from.
+            The component each row was drawn from, in draw order (scikit-learn sorts the rows
+            by component instead).
         """
         result = self._fitted()
         rng = check_random_state(self.random_state)
@@ -890,7 +891,7 @@ def _check_x(X: Any, estimator: MixtureEstimator) -> Array:
                 f"Negative values in data passed to {type(estimator).__name__}: `X` must be "
                 f"non-negative; found {arr[row, column]} at row {row}, column {column}"
             )
-    return check_array(X, "X")
+    return check_array(arr, "X")
 
 
 def _check_weights(sample_weight: Any, n_samples: int) -> Array | None:
