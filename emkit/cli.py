@@ -41,6 +41,7 @@ from emkit.init import INIT_METHODS
 from emkit.mixture import FiniteMixture
 from emkit.plotting import INSTALL_HINT
 from emkit.selection import CRITERIA, Candidate, Selection, aic, bic, select
+from emkit.sources import chunk_rows_for
 
 __all__ = ["CliError", "Table", "main", "parse_components", "parse_table", "read_data"]
 
@@ -469,6 +470,8 @@ def format_summary(
             row.append("...")
         rows.append(row)
     n = result.n_samples
+    prior = [f"log-prior       {result.log_prior:.6f}"] if result.log_prior != 0.0 else []
+    runs = f" (best of {n_init} runs: run {result.restart + 1})" if n_init > 1 else ""
     lines = [
         _describe_model(model),
         f"data: {table.source} ({table.data.shape[0]} samples, {table.data.shape[1]} "
@@ -479,15 +482,13 @@ def format_summary(
         "",
         f"log-likelihood  {result.log_likelihood:.6f}  "
         f"({result.log_likelihood / n:.6f} per sample)",
+        *prior,
         f"BIC             {bic(result):.4f}",
         f"AIC             {aic(result):.4f}",
         f"converged       {'yes' if result.converged else 'no'} (tol {tol:g} per sample)",
-        f"iterations      {result.n_iter}"
-        + (f" (best of {n_init} runs: run {result.restart + 1})" if n_init > 1 else ""),
+        f"iterations      {result.n_iter}{runs}",
         f"time            {seconds:.3f} s",
     ]
-    if result.log_prior != 0.0:
-        lines.insert(7, f"log-prior       {result.log_prior:.6f}")
     return "\n".join(lines)
 
 
@@ -611,17 +612,23 @@ def _model_data(result: FitResult[Any], model_path: str, spec: str) -> Table:
     return table
 
 
+def _by_chunks(model: Any, X: Array, compute: Callable[[Array], Array]) -> Array:
+    """``compute`` over row chunks sized like the E-step's, so temporaries stay bounded."""
+    rows = chunk_rows_for(model, X.shape[1], X.dtype.itemsize)
+    return np.concatenate([compute(X[start : start + rows]) for start in range(0, len(X), rows)])
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     result, _ = _load_model(args.model)
     _check_writable(args.output, "--output")
     table = _model_data(result, args.model, args.data)
-    model = result.model
+    model, params = result.model, result.params
     if args.proba:
-        resp = model.responsibilities(table.data, result.params)
+        resp = _by_chunks(model, table.data, lambda X: model.responsibilities(X, params))
         header = [f"component_{k}" for k in range(model.n_components)]
         text = _csv(resp, header, f"%.{CSV_DIGITS}g")
     else:
-        labels = model.predict(table.data, result.params)
+        labels = _by_chunks(model, table.data, lambda X: model.predict(X, params))
         text = _csv(labels[:, None], None, "%d")
     _write_text(args.output, text, "--output")
     return 0
@@ -630,7 +637,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_score(args: argparse.Namespace) -> int:
     result, _ = _load_model(args.model)
     table = _model_data(result, args.model, args.data)
-    per_row = result.model.score_samples(table.data, result.params)
+    model, params = result.model, result.params
+    per_row = _by_chunks(model, table.data, lambda X: model.score_samples(X, params))
     total = float(np.sum(per_row, dtype=np.float64))
     n = per_row.shape[0]
     print(f"samples                    {n}")

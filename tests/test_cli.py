@@ -673,3 +673,16 @@ def test_progress_on_a_terminal_keeps_one_line_per_run() -> None:
     lines = stream.getvalue().split("\n")  # not splitlines(): it also splits at "\r"
     final_lines = [part.rsplit("\r", 1)[-1] for part in lines if part]
     assert [line.split()[1] for line in final_lines] == ["1/3", "2/3", "3/3"]
+
+
+def test_predict_and_score_work_in_chunks(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, model_file: Path
+) -> None:
+    result = model_io.load(model_file)
+    monkeypatch.setattr(cli, "chunk_rows_for", lambda *args: 7)  # 272 rows: 39 chunks
+    assert cli.main(["predict", str(model_file), "faithful"]) == 0
+    labels = np.array(capsys.readouterr().out.split(), dtype=int)
+    np.testing.assert_array_equal(labels, result.model.predict(FAITHFUL.data, result.params))
+    assert cli.main(["score", str(model_file), "faithful"]) == 0
+    total = float(summary_value(capsys.readouterr().out, "total log-likelihood"))
+    assert total == pytest.approx(result.log_likelihood, abs=PRINTED_ATOL)
