@@ -59,6 +59,7 @@ import attrs
 import numpy as np
 
 from emkit._backend import Array
+from emkit._validation import check_random_state
 from emkit.em import FitResult
 from emkit.families import Bernoulli, CanonicalFamily, Gaussian, GaussianParams, MeanParams, Poisson
 from emkit.mixture import FiniteMixture, MixtureParams
@@ -558,6 +559,9 @@ def _decode_estimator(spec: Mapping[str, Any], result: FitResult[Any]) -> Any:
     estimator = cls(**params)
     try:
         model = estimator._build_model()
+        # The other settings only matter for refitting, but a file never holds invalid ones.
+        estimator._check_options()
+        check_random_state(estimator.random_state)
     except (TypeError, ValueError) as exc:
         raise _InvalidError(f"invalid `estimator.params`: {exc}") from None
     if model != result.model:

@@ -371,6 +371,8 @@ BROKEN = [
     ),
     ("estimator.params.n_components", 0, r"invalid `estimator.params`: `n_components` must be"),
     ("estimator.params.tol", [1], r"`estimator.params.tol` must be a scalar or an array"),
+    ("estimator.params.tol", -1.0, r"invalid `estimator.params`: `tol` must be a finite"),
+    ("estimator.params.random_state", "x", r"invalid `estimator.params`: `random_state` must"),
     ("estimator.feature_names_in", ["a"], r"must name n_features = 2 features; got 1"),
     ("estimator.feature_names_in", [1, 2], r"must be null or a list of strings"),
 ]
