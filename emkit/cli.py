@@ -439,6 +439,14 @@ def _format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+def _shape_text(table: Table) -> str:
+    n_samples, n_features = table.data.shape
+    return (
+        f"{table.source} ({n_samples} sample{'s' * (n_samples != 1)}, "
+        f"{n_features} feature{'s' * (n_features != 1)})"
+    )
+
+
 def _means_caption(model: Any) -> str:
     family = model.family
     if isinstance(family, Gaussian):
@@ -474,8 +482,7 @@ def format_summary(
     runs = f" (best of {n_init} runs: run {result.restart + 1})" if n_init > 1 else ""
     lines = [
         _describe_model(model),
-        f"data: {table.source} ({table.data.shape[0]} samples, {table.data.shape[1]} "
-        f"feature{'s' * (table.data.shape[1] != 1)})",
+        f"data: {_shape_text(table)}",
         "",
         _means_caption(model) + ":",
         _format_table(header, rows),
@@ -706,7 +713,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
         raise CliError("every candidate model failed to fit; see the warnings above")
     selection = Selection(tuple(candidates), args.criterion)
     best = selection.best
-    print(f"data: {table.source} ({table.data.shape[0]} samples, {table.data.shape[1]} features)")
+    print(f"data: {_shape_text(table)}")
     print(selection.table())
     print(
         f"best by {args.criterion.upper()} (*): {best.label} with {best.n_components} "

@@ -686,3 +686,14 @@ def test_predict_and_score_work_in_chunks(
     assert cli.main(["score", str(model_file), "faithful"]) == 0
     total = float(summary_value(capsys.readouterr().out, "total log-likelihood"))
     assert total == pytest.approx(result.log_likelihood, abs=PRINTED_ATOL)
+
+
+def test_select_skips_a_candidate_that_cannot_be_fitted(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["select", "faithful", "-k", "1,300", "-q"]) == 0
+    captured = capsys.readouterr()
+    rows = [line.split() for line in captured.out.splitlines() if "Gaussian(full) " in line]
+    assert [row[:3] for row in rows] == [["*", "Gaussian(full)", "1"]]
+    warning = [line for line in captured.err.splitlines() if "K=300" in line]
+    assert len(warning) == 1
+    assert warning[0].startswith("emkit: warning: Gaussian(full) K=300: fit failed, skipped:")
+    fails_here(capsys, "select", "faithful", "-k", "300-301", match="every candidate model failed")
