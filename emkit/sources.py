@@ -432,21 +432,19 @@ class ChunkSource:
         self, rng: np.random.Generator, max_rows: int = INIT_SAMPLE_ROWS
     ) -> tuple[Array, Array | None]:
         n_rows, _, _, dtype = self._sizes()
-        parts = list(self._raw_chunks(dtype, check=False))
-        has_weights = any(w is not None for _, w, _ in parts)
+        chunks = self._raw_chunks(dtype, check=False)
         if n_rows <= max_rows:
+            # Small data: every row, in stream order (as ArraySource returns it).
+            parts = list(chunks)
             X = np.concatenate([x for x, _, _ in parts])
-            weights = _concat_weights(parts) if has_weights else None
-            return X, weights
-        return _reservoir(iter(parts), rng, max_rows, has_weights)
-
-
-def _concat_weights(parts: list[Chunk]) -> Array:
-    return np.concatenate([np.ones(x.shape[0]) if w is None else w for x, w, _ in parts])
+            if all(w is None for _, w, _ in parts):
+                return X, None
+            return X, np.concatenate([np.ones(x.shape[0]) if w is None else w for x, w, _ in parts])
+        return _reservoir(chunks, rng, max_rows)
 
 
 def _reservoir(
-    chunks: Iterator[Chunk], rng: np.random.Generator, max_rows: int, has_weights: bool
+    chunks: Iterator[Chunk], rng: np.random.Generator, max_rows: int
 ) -> tuple[Array, Array | None]:
     """Uniform sample of ``max_rows`` rows without replacement, in one pass over ``chunks``.
 
@@ -457,18 +455,18 @@ def _reservoir(
     keys: Array = np.empty(0)
     rows: Array | None = None
     weights: Array = np.empty(0)
+    weighted = False
     for X, w, _ in chunks:
-        new_keys = rng.random(X.shape[0])
-        keys = np.concatenate([keys, new_keys])
+        keys = np.concatenate([keys, rng.random(X.shape[0])])
         rows = X if rows is None else np.concatenate([rows, X])
-        if has_weights:
-            weights = np.concatenate([weights, np.ones(X.shape[0]) if w is None else w])
+        weights = np.concatenate([weights, np.ones(X.shape[0]) if w is None else w])
+        weighted = weighted or w is not None
         if keys.shape[0] > max_rows:
+            # Sorted positions keep the sample in stream order.
             keep = np.sort(np.argpartition(keys, max_rows - 1)[:max_rows])
-            keys, rows = keys[keep], rows[keep]
-            weights = weights[keep] if has_weights else weights
+            keys, rows, weights = keys[keep], rows[keep], weights[keep]
     assert rows is not None
-    return rows, weights if has_weights else None
+    return rows, weights if weighted else None
 
 
 class MemmapSource:
