@@ -140,7 +140,11 @@ def fit(
     ----------
     model : LatentVariableModel
         E.g. ``FiniteMixture(Gaussian("full"), n_components=3)``.
-    X : array-like of shape (n_samples, n_features), or a DataSource
+    X : array-like of shape (n_samples, n_features), or where such rows live
+        An array (in memory), a path to a ``.npy`` file or a ``np.memmap`` (read in row
+        blocks), a list of 2-D arrays or a callable returning a fresh iterator of them (chunks),
+        a ``dask.array.Array`` (fitted on the active Dask cluster), or a DataSource; see
+        :func:`emkit.sources.as_source`.
     init : str, parameters, or callable, default "kmeans"
         A method name for ``model.init_params`` (for mixtures: "kmeans", "k-means++",
         "random", "random_from_data"), starting parameters, or ``f(X_sample, rng) -> params``.
@@ -161,7 +165,8 @@ def fit(
         Each is called with an :class:`IterationState` after initialisation and after every
         iteration; a callback that returns ``True`` stops the run.
     chunk_size : int, optional
-        Rows per E-step chunk for in-memory data (default: from a memory budget).
+        Rows per E-step chunk for in-memory, memory-mapped and chunked data (default: from a
+        memory budget).
 
     Returns
     -------
@@ -211,7 +216,7 @@ def fit(
         )
     diagnose = getattr(model, "diagnose", None)
     if diagnose is not None:
-        for message in diagnose(run.stats):
+        for message in diagnose(run.stats, run.params):
             warnings.warn(message, DegenerateComponentWarning, stacklevel=2)
     return FitResult(
         model=model,
