@@ -227,3 +227,23 @@ def test_float32_data_fits_like_float64() -> None:
     np.testing.assert_allclose(
         r32.params.components.means, r64.params.components.means, rtol=FLOAT32_RTOL
     )
+
+
+@pytest.mark.parametrize("kind", ["full", "tied", "diag"])
+def test_constant_column_is_handled_and_reported(kind: str) -> None:
+    # (A spherical variance pools every feature, so a constant column does not make it vanish.)
+    rng = np.random.default_rng(6)
+    X = np.column_stack([np.r_[rng.normal(0, 1, 100), rng.normal(6, 1, 100)], np.full(200, 3.0)])
+    model = emkit.FiniteMixture(emkit.Gaussian(kind), 2)
+    with pytest.warns(emkit.DegenerateComponentWarning, match=r"no spread.*reg_covar=1e-06 alone"):
+        result = emkit.fit(model, X, random_state=0)
+    assert np.isfinite(result.log_likelihood)
+    np.testing.assert_allclose(result.params.components.means[:, 1], 3.0)
+
+
+def test_duplicate_rows_fit_and_are_reported() -> None:
+    X = np.repeat(np.random.default_rng(7).normal(size=(4, 2)), 25, axis=0)
+    model = emkit.FiniteMixture(emkit.Gaussian("diag"), 4)
+    with pytest.warns(emkit.DegenerateComponentWarning, match=r"component\(s\) \[0, 1, 2, 3\]"):
+        result = emkit.fit(model, X, random_state=0)
+    np.testing.assert_allclose(result.params.weights, 0.25)

@@ -53,6 +53,10 @@ __all__ = ["COVARIANCE_TYPES", "Gaussian", "GaussianParams", "GaussianStats"]
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
+#: A fitted variance within this fraction of ``reg_covar`` above it carries no information from
+#: the data: the component has no spread along that feature.
+DEGENERATE_VARIANCE_FRACTION = 1e-3
+
 
 def precision_cholesky(covariances: Array) -> Array:
     """Cholesky factor ``U`` of the precision, same shape as ``covariances``.
@@ -276,6 +280,31 @@ class Gaussian:
 
     def log_prior(self, params: GaussianParams) -> float:
         return 0.0
+
+    def diagnose(self, params: GaussianParams) -> list[str]:
+        """Components with no spread along some feature: their variance there is ``reg_covar``.
+
+        That happens with a constant column or a component sitting on duplicate points; the
+        log-likelihood (and BIC) then grows without bound as ``reg_covar`` shrinks.
+        """
+        cov = params.covariances
+        if self.reg_covar == 0.0:
+            return []
+        if cov.ndim == 3:
+            variances = np.diagonal(cov, axis1=1, axis2=2)
+        else:
+            variances = cov.reshape(cov.shape[0], -1)
+        flat = variances - self.reg_covar <= DEGENERATE_VARIANCE_FRACTION * self.reg_covar
+        if not flat.any():
+            return []
+        components = np.flatnonzero(flat.any(axis=1)).tolist()
+        features = np.flatnonzero(flat.any(axis=0)).tolist()
+        where = "" if cov.ndim == 1 else f" along feature(s) {features}"
+        return [
+            f"Gaussian component(s) {components} have no spread{where}: their variance there is "
+            f"reg_covar={self.reg_covar:g} alone, so the log-likelihood and BIC depend on "
+            "reg_covar. Drop constant columns, remove duplicate rows, or use fewer components"
+        ]
 
     def mean(self, params: GaussianParams) -> Array:
         return params.means
