@@ -140,6 +140,7 @@ def test_a_decrease_of_the_objective_is_reported_loudly(faithful: np.ndarray) ->
 
 
 @pytest.mark.filterwarnings("ignore::emkit.ConvergenceWarning")
+@pytest.mark.filterwarnings("ignore:Gaussian component")  # it also has no spread: reported too
 def test_collapsed_component_is_reported() -> None:
     X = np.random.default_rng(0).normal(size=(200, 2))
     model = emkit.FiniteMixture(emkit.Gaussian(), 3)
