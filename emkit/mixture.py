@@ -98,13 +98,13 @@ class FiniteMixture(Generic[P, S]):
         """The M-step applied to given responsibilities (n_samples, n_components)."""
         if weights is not None:
             resp = resp * weights[:, None]
-        center = np.broadcast_to(
-            np.average(X, axis=0, weights=weights), (self.n_components, X.shape[1])
-        ).astype(np.float64)
-        stats = MixtureStats(
-            counts=resp.sum(axis=0, dtype=np.float64),
-            components=self.family.expected_stats(X, resp, center),
-        )
+        counts = resp.sum(axis=0, dtype=np.float64)
+        # Accumulate around each component's own weighted mean (one cheap product first), so
+        # that second moments of tight components far apart suffer no cancellation.
+        overall = np.average(X, axis=0, weights=weights)
+        own = (resp.T @ (X - overall)) / np.maximum(counts, COUNT_FLOOR)[:, None]
+        center = np.asarray(overall + own, dtype=np.float64)
+        stats = MixtureStats(counts, self.family.expected_stats(X, resp, center))
         return self.m_step(stats)
 
     def validate_params(self, params: Any, n_features: int) -> MixtureParams[P]:
