@@ -547,7 +547,8 @@ class MemmapSource:
         for start in range(0, self.n_samples, size):
             rows = slice(start, start + size)
             if check:
-                X = check_array(self.X[rows], "X", dtype=self._dtype)
+                stop = min(start + size, self.n_samples)
+                X = check_array(self.X[rows], f"X (rows {start}..{stop - 1})", dtype=self._dtype)
             else:
                 X = np.array(self.X[rows], dtype=self._dtype)
             _release_pages(self.X, start, min(start + size, self.n_samples))
@@ -617,25 +618,23 @@ def _is_chunk_sequence(X: Any) -> bool:
     if not isinstance(X, list | tuple) or len(X) == 0:
         return False
     first = X[0][0] if isinstance(X[0], tuple) and len(X[0]) > 0 else X[0]
-    return isinstance(first, np.ndarray) and first.ndim == 2
+    tabular = isinstance(first, np.ndarray) or hasattr(first, "to_numpy")
+    return tabular and getattr(first, "ndim", 0) == 2
 
 
 def as_source(
     X: Any, sample_weight: Any = None, labels: Any = None, chunk_size: int | None = None
 ) -> DataSource:
-    """Wrap ``X`` as a :class:`DataSource` (a source is returned as it is).
+    """Wrap ``X`` as a :class:`DataSource`, chosen by its type.
 
-    =====================================================  ===================================
-    ``X``                                                  source
-    =====================================================  ===================================
-    a :class:`DataSource`                                  itself
-    a ``dask.array.Array``                                 :class:`DaskSource` (persisted)
-    a path (str or PathLike) ending in ``.npy``,           :class:`MemmapSource`
-    or a ``numpy.memmap``
-    a list/tuple of 2-D arrays or ``(X, w[, labels])``     :class:`ChunkSource`
-    tuples, or a callable returning an iterator of them
-    anything array-like                                    :class:`ArraySource`
-    =====================================================  ===================================
+    * a :class:`DataSource`: returned as it is;
+    * a ``dask.array.Array``: :class:`DaskSource` (persisted once; for a Dask DataFrame pass
+      ``df.to_dask_array(lengths=True)``);
+    * a path (``str`` or ``os.PathLike``) ending in ``.npy``, or a ``numpy.memmap``:
+      :class:`MemmapSource`;
+    * a list or tuple of 2-D arrays (or DataFrames, or ``(X, weights[, labels])`` tuples), or a
+      callable returning a fresh iterator of them: :class:`ChunkSource`;
+    * anything else array-like: :class:`ArraySource`.
 
     ``sample_weight`` and ``labels`` go with in-memory, memory-mapped and Dask data; a chunk
     stream carries its weights and labels in its chunks.

@@ -285,3 +285,20 @@ def test_nested_lists_and_lists_of_rows_stay_arrays() -> None:
     assert isinstance(as_source([[0.0, 1.0], [2.0, 3.0]]), ArraySource)
     assert isinstance(as_source([np.zeros(2), np.ones(2)]), ArraySource)
     assert isinstance(as_source([np.zeros((2, 2)), np.ones((3, 2))]), ChunkSource)
+
+
+def test_dataframe_chunks_are_chunks() -> None:
+    pd = pytest.importorskip("pandas")
+    model, X = make_data("poisson")
+    frames = [pd.DataFrame(part) for part in uneven_chunks(X)]
+    assert isinstance(as_source(frames), ChunkSource)
+    start = start_of(model, X)
+    assert_same_params(fixed_fit(model, frames, start).params, fixed_fit(model, X, start).params)
+
+
+def test_memmap_names_the_block_of_a_non_finite_value(tmp_path: Path) -> None:
+    model, X = make_data("gaussian-diag")
+    X[2600, 0] = np.inf
+    np.save(tmp_path / "X.npy", X)
+    with pytest.raises(ValueError, match=r"X \(rows 2500\.\.2999\)` must contain only finite"):
+        emkit.fit(model, tmp_path / "X.npy", chunk_size=500)
