@@ -52,6 +52,7 @@ __all__ = [
     "MemmapSource",
     "as_source",
     "chunk_rows_for",
+    "source_kind",
 ]
 
 #: Memory budget for one chunk's E-step temporaries (bytes); see :func:`chunk_rows_for`.
@@ -622,6 +623,26 @@ def _is_chunk_sequence(X: Any) -> bool:
     return tabular and getattr(first, "ndim", 0) == 2
 
 
+def source_kind(X: Any) -> str:
+    """Which source :func:`as_source` makes of ``X``, without reading any rows.
+
+    Returns one of ``"source"`` (already a :class:`DataSource`), ``"dask"``, ``"memmap"``
+    (a ``.npy`` path or a ``np.memmap``), ``"chunks"``, ``"iterator"`` (a one-shot iterator,
+    which :func:`as_source` refuses) or ``"array"`` (everything else: in memory).
+    """
+    if isinstance(X, DataSource) and not isinstance(X, np.ndarray):
+        return "source"
+    if _is_dask_array(X):
+        return "dask"
+    if isinstance(X, str | os.PathLike | np.memmap):
+        return "memmap"
+    if callable(X) or _is_chunk_sequence(X):
+        return "chunks"
+    if isinstance(X, Iterator):
+        return "iterator"
+    return "array"
+
+
 def as_source(
     X: Any, sample_weight: Any = None, labels: Any = None, chunk_size: int | None = None
 ) -> DataSource:
@@ -639,30 +660,29 @@ def as_source(
     ``sample_weight`` and ``labels`` go with in-memory, memory-mapped and Dask data; a chunk
     stream carries its weights and labels in its chunks.
     """
-    if isinstance(X, DataSource) and not isinstance(X, np.ndarray):
+    kind = source_kind(X)
+    if kind == "source":
         if sample_weight is not None or labels is not None:
             raise ValueError(
                 "`sample_weight` and `labels` must be given to the source itself, not to fit"
             )
-        return X
-    if _is_dask_array(X):
+        return X  # type: ignore[no-any-return]
+    if kind == "dask":
         return DaskSource(X, sample_weight=sample_weight, labels=labels)
-    if isinstance(X, str | os.PathLike):
-        if not os.fspath(X).endswith(".npy"):
+    if kind == "memmap":
+        if not isinstance(X, np.memmap) and not os.fspath(X).endswith(".npy"):
             raise ValueError(
                 f"`X` given as a path must name a .npy file (saved with numpy.save); got {X!r}"
             )
         return MemmapSource(X, sample_weight, labels, chunk_size)
-    if isinstance(X, np.memmap):
-        return MemmapSource(X, sample_weight, labels, chunk_size)
-    if callable(X) or _is_chunk_sequence(X):
+    if kind == "chunks":
         if sample_weight is not None or labels is not None:
             raise ValueError(
                 "`sample_weight` and `labels` cannot be given with a chunk stream `X`; put them "
                 "in the chunks as (X_i, weights_i, labels_i) tuples"
             )
         return ChunkSource(X, chunk_size=chunk_size)
-    if isinstance(X, Iterator):
+    if kind == "iterator":
         raise TypeError(
             "`X` is a one-shot iterator, but EM reads the data once per iteration: pass a "
             "callable that returns a fresh iterator of chunks, or fit the stream with "

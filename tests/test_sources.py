@@ -302,3 +302,18 @@ def test_memmap_names_the_block_of_a_non_finite_value(tmp_path: Path) -> None:
     np.save(tmp_path / "X.npy", X)
     with pytest.raises(ValueError, match=r"X \(rows 2500\.\.2999\)` must contain only finite"):
         emkit.fit(model, tmp_path / "X.npy", chunk_size=500)
+
+
+def test_source_kind_reads_no_rows(tmp_path: Path) -> None:
+    from emkit.sources import source_kind
+
+    X = np.zeros((3, 2))
+    np.save(tmp_path / "X.npy", X)
+    assert source_kind(X) == "array"
+    assert source_kind([[1.0, 2.0]]) == "array"
+    assert source_kind(ArraySource(X)) == "source"
+    assert source_kind(tmp_path / "X.npy") == "memmap"
+    assert source_kind(np.load(tmp_path / "X.npy", mmap_mode="r")) == "memmap"
+    assert source_kind([X, X]) == "chunks"
+    assert source_kind(lambda: iter([X])) == "chunks"
+    assert source_kind(iter([X])) == "iterator"
