@@ -9,8 +9,10 @@ example writes never land in the repository.
 from __future__ import annotations
 
 import linecache
+import os
 import re
 import runpy
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -162,6 +164,22 @@ def test_api_page_documents_every_public_name() -> None:
         if not name.startswith("__") and f"emkit.{name}" not in documented
     ]
     assert not missing, f"docs/api.md documents no module that exports {missing}"
+
+
+def test_site_builds_strictly(tmp_path: Path) -> None:
+    """``mkdocs build --strict``: every nav page exists, every link and API entry resolves."""
+    for module in ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python"):
+        pytest.importorskip(module)
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
 
 
 def _likelihood_decrease() -> type[Warning]:
