@@ -113,6 +113,10 @@ def test_docs_page_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     import matplotlib.pyplot as plt
 
     monkeypatch.chdir(tmp_path)
+    # A page may register a plugin family for emkit.load; keep that out of other tests.
+    from emkit import io
+
+    monkeypatch.setattr(io, "_FAMILIES", dict(io._FAMILIES))
     namespace: dict[str, object] = {"__name__": f"docs.{page.stem}"}
     blocks = python_blocks(expand_snippets(page.read_text(encoding="utf-8")))
     try:
