@@ -6,7 +6,11 @@ CuPy, torch) only has to supply these functions.
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.linalg
@@ -15,7 +19,19 @@ from numpy.typing import NDArray
 
 Array = NDArray[Any]
 
-__all__ = ["Array", "cholesky", "gammaln", "logsumexp", "solve_triangular", "xlogy"]
+__all__ = [
+    "Array",
+    "cholesky",
+    "gammaln",
+    "logsumexp",
+    "parallel_map",
+    "solve_triangular",
+    "worker_count",
+    "xlogy",
+]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def cholesky(a: Array) -> Array:
@@ -44,3 +60,102 @@ def gammaln(x: Array) -> Array:
 def xlogy(x: Array, y: Array) -> Array:
     """``x * log(y)`` with the convention ``0 * log(0) = 0``."""
     return np.asarray(scipy.special.xlogy(x, y))
+
+
+# -- threads ------------------------------------------------------------------------------------
+#
+# The E-step of a chunk is a few matrix products plus elementwise passes (forming features,
+# log-sum-exp). Threaded BLAS only speeds up the products, and on a busy machine its spinning
+# threads fight for the cores. emkit therefore splits a chunk into row blocks evaluated by a pool of
+# Python threads (numpy releases the GIL in both products and ufuncs) while BLAS runs one thread
+# per call: every pass is parallel and nothing is oversubscribed. This needs threadpoolctl to
+# pin BLAS to one thread; without it, chunks run serially with BLAS's own threads.
+
+_POOL_LOCK = threading.Lock()
+_POOL: ThreadPoolExecutor | None = None
+_CONTROLLER: Any = None
+_CONTROLLER_MISSING = False
+_IN_WORKER = threading.local()
+
+
+def _controller() -> Any:
+    global _CONTROLLER, _CONTROLLER_MISSING
+    if _CONTROLLER is None and not _CONTROLLER_MISSING:
+        try:
+            import threadpoolctl
+        except ImportError:
+            _CONTROLLER_MISSING = True
+            return None
+        _CONTROLLER = threadpoolctl.ThreadpoolController()
+    return _CONTROLLER
+
+
+def worker_count() -> int:
+    """Threads an E-step may use: BLAS's current thread count (1 without threadpoolctl).
+
+    Following BLAS's setting means ``threadpoolctl.threadpool_limits(1)`` (or
+    ``OPENBLAS_NUM_THREADS=1``) around a fit makes emkit single-threaded too.
+    """
+    if getattr(_IN_WORKER, "active", False):
+        return 1
+    controller = _controller()
+    if controller is None:
+        return 1
+    blas = controller.select(user_api="blas").lib_controllers
+    if not blas:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(int(blas[0].num_threads), cores or 1))
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL._max_workers < workers:
+            _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="emkit")
+        return _POOL
+
+
+def _run_in_worker(fn: Callable[[T], R], item: T) -> R:
+    _IN_WORKER.active = True
+    try:
+        return fn(item)
+    finally:
+        _IN_WORKER.active = False
+
+
+def parallel_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
+    """``[fn(item) for item in items]`` on ``workers`` threads with BLAS pinned to one thread."""
+    if workers <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    pool = _pool(workers)
+    _pin_blas()
+    try:
+        futures = [pool.submit(_run_in_worker, fn, item) for item in items]
+        return [future.result() for future in futures]
+    finally:
+        _unpin_blas()
+
+
+_PIN_LOCK = threading.Lock()
+_PIN_COUNT = 0
+_PIN_LIMITER: Any = None
+
+
+def _pin_blas() -> None:
+    # BLAS thread counts are process-wide: concurrent E-steps (say on Dask threads) share one
+    # pin, set by the first and restored by the last, so the user's setting always comes back.
+    global _PIN_COUNT, _PIN_LIMITER
+    with _PIN_LOCK:
+        if _PIN_COUNT == 0:
+            _PIN_LIMITER = _controller().limit(limits=1, user_api="blas")
+        _PIN_COUNT += 1
+
+
+def _unpin_blas() -> None:
+    global _PIN_COUNT, _PIN_LIMITER
+    with _PIN_LOCK:
+        _PIN_COUNT -= 1
+        if _PIN_COUNT == 0 and _PIN_LIMITER is not None:
+            _PIN_LIMITER.restore_original_limits()
+            _PIN_LIMITER = None

@@ -9,15 +9,17 @@ lets the family match moments.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Generic, TypeVar, final
 
 import attrs
 import numpy as np
 
-from emkit._backend import Array, gammaln, logsumexp
+from emkit._backend import Array, gammaln, logsumexp, parallel_map, worker_count
 from emkit._validation import check_array, check_float, check_int
 from emkit.init import initial_responsibilities
 from emkit.protocols import ExponentialFamily
+from emkit.stats import add
 
 __all__ = ["COUNT_FLOOR", "FiniteMixture", "MixtureParams", "MixtureStats"]
 
@@ -26,6 +28,10 @@ S = TypeVar("S")
 
 #: Component counts are floored here so that an empty component never divides by zero.
 COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
+
+#: A chunk is split across threads only into blocks of at least this many rows: smaller blocks
+#: cost more in thread hand-off than they gain.
+MIN_BLOCK_ROWS = 1024
 
 #: A fitted component with fewer effective data points than this is reported as collapsed.
 COLLAPSE_COUNT = 1.0
@@ -137,24 +143,58 @@ class FiniteMixture(Generic[P, S]):
         if fused is None:
             log_resp, log_norm = self._log_responsibilities(X, params, labels)
             resp = np.exp(log_resp)
-            center = self.family.mean(params.components)
+            if weights is None:
+                log_likelihood = float(np.sum(log_norm, dtype=np.float64))
+            else:
+                resp *= weights[:, None].astype(resp.dtype)
+                log_likelihood = float(weights @ log_norm.astype(np.float64))
+            stats = MixtureStats(
+                counts=resp.sum(axis=0, dtype=np.float64),
+                components=self.family.expected_stats(X, resp, self.family.mean(params.components)),
+            )
+            return stats, log_likelihood
+        workers = worker_count()
+        blocks = _row_blocks(X.shape[0], workers)
+        if len(blocks) == 1:
+            return self._fused_e_step(fused, X, params, weights, labels)
 
-            def stats_of(resp: Array) -> S:
-                return self.family.expected_stats(X, resp, center)
+        def block_e_step(rows: slice) -> tuple[MixtureStats[S], float]:
+            return self._fused_e_step(
+                fused,
+                X[rows],
+                params,
+                None if weights is None else weights[rows],
+                None if labels is None else labels[rows],
+            )
 
-        else:
-            # One pass over the chunk: the family evaluates all components from one set of
-            # chunk features and reuses them for the statistics of the same chunk.
-            log_prob, row_offset, stats_of = fused(X, params.components)
-            with np.errstate(divide="ignore"):
-                log_prob += np.log(params.weights).astype(log_prob.dtype)
-            if labels is not None:
-                log_prob = self._mask_labels(log_prob, labels)
-            resp, log_norm = _normalise_in_place(log_prob)
-            if row_offset is not None:
-                # A per-row term of the log-density (log h(x)) moves log p(x) but not the
-                # responsibilities: add it to the row's log-likelihood only.
-                log_norm = log_norm + row_offset
+        # Statistics add over rows: row blocks of the chunk run on parallel threads.
+        parts = parallel_map(block_e_step, blocks, workers)
+        stats, log_likelihood = parts[0]
+        for block_stats, block_ll in parts[1:]:
+            stats = add(stats, block_stats)
+            log_likelihood += block_ll
+        return stats, log_likelihood
+
+    def _fused_e_step(
+        self,
+        fused: Any,
+        X: Array,
+        params: MixtureParams[P],
+        weights: Array | None,
+        labels: Array | None,
+    ) -> tuple[MixtureStats[S], float]:
+        # One pass over the rows: the family evaluates all components from one set of
+        # features of the rows and reuses them for the statistics of the same rows.
+        log_prob, row_offset, stats_of = fused(X, params.components)
+        with np.errstate(divide="ignore"):
+            log_prob += np.log(params.weights).astype(log_prob.dtype)
+        if labels is not None:
+            log_prob = self._mask_labels(log_prob, labels)
+        resp, log_norm = _normalise_in_place(log_prob)
+        if row_offset is not None:
+            # A per-row term of the log-density (log h(x)) moves log p(x) but not the
+            # responsibilities: add it to the row's log-likelihood only.
+            log_norm = log_norm + row_offset
         if weights is None:
             log_likelihood = float(np.sum(log_norm, dtype=np.float64))
         else:
@@ -305,3 +345,10 @@ def _normalise_in_place(log_joint: Array) -> tuple[Array, Array]:
     total = log_joint.sum(axis=1)
     log_joint /= total[:, None]
     return log_joint, top + np.log(total)
+
+
+def _row_blocks(n_rows: int, workers: int) -> list[slice]:
+    """Split ``n_rows`` into at most ``workers`` contiguous, nearly equal blocks."""
+    count = max(1, min(workers, n_rows // MIN_BLOCK_ROWS))
+    bounds = np.linspace(0, n_rows, count + 1).astype(int)
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]

@@ -10,7 +10,7 @@ with ``F(z) = (upper triangle of z z^T, z)`` for full covariance, ``(z**2, z)`` 
 ``(|z|^2, z)`` for spherical covariance, and ``theta_k`` (the natural parameters, with the
 off-diagonal products counted twice) and ``c_k`` fixed for one iteration. So for a chunk of rows
 
-* the E-step is **one** matrix product ``F @ Theta`` (n, K), whatever K is;
+* the E-step is **one** matrix product ``F @ Theta^T`` (n, K), whatever K is;
 * the M-step statistics are **one** matrix product ``R^T @ F`` (K, m) of the responsibilities
   with the very same features: the weighted sums of ``z`` and of ``z z^T`` around ``g``.
 
@@ -33,6 +33,7 @@ remote component; see :data:`QUADRATIC_MAX_BOUND`), and for data wider than
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -61,6 +62,7 @@ _LOG_2PI = float(np.log(2.0 * np.pi))
 
 # Kernels cached per parameter object: parameters are frozen values, so a kernel built from them
 # stays valid for as long as they live, and every chunk of one pass shares it.
+_CACHE_LOCK = threading.Lock()
 _CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], GaussianKernel]] = (
     weakref.WeakKeyDictionary()
 )
@@ -95,9 +97,10 @@ class GaussianKernel:
     shift : (D,) float64
         ``g``, the mean of the component means rounded to the data's dtype (so ``x - g`` is the
         same number in the products and in the statistics).
-    theta : (m, K) in the data's dtype
-        Coefficients of the features (quadratic kernels) or, for tied covariance, ``B^T`` with
-        ``B = (mu - g) U``; for the stacked kernel, the factors ``[U_1 ... U_K]`` (D, K*D).
+    theta : array in the data's dtype
+        Coefficients of the features, (K, m), for the quadratic kernels; ``B^T`` (D, K) with
+        ``B = (mu - g) U`` for tied covariance; the factors ``[U_1 ... U_K]`` (D, K*D) for the
+        stacked kernel.
     offsets : (K, D) in the data's dtype, or None
         ``(mu_k - g) U_k`` of the stacked kernel.
     constant : (K,) in the data's dtype
@@ -144,7 +147,9 @@ class GaussianKernel:
             log_p += self.constant
             log_p -= half_norm[:, None]
         elif self.quadratic:
-            log_p = F @ self.theta
+            # Computed as Theta^T @ F^T, (K, m) @ (m, n): with F column-major both operands are
+            # row-major, the shape OpenBLAS runs fastest for a short K (measured: 1.2-2x).
+            log_p = (self.theta @ F.T).T
             log_p += self.constant
         else:
             # Stacked factors: (n, D) @ (D, K*D) gives every component's (x - g) U_k at once.
@@ -174,9 +179,12 @@ def shifted_features(covariance_type: str, X: Array, shift: Array, quadratic: bo
     n, d = X.shape
     dtype = X.dtype
     g = shift.astype(dtype)
+    # F is column-major: every feature is one contiguous column, so each elementwise product
+    # below runs over n contiguous numbers, and the products F @ Theta and R^T @ F read it
+    # as a transposed operand at no cost.
     if covariance_type == "full" and quadratic:
         n_quad = d * (d + 1) // 2
-        F = np.empty((n, n_quad + d), dtype=dtype)
+        F = np.empty((n, n_quad + d), dtype=dtype, order="F")
         z = F[:, n_quad:]
         np.subtract(X, g, out=z)
         # Upper triangle of z z^T, row-major (the order of np.triu_indices), one column block
@@ -187,12 +195,12 @@ def shifted_features(covariance_type: str, X: Array, shift: Array, quadratic: bo
             start += d - i
         return F
     if covariance_type == "diag":
-        F = np.empty((n, 2 * d), dtype=dtype)
+        F = np.empty((n, 2 * d), dtype=dtype, order="F")
         np.subtract(X, g, out=F[:, d:])
         np.square(F[:, d:], out=F[:, :d])
         return F
     if covariance_type == "spherical":
-        F = np.empty((n, d + 1), dtype=dtype)
+        F = np.empty((n, d + 1), dtype=dtype, order="F")
         np.subtract(X, g, out=F[:, 1:])
         F[:, 0] = np.einsum("nd,nd->n", F[:, 1:], F[:, 1:])
         return F
@@ -223,15 +231,17 @@ def moment_sums(
         sum_xx = ((F * w[:, None]).T @ F).astype(np.float64)[None]
         return shift[None, :], _first_moments(resp, F), sum_xx
     n_quad = F.shape[1] - d
+    # (F^T @ R)^T rather than R^T @ F: the row-major F^T times a thin R is the faster BLAS
+    # orientation (measured 1.1x in float64, 2x in float32).
     if F.dtype == np.float64:
-        G = resp.T @ F
+        G = (F.T @ resp).T
         sum_x = G[:, n_quad:]
     else:
         # float32: the first moments come from a float64 product. Each row's z is typically
         # |mu_k - g| from the origin with the same sign for a whole component, so a float32 sum
         # would carry an absolute error of ~eps32 * sqrt(n) * |mu_k - g| into the means; in
         # float64 it is exact to the data's precision, for ~D / m of the product's cost.
-        G = (resp.T @ F[:, :n_quad]).astype(np.float64)
+        G = (F[:, :n_quad].T @ resp).T.astype(np.float64)
         sum_x = _first_moments(resp, F[:, n_quad:])
     if covariance_type == "full":
         rows, cols = np.triu_indices(d)
@@ -281,11 +291,12 @@ def kernel_for(
     """The kernel of these parameters for data of ``dtype``, built once and cached on ``owner``."""
     n_features = means.shape[1]
     key = (covariance_type, np.dtype(dtype).str)
-    try:
-        per_owner = _CACHE.setdefault(owner, {})
-    except TypeError:  # an owner that cannot be weakly referenced: no cache
-        per_owner = {}
-    kernel = per_owner.get(key)
+    with _CACHE_LOCK:
+        try:
+            per_owner = _CACHE.setdefault(owner, {})
+        except TypeError:  # an owner that cannot be weakly referenced: no cache
+            per_owner = {}
+        kernel = per_owner.get(key)
     if kernel is None:
         quadratic = uses_quadratic_features(covariance_type, n_features)
         if covariance_type == "full" and quadratic:
@@ -332,7 +343,7 @@ def _build(
             # -1/2 z^T P z = sum_i -P_ii z_i^2 / 2 + sum_{i<j} -P_ij z_i z_j
             quad = -0.5 * P[:, rows, cols] * np.where(rows == cols, 1.0, 2.0)
             linear = np.einsum("kde,ke->kd", P, a)
-            theta = np.concatenate([quad, linear], axis=1).T
+            theta = np.concatenate([quad, linear], axis=1)
             constant = base + half_log_det - 0.5 * np.einsum("kd,kd->k", linear, a)
         else:
             theta = np.swapaxes(U, 0, 1).reshape(d, n_components * d)
@@ -347,12 +358,12 @@ def _build(
     elif kind == "diag":
         precision = U**2
         linear = precision * a
-        theta = np.concatenate([-0.5 * precision, linear], axis=1).T
+        theta = np.concatenate([-0.5 * precision, linear], axis=1)
         constant = base + np.log(U).sum(axis=1) - 0.5 * np.einsum("kd,kd->k", linear, a)
     else:
         precision = U**2
         linear = precision[:, None] * a
-        theta = np.concatenate([-0.5 * precision[:, None], linear], axis=1).T
+        theta = np.concatenate([-0.5 * precision[:, None], linear], axis=1)
         constant = base + d * np.log(U) - 0.5 * np.einsum("kd,kd->k", linear, a)
     if kind == "full":
         upper = base + half_log_det

@@ -22,6 +22,7 @@ A new family of this kind is one short file: see :mod:`emkit.families.bernoulli`
 from __future__ import annotations
 
 import abc
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -36,6 +37,7 @@ __all__ = ["CanonicalFamily", "MeanParams", "MeanStats"]
 
 # eta^T and -A(eta) per parameter object and (family, dtype): parameters are frozen values, so
 # the entry is valid while they live and is dropped with them.
+_CACHE_LOCK = threading.Lock()
 _NATURAL_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[Any, str], tuple[Any, Any]]] = (
     weakref.WeakKeyDictionary()
 )
@@ -172,8 +174,9 @@ class CanonicalFamily(abc.ABC):
         # eta^T and -A(eta) in the data's dtype, computed once per parameter object (once per
         # EM iteration), not once per chunk.
         key = (self, np.dtype(dtype).str)
-        per_params = _NATURAL_CACHE.setdefault(params, {})
-        cached = per_params.get(key)
+        with _CACHE_LOCK:
+            per_params = _NATURAL_CACHE.setdefault(params, {})
+            cached = per_params.get(key)
         if cached is None:
             natural = self.natural_parameters(params.mean)
             cached = (
