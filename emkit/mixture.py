@@ -33,6 +33,12 @@ COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
 #: cost more in thread hand-off than they gain.
 MIN_BLOCK_ROWS = 1024
 
+#: Temporaries of one row block (bytes). A chunk from the source is cut into blocks of about
+#: this size: each thread's features then stay close to its cache (measured on 2 cores with a
+#: 2 MiB L2: blocks of 2,000-4,000 rows of a 32-feature full Gaussian run 1.5-2x faster than
+#: 10,000-row blocks), while the source's chunk budget still bounds the memory of a pass.
+BLOCK_BYTES = 16 * 2**20
+
 #: A fitted component with fewer effective data points than this is reported as collapsed.
 COLLAPSE_COUNT = 1.0
 
@@ -154,7 +160,8 @@ class FiniteMixture(Generic[P, S]):
             )
             return stats, log_likelihood
         workers = worker_count()
-        blocks = _row_blocks(X.shape[0], workers)
+        block_rows = max(MIN_BLOCK_ROWS, BLOCK_BYTES // self.bytes_per_row(X.shape[1], X.itemsize))
+        blocks = _row_blocks(X.shape[0], workers, block_rows)
         if len(blocks) == 1:
             return self._fused_e_step(fused, X, params, weights, labels)
 
@@ -336,19 +343,22 @@ def _normalise_in_place(log_joint: Array) -> tuple[Array, Array]:
         log_norm = np.where(bad, logsumexp(log_joint, axis=1), 0.0)
         _check_finite_rows(log_norm)
     log_joint -= top[:, None]
-    np.exp(log_joint, out=log_joint)
     # Responsibilities below tiny * K (about 1e-305 in float64, 1e-37 in float32) would turn
-    # subnormal, and subnormal operands slow the statistics' matrix product down by orders of
-    # magnitude; they are zero to every digit that counts.
-    tiny = np.finfo(log_joint.dtype).tiny * log_joint.shape[1]
-    np.copyto(log_joint, 0.0, where=log_joint < tiny)
+    # subnormal, and subnormal numbers slow exp and the statistics' matrix product down by
+    # orders of magnitude; they are zero to every digit that counts.
+    floor = np.log(np.finfo(log_joint.dtype).tiny * log_joint.shape[1])
+    np.copyto(log_joint, -np.inf, where=log_joint < floor)
+    np.exp(log_joint, out=log_joint)
     total = log_joint.sum(axis=1)
     log_joint /= total[:, None]
     return log_joint, top + np.log(total)
 
 
-def _row_blocks(n_rows: int, workers: int) -> list[slice]:
-    """Split ``n_rows`` into at most ``workers`` contiguous, nearly equal blocks."""
+def _row_blocks(n_rows: int, workers: int, block_rows: int | None = None) -> list[slice]:
+    """Split ``n_rows`` into contiguous, nearly equal blocks of at least MIN_BLOCK_ROWS rows:
+    at least ``workers`` blocks (when rows allow) of at most about ``block_rows`` rows."""
     count = max(1, min(workers, n_rows // MIN_BLOCK_ROWS))
+    if workers > 1 and block_rows is not None:
+        count = max(count, min(-(-n_rows // block_rows), n_rows // MIN_BLOCK_ROWS))
     bounds = np.linspace(0, n_rows, count + 1).astype(int)
     return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]

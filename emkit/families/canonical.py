@@ -152,10 +152,12 @@ class CanonicalFamily(abc.ABC):
         a function of the responsibilities giving ``resp^T @ T(X)``). ``log h(X)`` is the same
         for every component, so a mixture adds it to the row's log-likelihood only.
         """
-        natural_t, neg_log_partition = self._natural(params, X.dtype)
+        natural, neg_log_partition = self._natural(params, X.dtype)
         t = self.sufficient_statistics(X)
-        # One matrix product for all rows and components, in X's precision.
-        log_p = t @ natural_t
+        # One matrix product for all rows and components, in X's precision. As (eta @ T^T)^T
+        # the result is column-major: the per-row log-sum-exp over K then runs over K long
+        # contiguous columns instead of n short rows.
+        log_p = (natural @ t.T).T
         log_p += neg_log_partition
         row_offset = None if self.zero_base_measure else self.log_base_measure(X)
 
@@ -171,7 +173,7 @@ class CanonicalFamily(abc.ABC):
         return itemsize * n_features + 16 * n_features
 
     def _natural(self, params: MeanParams, dtype: np.dtype[Any]) -> tuple[Array, Array]:
-        # eta^T and -A(eta) in the data's dtype, computed once per parameter object (once per
+        # eta and -A(eta) in the data's dtype, computed once per parameter object (once per
         # EM iteration), not once per chunk.
         key = (self, np.dtype(dtype).str)
         with _CACHE_LOCK:
@@ -180,7 +182,7 @@ class CanonicalFamily(abc.ABC):
         if cached is None:
             natural = self.natural_parameters(params.mean)
             cached = (
-                np.ascontiguousarray(natural.T, dtype=dtype),
+                np.ascontiguousarray(natural, dtype=dtype),
                 np.asarray(-self.log_partition(natural), dtype=dtype),
             )
             per_params[key] = cached
