@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import threadpoolctl
 from threadpoolctl import threadpool_limits
 
 import emkit
@@ -22,6 +23,17 @@ distributed = pytest.importorskip("distributed")
 
 #: Seconds a cluster gets to start or to replace a killed worker before the test gives up.
 CLUSTER_TIMEOUT = 60
+
+#: BLAS threads the worker processes start with (Dask's own default is 1), so that the test can
+#: see emkit pin them.
+WORKER_BLAS_THREADS = 2
+BLAS_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def blas_threads() -> int:
+    """Threads of the BLAS libraries loaded in this process (run on the workers)."""
+    infos = threadpoolctl.threadpool_info()
+    return max([info["num_threads"] for info in infos if info["user_api"] == "blas"], default=0)
 
 
 @pytest.fixture(autouse=True)
@@ -143,14 +155,21 @@ def test_worker_processes_survive_a_killed_worker() -> None:
     reference = fixed_fit(model, X, start)
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            env={name: str(WORKER_BLAS_THREADS) for name in BLAS_VARIABLES},
         ) as cluster,
         distributed.Client(cluster, timeout=CLUSTER_TIMEOUT) as client,
     ):
         client.wait_for_workers(2, timeout=CLUSTER_TIMEOUT)
+        assert set(client.run(blas_threads).values()) == {WORKER_BLAS_THREADS}
         dX = da.from_array(X, chunks=250)
         clean = fixed_fit(model, dX, start)
         assert_same_params(clean.params, reference.params)
+        # Every worker that ran E-steps has pinned its BLAS to one thread per task thread.
+        assert set(client.run(blas_threads).values()) == {1}
 
         killed: list[int] = []
 
