@@ -89,26 +89,31 @@ def _same_references(a: Any, b: Any) -> bool:
 def _shift_gaussian(stats: GaussianStats, counts: Array, center: Array) -> GaussianStats:
     """Gaussian moments around ``stats.center`` re-expressed around ``center``.
 
-    With ``d = c - c'``: ``sum r (x - c') = sum r (x - c) + n d`` and
-    ``sum r (x - c')(x - c')^T = sum r (x - c)(x - c)^T + S d^T + d S^T + n d d^T``, where ``S``
-    is the first sum around ``c``. Tied, diagonal and spherical statistics keep the summed
-    matrix, its diagonal, or its trace of the same identity.
+    With ``d_k = c_k - c'_k``: ``sum r_k (x - c'_k) = S_k + n_k d_k`` and
+    ``sum r_k (x - c'_k)(x - c'_k)^T = M_k + S_k d_k^T + d_k S_k^T + n_k d_k d_k^T``, where
+    ``S_k`` and ``M_k`` are the first and second sums around ``c_k``. Tied statistics hold the
+    sum of the ``M_k`` over components, diagonal ones their diagonals, spherical ones their
+    traces; the same identity gives each. Centers may be one row shared by all components or
+    one row per component, on either side.
     """
-    d = stats.center - center
+    counts = np.asarray(counts, dtype=np.float64)
+    n_components = counts.shape[0]
     sum_x, sum_xx = stats.sum_x, stats.sum_xx
+    d = np.broadcast_to(stats.center - center, sum_x.shape)
     new_x = sum_x + counts[:, None] * d
-    if sum_xx.ndim == 3 and stats.center.shape[0] == counts.shape[0]:  # full (or K = 1)
-        outer = np.einsum("kd,ke->kde", sum_x, d)
-        new_xx = sum_xx + outer + np.swapaxes(outer, 1, 2) + np.einsum("k,kd,ke->kde", counts, d, d)
+    cross = np.einsum("kd,ke->kde", sum_x, d) if sum_xx.ndim == 3 else None
+    if sum_xx.ndim == 3 and sum_xx.shape[0] == n_components:  # full (or one component)
+        assert cross is not None
+        new_xx = sum_xx + cross + np.swapaxes(cross, 1, 2) + np.einsum("k,kd,ke->kde", counts, d, d)
     elif sum_xx.ndim == 3:  # tied: one matrix summed over the components
-        total_x = sum_x.sum(axis=0)
-        outer = np.outer(total_x, d[0])
-        new_xx = sum_xx + (outer + outer.T + counts.sum() * np.outer(d[0], d[0]))[None]
+        assert cross is not None
+        total = cross.sum(axis=0)
+        new_xx = sum_xx + (total + total.T + np.einsum("k,kd,ke->de", counts, d, d))[None]
     elif sum_xx.ndim == 2:  # diag
         new_xx = sum_xx + 2.0 * sum_x * d + counts[:, None] * d**2
     else:  # spherical
-        new_xx = sum_xx + 2.0 * (sum_x @ d[0]) + counts * np.sum(d[0] ** 2)
-    return GaussianStats(center=center, sum_x=new_x, sum_xx=new_xx)
+        new_xx = sum_xx + 2.0 * np.sum(sum_x * d, axis=1) + counts * np.sum(d**2, axis=1)
+    return GaussianStats(center=np.array(center, copy=True), sum_x=new_x, sum_xx=new_xx)
 
 
 def recenter(stats: Any, like: Any) -> Any:

@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 
 import emkit
 from emkit._backend import Array
+from emkit.families.gaussian import GaussianStats
 from emkit.online import (
     OnlineSettings,
     fit_incremental,
@@ -245,6 +246,25 @@ def test_recentered_gaussian_statistics_equal_direct_sums(kind: str) -> None:
     np.testing.assert_array_equal(moved.components.center, at_b.components.center)
     np.testing.assert_allclose(moved.components.sum_x, at_b.components.sum_x, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(moved.components.sum_xx, at_b.components.sum_xx, rtol=1e-9)
+
+
+def test_recentering_between_shared_and_per_component_points() -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 2)) + 30.0
+    resp = rng.dirichlet(np.ones(3), size=200)
+    counts = resp.sum(axis=0)
+
+    def around(center: Array) -> emkit.MixtureStats[Any]:
+        c = np.broadcast_to(center, (3, 2))
+        sum_x = np.stack([resp[:, k] @ (X - c[k]) for k in range(3)])
+        sum_xx = np.stack([(X - c[k]).T @ ((X - c[k]) * resp[:, k, None]) for k in range(3)])
+        return emkit.MixtureStats(counts, GaussianStats(center, sum_x, sum_xx))
+
+    shared, own = around(np.array([[29.0, 31.0]])), around(rng.normal(30.0, 1.0, (3, 2)))
+    for source, target in ((shared, own), (own, shared)):
+        moved = recenter(source, target)
+        np.testing.assert_allclose(moved.components.sum_x, target.components.sum_x, atol=1e-9)
+        np.testing.assert_allclose(moved.components.sum_xx, target.components.sum_xx, rtol=1e-9)
 
 
 def test_statistics_without_reference_points_pass_through() -> None:
