@@ -56,6 +56,8 @@ def test_local_scheduler_without_a_client() -> None:
     result = fixed_fit(model, da.from_array(X, chunks=(450, 2)), start)
     assert_same_params(result.params, reference.params)
     np.testing.assert_allclose(result.history, reference.history, rtol=1e-10)
+    recomputed = fixed_fit(model, DaskSource(da.from_array(X, chunks=1000), persist=False), start)
+    assert_same_params(recomputed.params, reference.params)
 
 
 @pytest.fixture(scope="module")
