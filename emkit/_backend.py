@@ -116,6 +116,16 @@ def _pool(workers: int) -> ThreadPoolExecutor:
         return _POOL
 
 
+def _forget_pool() -> None:
+    # A forked child inherits the pool object but not its threads: start a fresh one there.
+    global _POOL, _PIN_COUNT, _PIN_LIMITER
+    _POOL, _PIN_COUNT, _PIN_LIMITER = None, 0, None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _run_in_worker(fn: Callable[[T], R], item: T) -> R:
     _IN_WORKER.active = True
     try:

@@ -289,7 +289,10 @@ class FiniteMixture(Generic[P, S]):
         # so the row contributes its complete-data log-likelihood log pi_z + log p(x | z).
         unknown = labels < 0
         allowed = unknown[:, None] | (labels[:, None] == np.arange(self.n_components))
-        return np.asarray(np.where(allowed, log_joint, -np.inf))
+        # In place: the array keeps its memory order, so labels that are all unknown give
+        # bit-for-bit the sums of no labels.
+        np.copyto(log_joint, -np.inf, where=~allowed)
+        return log_joint
 
     def responsibilities(self, X: Array, params: MixtureParams[P]) -> Array:
         """Posterior ``p(z = k | x_n)``, shape (n_samples, n_components); rows sum to 1."""
