@@ -28,14 +28,19 @@ KMEANS_MAX_ITER = 100
 KMEANS_TOL = 1e-6
 
 
-def _squared_distances(X: Array, centers: Array) -> Array:
-    """``||x_n - c_k||^2`` as (n, k), from one matrix product (X and centers already shifted)."""
-    d = (
-        np.einsum("nd,nd->n", X, X)[:, None]
-        - 2.0 * (X @ centers.T)
-        + np.einsum("kd,kd->k", centers, centers)
-    )
-    return np.asarray(np.maximum(d, 0.0))
+def _squared_distances(X: Array, centers: Array, row_norms: Array | None = None) -> Array:
+    """``||x_n - c_k||^2`` as (n, k), from one matrix product (X and centers already shifted).
+
+    ``row_norms`` (``||x_n||^2``) may be passed by callers that measure many times against the
+    same rows, so that each call costs the product only.
+    """
+    if row_norms is None:
+        row_norms = np.einsum("nd,nd->n", X, X)
+    d = X @ centers.T
+    d *= -2.0
+    d += row_norms[:, None]
+    d += np.einsum("kd,kd->k", centers, centers)
+    return np.asarray(np.maximum(d, 0.0, out=d))
 
 
 def _weights(weights: Array | None, n: int) -> Array:
@@ -67,7 +72,9 @@ def kmeans_plusplus(
         n_local_trials = 2 + int(np.log(n_clusters))
     indices = np.empty(n_clusters, dtype=np.intp)
     indices[0] = rng.choice(n, p=w / w.sum())
-    closest = _squared_distances(Xs, Xs[indices[:1]])[:, 0]
+    # ||x||^2 once: every step then costs one (n, D) x (D, trials) product.
+    norms = np.einsum("nd,nd->n", Xs, Xs)
+    closest = _squared_distances(Xs, Xs[indices[:1]], norms)[:, 0]
     for c in range(1, n_clusters):
         potential = w * closest
         total = potential.sum()
@@ -78,7 +85,7 @@ def kmeans_plusplus(
             )
         draws = rng.random(n_local_trials) * total
         candidates = np.minimum(np.searchsorted(np.cumsum(potential), draws), n - 1)
-        trial = np.minimum(closest[None, :], _squared_distances(Xs, Xs[candidates]).T)
+        trial = np.minimum(closest[None, :], _squared_distances(Xs, Xs[candidates], norms).T)
         best = int(np.argmin(trial @ w))
         indices[c] = candidates[best]
         closest = trial[best]
