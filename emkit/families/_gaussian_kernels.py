@@ -194,8 +194,9 @@ def shifted_features(covariance_type: str, X: Array, shift: Array, quadratic: bo
         # Upper triangle of z z^T, row-major (the order of np.triu_indices), one column block
         # per feature: D elementwise products instead of a (n, D, D) temporary.
         start = 0
+        zt, Ft = z.T, F.T  # row-major views: numpy streams each product over n numbers
         for i in range(d):
-            np.multiply(z[:, i : i + 1], z[:, i:], out=F[:, start : start + d - i])
+            np.multiply(zt[i], zt[i:], out=Ft[start : start + d - i])
             start += d - i
         return F
     if covariance_type == "diag":
