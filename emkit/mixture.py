@@ -261,14 +261,14 @@ class FiniteMixture(Generic[P, S]):
     def bytes_per_row(self, n_features: int, itemsize: int) -> int:
         """Bytes of temporaries per row of a chunk in one E-step (for automatic chunk sizes)."""
         # The family's chunk features (when it says how large they are; else a (n, K, D)
-        # product), the (n, K) log-probabilities/responsibilities and a few (n,) float64 sums.
+        # product), the (n, K) log-probabilities/responsibilities and a few (n,) sums.
         family_cost = getattr(self.family, "bytes_per_row", None)
         k = self.n_components
         if family_cost is not None:
             features = int(family_cost(k, n_features, itemsize))
         else:
             features = itemsize * k * n_features
-        return features + 2 * itemsize * k + 8 * (n_features + 4)
+        return features + 2 * itemsize * k + 8 * 4
 
     # -- using fitted parameters ---------------------------------------------------------------
     def joint_log_prob(self, X: Array, params: MixtureParams[P]) -> Array:

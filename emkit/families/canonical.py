@@ -169,8 +169,11 @@ class CanonicalFamily(abc.ABC):
 
     def bytes_per_row(self, n_components: int, n_features: int, itemsize: int) -> int:
         """Bytes of the per-row temporaries of one chunk (for automatic chunk sizes)."""
-        # T(X) (often X itself) and the integer/float temporaries of log h(X).
-        return itemsize * n_features + 16 * n_features
+        # T(X) unless it is X itself, and the integer/float temporaries of log h(X).
+        probe = np.zeros((1, n_features))
+        statistics = self.sufficient_statistics(probe)
+        cost = 0 if statistics is probe else itemsize * statistics.shape[1]
+        return cost + (0 if self.zero_base_measure else 16 * n_features)
 
     def _natural(self, params: MeanParams, dtype: np.dtype[Any]) -> tuple[Array, Array]:
         # eta and -A(eta) in the data's dtype, computed once per parameter object (once per

@@ -243,7 +243,9 @@ class Gaussian:
     def bytes_per_row(self, n_components: int, n_features: int, itemsize: int) -> int:
         """Bytes of the per-row temporaries of one chunk (for automatic chunk sizes)."""
         columns = feature_columns(self.covariance_type, n_features, n_components)
-        return itemsize * (columns + n_features)
+        # Below float64, the first moments are a float64 product: z and R are cast.
+        cast = 8 * (n_features + n_components) if itemsize < 8 else 0
+        return itemsize * (columns + n_features) + cast
 
     def _kernel(self, params: GaussianParams, dtype: np.dtype[Any]) -> GaussianKernel:
         return kernel_for(
