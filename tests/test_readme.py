@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -29,6 +32,13 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert test_command in ci
 
 
-def test_readme_python_example_runs() -> None:
-    for block in _blocks("python"):
-        exec(compile(block, "README.md", "exec"), {})
+def test_readme_python_examples_run_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the example saves a model file
+    namespace: dict[str, object] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # select() may warn on some candidates
+        for block in _blocks("python"):
+            exec(compile(block, "README.md", "exec"), namespace)
+    assert (tmp_path / "faithful.json").exists()
