@@ -223,6 +223,43 @@ def test_thin_component_switches_to_stacked_kernel_and_stays_exact() -> None:
     check_against_reference(model, thin, X, stats, ll, "full", SAME_RTOL)
 
 
+#: Tight components 2e5 apart: the expanded quadratic form would round to ~1e14 ulps of a
+#: squared distance; the fallback around each component's own mean is exact to rounding.
+REMOTE_SEPARATION = 1e5
+REMOTE_SD = 1e-2
+
+#: Rows stored at 1e5 carry ulp(1e5) ~ 1.5e-11 each, 1.5e-9 of the 1e-2 spread, so variances
+#: computed two ways agree to a few 1e-9 relative: 1e-7 leaves room, 1e14 ulps of loss would not.
+REMOTE_RTOL = 1e-7
+
+
+@pytest.mark.parametrize("kind", COVARIANCE_TYPES)
+def test_remote_tight_components_fall_back_and_fit_exactly(kind: str) -> None:
+    rng = np.random.default_rng(12)
+    X = np.vstack(
+        [rng.normal(c, REMOTE_SD, (300, 3)) for c in (-REMOTE_SEPARATION, REMOTE_SEPARATION)]
+    )
+    labels = np.repeat([0, 1], 300)
+    model = emkit.FiniteMixture(emkit.Gaussian(kind, reg_covar=0.0), 2)
+    start = model.params_from_responsibilities(X, np.eye(2)[labels])
+    kernel = kernels.kernel_for(
+        kind, start.components.means, start.components.precisions_cholesky, X.dtype, object()
+    )
+    assert not kernel.quadratic
+    stats, ll = model.e_step(X, start)
+    check_against_reference(model, start, X, stats, ll, kind, SAME_RTOL)
+    # One EM step from the exact hard-label fit gives the per-cluster scatter to rounding.
+    fitted = model.m_step(stats).components
+    scatter = np.array([np.cov(X[labels == k].T, bias=True) for k in range(2)])
+    expected = {
+        "full": scatter,
+        "tied": scatter.mean(axis=0, keepdims=True),
+        "diag": np.diagonal(scatter, axis1=1, axis2=2),
+        "spherical": np.diagonal(scatter, axis1=1, axis2=2).mean(axis=1),
+    }[kind]
+    assert_close(fitted.covariances, expected, REMOTE_RTOL)
+
+
 @pytest.mark.parametrize("kind", COVARIANCE_TYPES)
 def test_weights_and_labels_in_the_fused_pass(kind: str) -> None:
     model, params, X = gaussian_problem(kind, seed=9)

@@ -24,11 +24,13 @@ is, once per EM iteration) and cached weakly on it, never once per chunk.
 Numerics: the quadratic form is expanded around ``g``, not around each component mean, so its
 rounding error grows like ``eps * |mu_k - g|^2 / sigma^2`` (Mahalanobis units). For float64 that
 is below 1e-12 unless a component lies thousands of standard deviations from the others; data
-far from the origin (offset by 1e6) costs nothing since ``g`` absorbs the offset. Full covariance
-falls back to the stacked-Cholesky product ``(x - g) @ [U_1 ... U_K]`` and per-component rank
-updates around each component's own mean when that bound is exceeded (a collapsing or very
-remote component; see :data:`QUADRATIC_MAX_BOUND`), and for data wider than
-:data:`QUADRATIC_MAX_FEATURES`, where ``F`` (D^2 / 2 columns) would be too large.
+far from the origin (offset by 1e6) costs nothing since ``g`` absorbs the offset. When that bound
+is exceeded (a collapsing or very remote component; see :data:`QUADRATIC_MAX_BOUND`) every
+covariance type falls back to distances and rank updates around each component's own mean:
+full covariance through the stacked-Cholesky product ``(x - g) @ [U_1 ... U_K]``, the other
+types one component at a time (they are then viewed as full factors; slower, but exact). Full
+covariance also takes the stacked product for data wider than :data:`QUADRATIC_MAX_FEATURES`,
+where ``F`` (D^2 / 2 columns) would be too large.
 """
 
 from __future__ import annotations
@@ -113,7 +115,9 @@ class GaussianKernel:
     tied_factor : (D, D) in the data's dtype, or None
         ``U`` of tied covariance.
     quadratic : bool
-        Whether full covariance goes through the quadratic features (else stacked factors).
+        Whether the chunk goes through the expanded features (else distances around each
+        component's own mean: stacked factors for full covariance, one component at a time
+        for the other types, with ``theta`` holding every component's full factor (K, D, D)).
     centers : (K, D) float64
         The component means: the reference points of the stacked kernel's statistics.
     """
@@ -138,6 +142,17 @@ class GaussianKernel:
         """``log p(x_n | theta_k)`` (n, K) in X's dtype, from the chunk's features."""
         n_features = X.shape[1]
         kind = self.covariance_type
+        if not self.quadratic and kind != "full":
+            # Fallback: each component's distance from its own mean, (z - a_k) U_k.
+            assert self.offsets is not None
+            log_p = np.empty((X.shape[0], self.constant.shape[0]), dtype=X.dtype)
+            z = F[:, :n_features]
+            for k in range(log_p.shape[1]):
+                Y = (z - self.offsets[k]) @ self.theta[k]
+                log_p[:, k] = np.einsum("nd,nd->n", Y, Y)
+            log_p *= -0.5
+            log_p += self.constant
+            return np.asarray(log_p)
         if kind == "tied":
             # z U once for all components; the cross term with every component is one product.
             z = F[:, :n_features]
@@ -171,9 +186,30 @@ class GaussianKernel:
     # -- M-step statistics ---------------------------------------------------------------------
     def stats(self, X: Array, F: Array, resp: Array) -> tuple[Array, Array, Array]:
         """``(center, sum_x, sum_xx)`` from the chunk, its features and responsibilities."""
-        if self.covariance_type == "full" and not self.quadratic:
-            return stacked_moment_sums(X, resp, self.centers)
+        if not self.quadratic:
+            center, sum_x, sum_xx = stacked_moment_sums(X, resp, self.centers)
+            return center, sum_x, reduce_scatter(self.covariance_type, sum_xx)
         return moment_sums(self.covariance_type, F, resp, self.shift, X.shape[1])
+
+
+def reduce_scatter(covariance_type: str, sum_xx: Array) -> Array:
+    """Per-component scatter matrices (K, D, D) reduced to the statistic of a covariance type."""
+    if covariance_type == "diag":
+        return np.asarray(np.diagonal(sum_xx, axis1=1, axis2=2).copy())
+    if covariance_type == "spherical":
+        return np.asarray(np.trace(sum_xx, axis1=1, axis2=2))
+    if covariance_type == "tied":
+        return np.asarray(sum_xx.sum(axis=0, keepdims=True))
+    return sum_xx
+
+
+def full_factors(covariance_type: str, U: Array, n_components: int, n_features: int) -> Array:
+    """Precision Cholesky factors of any covariance type as full matrices (K, D, D)."""
+    if covariance_type in ("full", "tied"):
+        return np.asarray(np.broadcast_to(U, (n_components, n_features, n_features)))
+    if covariance_type == "diag":
+        return np.asarray(U[:, :, None] * np.eye(n_features))
+    return np.asarray(U[:, None, None] * np.eye(n_features))
 
 
 def shifted_features(covariance_type: str, X: Array, shift: Array, quadratic: bool) -> Array:
@@ -186,7 +222,9 @@ def shifted_features(covariance_type: str, X: Array, shift: Array, quadratic: bo
     # as a transposed operand at no cost. The shifted rows are written through transposed
     # views (row-major z^T from X^T): numpy then streams the output, 1.4-3.5x faster than
     # scattering each row of X across the columns.
-    if covariance_type == "full" and quadratic:
+    if not quadratic:
+        return np.asarray(np.subtract(X, g))
+    if covariance_type == "full":
         n_quad = d * (d + 1) // 2
         F = np.empty((n, n_quad + d), dtype=dtype, order="F")
         z = F[:, n_quad:]
@@ -304,8 +342,9 @@ def kernel_for(
         kernel = per_owner.get(key)
     if kernel is None:
         quadratic = uses_quadratic_features(covariance_type, n_features)
-        if covariance_type == "full" and quadratic:
-            quadratic = _rounding_bound(means, precisions_cholesky) <= QUADRATIC_MAX_BOUND.get(
+        if quadratic:
+            factors = full_factors(covariance_type, precisions_cholesky, means.shape[0], n_features)
+            quadratic = _rounding_bound(means, factors) <= QUADRATIC_MAX_BOUND.get(
                 np.dtype(dtype), QUADRATIC_MAX_BOUND[np.dtype(np.float32)]
             )
         kernel = _build(covariance_type, means, precisions_cholesky, np.dtype(dtype), quadratic)
@@ -355,6 +394,12 @@ def _build(
             theta = np.swapaxes(U, 0, 1).reshape(d, n_components * d)
             offsets = cast(np.einsum("kd,kde->ke", a, U))
             constant = base + half_log_det
+    elif not quadratic:
+        # Any other type evaluated around each component's own mean (see GaussianKernel).
+        factors = full_factors(kind, U, n_components, d)
+        theta = factors
+        offsets = cast(a)
+        constant = base + np.log(np.diagonal(factors, axis1=1, axis2=2)).sum(axis=1)
     elif kind == "tied":
         factor = U[0]
         B = a @ factor
