@@ -248,7 +248,8 @@ def test_recentered_gaussian_statistics_equal_direct_sums(kind: str) -> None:
     np.testing.assert_allclose(moved.components.sum_xx, at_b.components.sum_xx, rtol=1e-9)
 
 
-def test_recentering_between_shared_and_per_component_points() -> None:
+@pytest.mark.parametrize("kind", ["full", "tied", "diag", "spherical"])
+def test_recentering_between_shared_and_per_component_points(kind: str) -> None:
     rng = np.random.default_rng(1)
     X = rng.normal(size=(200, 2)) + 30.0
     resp = rng.dirichlet(np.ones(3), size=200)
@@ -257,11 +258,17 @@ def test_recentering_between_shared_and_per_component_points() -> None:
     def around(center: Array) -> emkit.MixtureStats[Any]:
         c = np.broadcast_to(center, (3, 2))
         sum_x = np.stack([resp[:, k] @ (X - c[k]) for k in range(3)])
-        sum_xx = np.stack([(X - c[k]).T @ ((X - c[k]) * resp[:, k, None]) for k in range(3)])
+        full = np.stack([(X - c[k]).T @ ((X - c[k]) * resp[:, k, None]) for k in range(3)])
+        sum_xx = {
+            "full": full,
+            "tied": full.sum(axis=0, keepdims=True),
+            "diag": np.diagonal(full, axis1=1, axis2=2),
+            "spherical": np.trace(full, axis1=1, axis2=2),
+        }[kind]
         return emkit.MixtureStats(counts, GaussianStats(center, sum_x, sum_xx))
 
     shared, own = around(np.array([[29.0, 31.0]])), around(rng.normal(30.0, 1.0, (3, 2)))
-    for source, target in ((shared, own), (own, shared)):
+    for source, target in ((shared, own), (own, shared), (own, around(rng.normal(30, 1, (3, 2))))):
         moved = recenter(source, target)
         np.testing.assert_allclose(moved.components.sum_x, target.components.sum_x, atol=1e-9)
         np.testing.assert_allclose(moved.components.sum_xx, target.components.sum_xx, rtol=1e-9)
