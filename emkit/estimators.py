@@ -53,6 +53,8 @@ from emkit.exceptions import ConvergenceWarning
 from emkit.families import Bernoulli, Gaussian, GaussianParams, MeanParams, Poisson
 from emkit.init import INIT_METHODS
 from emkit.mixture import FiniteMixture, MixtureParams
+from emkit.online import OnlineState, online_step, start_online
+from emkit.sources import as_source, source_kind
 
 __all__ = [
     "ESTIMATORS",
@@ -206,7 +208,10 @@ class MixtureEstimator:
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
+        X : array-like or DataFrame of shape (n_samples, n_features), or where such rows live
+            A path to a ``.npy`` file, a list of chunks (or a callable returning an iterator of
+            them) or a Dask array is fitted without loading it whole (see
+            :func:`emkit.sources.as_source`; chunks carry their own weights and labels).
         y : ignored
             Present for scikit-learn's API; use ``labels`` for known components.
         labels : int array-like of shape (n_samples,), optional
@@ -234,16 +239,101 @@ class MixtureEstimator:
         self._fit(X, labels, sample_weight)
         return self.predict(X)
 
-    # Online EM (``partial_fit``) belongs here, built on emkit.online: it updates ``result_``
-    # through ``_restore_fitted`` like ``fit`` does.
+    def partial_fit(self, X: Any, y: Any = None, *, sample_weight: Any = None) -> MixtureEstimator:
+        """One step of online EM on the mini-batch ``X`` (see :mod:`emkit.online`).
+
+        The first call starts from the parameters of an earlier ``fit`` (or ``emkit.load``), or
+        else from ``init_params`` (with ``weights_init`` etc.) computed on this batch. Every call
+        runs an E-step on the batch, moves the running per-sample statistics towards the batch's
+        with step size ``(t + 2)^-0.6``, and runs an M-step on them scaled to the rows seen so
+        far (so priors keep their batch-EM weight). The fitted attributes follow each call:
+        ``n_iter_`` counts batches, ``lower_bound_`` is the running log-likelihood per sample of
+        the batches at the parameters each one met (plus the log-prior per sample), and
+        ``converged_`` stays False. :func:`emkit.online.fit_online` and
+        :func:`emkit.online.online_step` expose the step size, warm-up, Polyak averaging and the
+        dataset size the prior is weighed against.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_batch, n_features)
+            Batches should be random draws from the data (shuffle sorted data first).
+        y : ignored
+        sample_weight : array-like of shape (n_batch,), optional
+
+        Returns
+        -------
+        self
+        """
+        model = self._build_model()
+        data = _check_x(X, self)
+        weights = _check_weights(sample_weight, data.shape[0])
+        previous: FitResult[Any] | None = getattr(self, "result_", None)
+        if previous is not None and previous.model != model:
+            previous = None  # reconfigured since: this batch starts afresh
+        if previous is not None:
+            _check_feature_names(self, X)
+            if data.shape[1] != previous.n_features:
+                raise ValueError(
+                    f"X has {data.shape[1]} features, but {type(self).__name__} is expecting "
+                    f"{previous.n_features} features as input."
+                )
+        state: OnlineState[Any] | None = getattr(self, "online_state_", None)
+        if state is not None and (previous is None or previous.params is not state.estimate):
+            state = None  # refitted, loaded or reconfigured since the last batch
+        if state is None:
+            init: Any
+            if previous is not None:
+                init = previous.params
+            else:
+                init = self._initializer(
+                    model, data, data.shape[1], self._check_options()["init_params"], weights
+                )
+            state = start_online(
+                model,
+                data,
+                init=init,
+                sample_weight=weights,
+                random_state=check_random_state(self.random_state),
+            )
+            self._online_bounds: list[float] = []
+        state = online_step(model, state, data, weights)
+        params = state.estimate
+        log_prior = model.log_prior(params)
+        self._online_bounds.append(state.log_likelihood + log_prior / state.n_seen)
+        bounds = np.asarray([self._online_bounds[0], *self._online_bounds])
+        result = FitResult(
+            model=model,
+            params=params,
+            log_likelihood=state.log_likelihood * state.n_seen,
+            log_prior=log_prior,
+            history=bounds * state.n_seen,
+            n_iter=state.n_batches,
+            converged=False,
+            n_samples=state.n_seen,
+            n_features=state.n_features,
+            restart=0,
+            restart_objectives=bounds[-1:] * state.n_seen,
+        )
+        self._restore_fitted(result, _feature_names(X))
+        self.online_state_ = state
+        return self
 
     def _fit(self, X: Any, labels: Any, sample_weight: Any) -> None:
         model = self._build_model()
         options = self._check_options()
         rng = check_random_state(self.random_state)
-        data = _check_x(X, self)
-        n_features = data.shape[1]
-        weights = _check_weights(sample_weight, data.shape[0])
+        data: Any
+        if source_kind(X) != "array":
+            # Rows that stay where they live (a .npy path, chunks, a Dask array) reach emkit.fit
+            # as a data source; initialisation then uses the source's bounded sample.
+            data = as_source(X, sample_weight, labels)
+            n_features, weights, labels = data.n_features, None, None
+            total = float(data.total_weight)
+        else:
+            data = _check_x(X, self)
+            n_features = data.shape[1]
+            weights = _check_weights(sample_weight, data.shape[0])
+            total = float(data.shape[0] if weights is None else weights.sum())
         previous = getattr(self, "result_", None)
         warm = (
             bool(self.warm_start)
@@ -263,7 +353,6 @@ class MixtureEstimator:
             if not isinstance(init, str | _Initializer):
                 # Every parameter is given: every run would start, and end, in the same place.
                 n_init = 1
-        total = float(data.shape[0] if weights is None else weights.sum())
         monitor = _Monitor(options["tol"], total, previous_bound, options, type(self).__name__)
         with warnings.catch_warnings():
             # The stopping rule is the monitor's (tol=0 below): emkit's own warning would
@@ -414,7 +503,7 @@ class _Initializer:
     def __init__(
         self,
         model: FiniteMixture[Any, Any],
-        data: Array,
+        data: Any,
         method: str,
         weights: Array | None,
         given: dict[str, Any],
@@ -423,8 +512,12 @@ class _Initializer:
         self.weights = weights
 
     def __call__(self, sample: Array, rng: np.random.Generator) -> MixtureParams[Any]:
-        # The whole array and its weights, not the driver's unweighted sample.
-        start = self.model.init_params(self.data, rng, self.method, self.weights)
+        # The whole array and its weights, not the driver's unweighted sample (which is all
+        # there is when the rows stay in a data source).
+        if isinstance(self.data, np.ndarray):
+            start = self.model.init_params(self.data, rng, self.method, self.weights)
+        else:
+            start = self.model.init_params(sample, rng, self.method)
         components = self.given.get("components", start.components)
         if isinstance(components, _PartialGaussian):
             components = _merge_gaussian(start.components, components)

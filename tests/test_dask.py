@@ -186,3 +186,13 @@ def test_worker_processes_survive_a_killed_worker() -> None:
         assert killed
         assert_same_params(crashed.params, reference.params)
         np.testing.assert_allclose(crashed.history, reference.history, rtol=1e-10)
+
+
+def test_estimators_fit_dask_arrays(thread_client: Any) -> None:
+    _, X = make_data("gaussian-diag")
+    reference = emkit.GaussianMixture(3, covariance_type="diag", random_state=0).fit(X)
+    fitted = emkit.GaussianMixture(3, covariance_type="diag", random_state=0).fit(
+        da.from_array(X, chunks=700)
+    )
+    assert fitted.n_iter_ == reference.n_iter_
+    assert_same_params(fitted.result_.params, reference.result_.params)

@@ -350,3 +350,58 @@ def test_incremental_em_checks_its_arguments() -> None:
         fit_incremental(model, X, max_sweeps=-1)
     with pytest.raises(TypeError, match="`callbacks` must hold callables"):
         fit_incremental(model, X, callbacks=[3])  # type: ignore[list-item]
+
+
+# -- partial_fit of the estimators -------------------------------------------------------------
+def estimator_for(name: str) -> Any:
+    if name == "bernoulli":
+        return emkit.BernoulliMixture(n_components=3, random_state=0)
+    if name == "poisson":
+        return emkit.PoissonMixture(n_components=3, random_state=0)
+    return emkit.GaussianMixture(n_components=3, covariance_type=name, random_state=0)
+
+
+@pytest.mark.parametrize("name", FAMILY_NAMES)
+def test_partial_fit_comes_close_to_fit(name: str) -> None:
+    _, X = separated(name)
+    # Several starts: from one, batch EM on the Bernoulli data can stop on a plateau early.
+    batch = estimator_for(name).set_params(n_init=5).fit(X)
+    online = estimator_for(name)
+    for part in batches(X, passes=2, seed=1):
+        online.partial_fit(part)
+    assert online.n_iter_ == 2 * N_ROWS // BATCH_ROWS
+    assert not online.converged_
+    assert abs(online.score(X) - batch.score(X)) < ONLINE_NATS
+    assert online.lower_bounds_.shape == (online.n_iter_,)
+
+
+def test_partial_fit_is_online_step() -> None:
+    _, X = separated("full", n=3000)
+    estimator = estimator_for("full")
+    model = estimator._build_model()
+    state = start_online(model, X[:500], random_state=0)
+    for start in range(0, 3000, 500):
+        estimator.partial_fit(X[start : start + 500])
+        state = online_step(model, state, X[start : start + 500])
+    assert_close(estimator.result_.params, state.params)
+    np.testing.assert_allclose(estimator.means_, state.params.components.means, rtol=EXACT_RTOL)
+    assert estimator.lower_bound_ == pytest.approx(
+        state.log_likelihood + model.log_prior(state.params) / state.n_seen, rel=EXACT_RTOL
+    )
+
+
+def test_partial_fit_continues_from_fit_and_restarts_after_refit() -> None:
+    _, X = separated("poisson", n=4000)
+    estimator = estimator_for("poisson").fit(X)
+    fitted_means = estimator.means_.copy()
+    estimator.partial_fit(X[:400], sample_weight=np.ones(400))
+    assert estimator.n_iter_ == 1
+    # One batch from the fitted start moves the rates by batch noise only.
+    np.testing.assert_allclose(estimator.means_, fitted_means, rtol=0.2)
+    estimator.partial_fit(X[400:800])
+    assert estimator.n_iter_ == 2
+    estimator.fit(X)
+    estimator.partial_fit(X[800:1200])
+    assert estimator.n_iter_ == 1
+    with pytest.raises(ValueError, match="X has 2 features, but PoissonMixture is expecting 3"):
+        estimator.partial_fit(X[:10, :2])

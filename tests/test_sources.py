@@ -317,3 +317,31 @@ def test_source_kind_reads_no_rows(tmp_path: Path) -> None:
     assert source_kind([X, X]) == "chunks"
     assert source_kind(lambda: iter([X])) == "chunks"
     assert source_kind(iter([X])) == "iterator"
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        emkit.GaussianMixture(n_components=3, random_state=0, tol=1e-8),
+        emkit.PoissonMixture(n_components=3, random_state=0, tol=1e-8),
+    ],
+    ids=["gaussian", "poisson"],
+)
+def test_estimators_fit_paths_and_chunks(estimator: Any, tmp_path: Path) -> None:
+    name = "poisson" if isinstance(estimator, emkit.PoissonMixture) else "gaussian-full"
+    _, X = make_data(name)
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, X.shape[0])
+    np.save(tmp_path / "X.npy", X)
+    reference = clone_of(estimator).fit(X, sample_weight=weights)
+    cuts = [1000, 2000]
+    chunked = list(zip(np.split(X, cuts), np.split(weights, cuts), strict=True))
+    for data in (chunked, tmp_path / "X.npy"):
+        kwargs = {} if data is chunked else {"sample_weight": weights}
+        fitted = clone_of(estimator).fit(data, **kwargs)
+        assert fitted.n_iter_ == reference.n_iter_
+        assert_same_params(fitted.result_.params, reference.result_.params)
+        assert fitted.lower_bound_ == pytest.approx(reference.lower_bound_, rel=SOURCE_RTOL)
+
+
+def clone_of(estimator: Any) -> Any:
+    return type(estimator)(**estimator.get_params())
