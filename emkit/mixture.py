@@ -10,6 +10,7 @@ lets the family match moments.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar, final
 
 import attrs
@@ -150,17 +151,13 @@ class FiniteMixture(Generic[P, S]):
         fused = getattr(self.family, "log_prob_with_stats", None)
         if fused is None:
             log_resp, log_norm = self._log_responsibilities(X, params, labels)
-            resp = np.exp(log_resp)
-            if weights is None:
-                log_likelihood = float(np.sum(log_norm, dtype=np.float64))
-            else:
-                resp *= weights[:, None].astype(resp.dtype)
-                log_likelihood = float(weights @ log_norm.astype(np.float64))
-            stats = MixtureStats(
-                counts=resp.sum(axis=0, dtype=np.float64),
-                components=self.family.expected_stats(X, resp, self.family.mean(params.components)),
+            center = self.family.mean(params.components)
+            return _summed(
+                np.exp(log_resp),
+                log_norm,
+                weights,
+                lambda resp: self.family.expected_stats(X, resp, center),
             )
-            return stats, log_likelihood
         workers = worker_count()
         block_rows = max(MIN_BLOCK_ROWS, BLOCK_BYTES // self.bytes_per_row(X.shape[1], X.itemsize))
         blocks = _row_blocks(X.shape[0], workers, block_rows)
@@ -205,16 +202,7 @@ class FiniteMixture(Generic[P, S]):
             # A per-row term of the log-density (log h(x)) moves log p(x) but not the
             # responsibilities: add it to the row's log-likelihood only.
             log_norm = log_norm + row_offset
-        if weights is None:
-            log_likelihood = float(np.sum(log_norm, dtype=np.float64))
-        else:
-            resp *= weights[:, None].astype(resp.dtype)
-            log_likelihood = float(weights @ log_norm.astype(np.float64))
-        stats = MixtureStats(
-            counts=resp.sum(axis=0, dtype=np.float64),
-            components=stats_of(resp),
-        )
-        return stats, log_likelihood
+        return _summed(resp, log_norm, weights, stats_of)
 
     def m_step(self, stats: MixtureStats[S]) -> MixtureParams[P]:
         counts = np.maximum(stats.counts, COUNT_FLOOR)
@@ -324,6 +312,26 @@ class FiniteMixture(Generic[P, S]):
         for k, draw in enumerate(draws):
             X[labels == k] = draw
         return X, labels
+
+
+def _summed(
+    resp: Array,
+    log_norm: Array,
+    weights: Array | None,
+    stats_of: Callable[[Array], S],
+) -> tuple[MixtureStats[S], float]:
+    """Statistics and log-likelihood of rows from their responsibilities and ``log p(x_n)``.
+
+    Row weights scale each row's responsibilities (in place: ``resp`` is the caller's temporary)
+    and its log-likelihood, so an integer weight counts like repeated rows.
+    """
+    if weights is None:
+        log_likelihood = float(np.sum(log_norm, dtype=np.float64))
+    else:
+        resp *= weights[:, None].astype(resp.dtype)
+        log_likelihood = float(weights @ log_norm.astype(np.float64))
+    stats = MixtureStats(counts=resp.sum(axis=0, dtype=np.float64), components=stats_of(resp))
+    return stats, log_likelihood
 
 
 def _check_finite_rows(log_norm: Array) -> None:
