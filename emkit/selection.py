@@ -57,7 +57,13 @@ def classification_entropy(result: FitResult[Any], X: Any, sample_weight: Any = 
     source = as_source(X, sample_weight)
     model = result.model
     entropy = 0.0
-    for chunk, weights, _ in source._chunks(model):  # type: ignore[attr-defined]
+    iter_chunks = getattr(source, "iter_chunks", None)
+    if iter_chunks is None:
+        raise TypeError(
+            f"`X`: the classification entropy needs a source with repeatable chunks; "
+            f"{type(source).__name__} has none"
+        )
+    for chunk, weights, _ in iter_chunks(model):
         resp = model.responsibilities(chunk, result.params)
         per_row = -np.sum(resp * np.log(np.maximum(resp, np.finfo(resp.dtype).tiny)), axis=1)
         entropy += float(per_row.sum() if weights is None else weights @ per_row)

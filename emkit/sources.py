@@ -31,10 +31,11 @@ start from the same point; a chunk stream draws its sample by reservoir sampling
 
 from __future__ import annotations
 
+import abc
 import mmap
 import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, final, runtime_checkable
 
 import numpy as np
 
@@ -106,7 +107,53 @@ def chunk_rows_for(model: Any, n_features: int, itemsize: int, budget: int = CHU
     return max(1, int(budget // max(cost, 1)))
 
 
-class ArraySource:
+class _IndexedRows(abc.ABC):
+    """Rows of one array indexed in place, with optional per-row weights and labels.
+
+    The sizes of :class:`ArraySource` and :class:`MemmapSource`; subclasses set ``X`` and
+    ``_dtype`` (the dtype chunks are computed in) and call :meth:`_set_row_data`.
+    """
+
+    X: Array
+    _dtype: np.dtype[Any]
+
+    def _set_row_data(self, sample_weight: Any, labels: Any, chunk_size: int | None) -> None:
+        n = self.X.shape[0]
+        self.weights = check_sample_weight(sample_weight, n)
+        self.labels = None if labels is None else check_labels(labels, n)
+        self.chunk_size = (
+            None if chunk_size is None else check_int(chunk_size, "chunk_size", minimum=1)
+        )
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self._dtype
+
+    @property
+    def total_weight(self) -> float:
+        return float(self.n_samples if self.weights is None else self.weights.sum())
+
+    def _chunk_rows(self, model: Any) -> int:
+        return self.chunk_size or chunk_rows_for(model, self.n_features, self._dtype.itemsize)
+
+    @abc.abstractmethod
+    def iter_chunks(self, model: Any) -> Iterator[Chunk]:
+        """``(X, weights, labels)`` of every row chunk, in order (the same chunks every call)."""
+
+    def expectation(self, model: Any, params: Any) -> tuple[Any, float]:
+        return _summed_expectation(model, params, self.iter_chunks(model))
+
+
+@final
+class ArraySource(_IndexedRows):
     """An in-memory array, visited in row chunks so temporaries stay bounded.
 
     Parameters
@@ -128,37 +175,14 @@ class ArraySource:
         chunk_size: int | None = None,
     ) -> None:
         self.X = check_array(X, "X")
-        self.weights = check_sample_weight(sample_weight, self.X.shape[0])
-        self.labels = None if labels is None else check_labels(labels, self.X.shape[0])
-        self.chunk_size = (
-            None if chunk_size is None else check_int(chunk_size, "chunk_size", minimum=1)
-        )
-
-    @property
-    def n_samples(self) -> int:
-        return int(self.X.shape[0])
-
-    @property
-    def n_features(self) -> int:
-        return int(self.X.shape[1])
-
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        return self.X.dtype
-
-    @property
-    def total_weight(self) -> float:
-        return float(self.n_samples if self.weights is None else self.weights.sum())
+        self._dtype = self.X.dtype
+        self._set_row_data(sample_weight, labels, chunk_size)
 
     def validate(self, model: Any) -> None:
         model.validate_data(self.X)
 
-    def iter_chunks(self, model: Any) -> Iterator[tuple[Array, Array | None, Array | None]]:
-        """``(X, weights, labels)`` of every row chunk, in order (the same chunks on every call)."""
-        return self._chunks(model)
-
-    def _chunks(self, model: Any) -> Iterator[tuple[Array, Array | None, Array | None]]:
-        size = self.chunk_size or chunk_rows_for(model, self.n_features, self.X.dtype.itemsize)
+    def iter_chunks(self, model: Any) -> Iterator[Chunk]:
+        size = self._chunk_rows(model)
         for start in range(0, self.n_samples, size):
             rows = slice(start, start + size)
             yield (
@@ -166,14 +190,6 @@ class ArraySource:
                 None if self.weights is None else self.weights[rows],
                 None if self.labels is None else self.labels[rows],
             )
-
-    def expectation(self, model: Any, params: Any) -> tuple[Any, float]:
-        total_stats, total_ll = None, 0.0
-        for X, weights, labels in self._chunks(model):
-            stats, ll = _e_step(model, X, params, weights, labels)
-            total_stats = stats if total_stats is None else add(total_stats, stats)
-            total_ll += ll
-        return total_stats, total_ll
 
     def init_sample(
         self, rng: np.random.Generator, max_rows: int = INIT_SAMPLE_ROWS
@@ -470,7 +486,8 @@ def _reservoir(
     return rows, weights if weighted else None
 
 
-class MemmapSource:
+@final
+class MemmapSource(_IndexedRows):
     """A ``.npy`` file (or a ``np.memmap``) read in row blocks: exact EM on data larger than RAM.
 
     The file is opened with ``np.load(path, mmap_mode="r")`` and every pass copies one block of
@@ -522,27 +539,7 @@ class MemmapSource:
             raise ValueError(f"`X` must have at least one row and one column; got shape {X.shape}")
         self.X = X
         self._dtype = _working_dtype(X.dtype)
-        self.weights = check_sample_weight(sample_weight, X.shape[0])
-        self.labels = None if labels is None else check_labels(labels, X.shape[0])
-        self.chunk_size = (
-            None if chunk_size is None else check_int(chunk_size, "chunk_size", minimum=1)
-        )
-
-    @property
-    def n_samples(self) -> int:
-        return int(self.X.shape[0])
-
-    @property
-    def n_features(self) -> int:
-        return int(self.X.shape[1])
-
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        return self._dtype
-
-    @property
-    def total_weight(self) -> float:
-        return float(self.n_samples if self.weights is None else self.weights.sum())
+        self._set_row_data(sample_weight, labels, chunk_size)
 
     def _blocks(self, size: int, check: bool) -> Iterator[tuple[int, Chunk]]:
         for start in range(0, self.n_samples, size):
@@ -564,18 +561,13 @@ class MemmapSource:
 
     def validate(self, model: Any) -> None:
         """One pass over the file: finite values in the model's domain, block by block."""
-        size = self.chunk_size or chunk_rows_for(model, self.n_features, self._dtype.itemsize)
-        for start, (X, weights, labels) in self._blocks(size, check=True):
+        for start, (X, weights, labels) in self._blocks(self._chunk_rows(model), check=True):
             _validate_chunk(model, X, weights, labels, start)
 
     def iter_chunks(self, model: Any) -> Iterator[Chunk]:
         """``(X, weights, labels)`` of every row block, copied into memory one at a time."""
-        size = self.chunk_size or chunk_rows_for(model, self.n_features, self._dtype.itemsize)
-        for _, chunk in self._blocks(size, check=False):
+        for _, chunk in self._blocks(self._chunk_rows(model), check=False):
             yield chunk
-
-    def expectation(self, model: Any, params: Any) -> tuple[Any, float]:
-        return _summed_expectation(model, params, self.iter_chunks(model))
 
     def init_sample(
         self, rng: np.random.Generator, max_rows: int = INIT_SAMPLE_ROWS
