@@ -11,7 +11,7 @@ exponential families (:class:`FiniteMixture` of :class:`Gaussian`, :class:`Berno
 True
 """
 
-from emkit import datasets, online, sources, stats
+from emkit import datasets, online, registry, sources, stats
 from emkit.em import FitResult, IterationState, fit
 from emkit.estimators import BernoulliMixture, GaussianMixture, PoissonMixture
 from emkit.exceptions import (
@@ -77,6 +77,7 @@ __all__ = [
     "load",
     "online",
     "plotting",
+    "registry",
     "save",
     "select",
     "sources",

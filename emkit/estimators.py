@@ -54,10 +54,10 @@ from emkit.families import Bernoulli, Gaussian, GaussianParams, MeanParams, Pois
 from emkit.init import INIT_METHODS
 from emkit.mixture import FiniteMixture, MixtureParams
 from emkit.online import OnlineState, online_step, start_online
+from emkit.registry import register_estimator
 from emkit.sources import as_source, source_kind
 
 __all__ = [
-    "ESTIMATORS",
     "BernoulliMixture",
     "GaussianMixture",
     "MixtureEstimator",
@@ -117,17 +117,22 @@ class MixtureEstimator:
 
     # -- parameters (scikit-learn's BaseEstimator protocol) ------------------------------------
     @classmethod
+    def param_names(cls) -> list[str]:
+        """Names of the constructor parameters, sorted (scikit-learn's ``_get_param_names``)."""
+        return cls._get_param_names()
+
+    @classmethod
     def _get_param_names(cls) -> list[str]:
         signature = inspect.signature(cls.__init__)
         return sorted(name for name in signature.parameters if name != "self")
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Constructor parameters by name (``deep`` is accepted for compatibility)."""
-        return {name: getattr(self, name) for name in self._get_param_names()}
+        return {name: getattr(self, name) for name in self.param_names()}
 
     def set_params(self, **params: Any) -> MixtureEstimator:
         """Set constructor parameters; they are validated by the next ``fit``."""
-        valid = self._get_param_names()
+        valid = self.param_names()
         for name, value in params.items():
             if name not in valid:
                 raise ValueError(
@@ -179,9 +184,15 @@ class MixtureEstimator:
         return 1.0
 
     # -- the model -----------------------------------------------------------------------------
-    def _build_model(self) -> FiniteMixture[Any, Any]:
-        """The :class:`FiniteMixture` these parameters describe (validating them)."""
+    def build_model(self) -> FiniteMixture[Any, Any]:
+        """The :class:`FiniteMixture` these parameters describe (validating its settings)."""
         return FiniteMixture(self._build_family(), self.n_components, self._weight_concentration())
+
+    def validate_settings(self) -> None:
+        """Check every constructor parameter (``ValueError``/``TypeError`` naming the bad one)."""
+        self.build_model()
+        self._check_options()
+        check_random_state(self.random_state)
 
     def _check_options(self) -> dict[str, Any]:
         if not isinstance(self.warm_start, bool | np.bool_):
@@ -264,7 +275,7 @@ class MixtureEstimator:
         -------
         self
         """
-        model = self._build_model()
+        model = self.build_model()
         data = _check_x(X, self)
         weights = _check_weights(sample_weight, data.shape[0])
         previous: FitResult[Any] | None = getattr(self, "result_", None)
@@ -314,12 +325,12 @@ class MixtureEstimator:
             restart=0,
             restart_objectives=bounds[-1:] * state.n_seen,
         )
-        self._restore_fitted(result, _feature_names(X))
+        self.restore_fit(result, _feature_names(X))
         self.online_state_ = state
         return self
 
     def _fit(self, X: Any, labels: Any, sample_weight: Any) -> None:
-        model = self._build_model()
+        model = self.build_model()
         options = self._check_options()
         rng = check_random_state(self.random_state)
         data: Any
@@ -380,7 +391,7 @@ class MixtureEstimator:
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        self._restore_fitted(attrs.evolve(result, converged=converged), feature_names)
+        self.restore_fit(attrs.evolve(result, converged=converged), feature_names)
 
     def _initializer(
         self,
@@ -397,8 +408,12 @@ class MixtureEstimator:
             return MixtureParams(given["weights"], given["components"])
         return _Initializer(model, data, method, weights, given)
 
-    def _restore_fitted(self, result: FitResult[Any], feature_names: Array | None) -> None:
-        """Set every fitted attribute from a FitResult (used by fit and by emkit.load)."""
+    def restore_fit(self, result: FitResult[Any], feature_names: Array | None = None) -> None:
+        """Set every fitted attribute from a FitResult (used by ``fit`` and by ``emkit.load``).
+
+        ``feature_names`` (n_features,) become ``feature_names_in_`` (none: the attribute is
+        removed).
+        """
         self.result_ = result
         self.n_features_in_ = int(result.n_features)
         if feature_names is not None:
@@ -417,7 +432,8 @@ class MixtureEstimator:
         self.lower_bounds_ = history[1:]
 
     # -- using the fitted model ----------------------------------------------------------------
-    def _fitted(self) -> FitResult[Any]:
+    def fitted_result(self) -> FitResult[Any]:
+        """The driver's result of the last fit; ``NotFittedError`` before any fit."""
         result: FitResult[Any] | None = getattr(self, "result_", None)
         if result is None:
             raise _not_fitted_error()(
@@ -427,7 +443,7 @@ class MixtureEstimator:
         return result
 
     def _check_predict_x(self, X: Any) -> tuple[FitResult[Any], Array]:
-        result = self._fitted()
+        result = self.fitted_result()
         _check_feature_names(self, X)
         data = _check_x(X, self)
         if data.shape[1] != result.n_features:
@@ -474,7 +490,7 @@ class MixtureEstimator:
         return -2.0 * log_likelihood + 2.0 * self._n_parameters()
 
     def _n_parameters(self) -> int:
-        result = self._fitted()
+        result = self.fitted_result()
         return int(result.model.n_parameters(result.n_features))
 
     def sample(self, n_samples: int = 1) -> tuple[Array, Array]:
@@ -487,7 +503,7 @@ class MixtureEstimator:
             The component each row was drawn from, in draw order (scikit-learn sorts the rows
             by component instead).
         """
-        result = self._fitted()
+        result = self.fitted_result()
         rng = check_random_state(self.random_state)
         X, y = result.model.sample(result.params, n_samples, rng)
         return X, y
@@ -851,10 +867,8 @@ class PoissonMixture(MixtureEstimator):
         return {"means_": components.mean}
 
 
-#: The estimator classes :func:`emkit.load` can rebuild, by name.
-ESTIMATORS: dict[str, type[MixtureEstimator]] = {
-    cls.__name__: cls for cls in (GaussianMixture, BernoulliMixture, PoissonMixture)
-}
+for _estimator in (GaussianMixture, BernoulliMixture, PoissonMixture):
+    register_estimator(_estimator)
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -59,10 +59,10 @@ import attrs
 import numpy as np
 
 from emkit._backend import Array
-from emkit._validation import check_random_state
 from emkit.em import FitResult
 from emkit.families import Bernoulli, CanonicalFamily, Gaussian, GaussianParams, MeanParams, Poisson
 from emkit.mixture import FiniteMixture, MixtureParams
+from emkit.registry import estimator_class
 
 __all__ = [
     "FORMAT_NAME",
@@ -177,7 +177,7 @@ def save(fitted: Any, path: str | os.PathLike[str]) -> None:
 def to_dict(fitted: Any) -> dict[str, Any]:
     """The JSON document of :func:`save` as a plain dict (see the module docstring)."""
     from emkit import __version__
-    from emkit.estimators import ESTIMATORS, MixtureEstimator
+    from emkit.estimators import MixtureEstimator
 
     doc: dict[str, Any] = {
         "format": FORMAT_NAME,
@@ -186,9 +186,9 @@ def to_dict(fitted: Any) -> dict[str, Any]:
     }
     if isinstance(fitted, MixtureEstimator):
         name = type(fitted).__name__
-        if ESTIMATORS.get(name) is not type(fitted):
-            raise TypeError(f"cannot save {name}: only {sorted(ESTIMATORS)} estimators are known")
-        result = fitted._fitted()  # NotFittedError unless fitted
+        if estimator_class(name) is not type(fitted):
+            raise TypeError(f"cannot save {name}: it is not a registered estimator")
+        result = fitted.fitted_result()  # NotFittedError unless fitted
         doc["kind"] = "estimator"
         doc.update(_encode_result(result))
         feature_names = getattr(fitted, "feature_names_in_", None)
@@ -533,17 +533,13 @@ def _decode_params(
 
 
 def _decode_estimator(spec: Mapping[str, Any], result: FitResult[Any]) -> Any:
-    from emkit.estimators import ESTIMATORS
-
     name = _field(spec, "class", "estimator")
-    if not isinstance(name, str) or name not in ESTIMATORS:
-        raise _InvalidError(
-            f"unknown estimator class {name!r} in `estimator.class`; known: "
-            f"{', '.join(sorted(ESTIMATORS))}"
-        )
-    cls = ESTIMATORS[name]
+    try:
+        cls: Any = estimator_class(name)
+    except (TypeError, ValueError) as exc:
+        raise _InvalidError(f"`estimator.class`: {exc}") from None
     params_spec = _mapping(_field(spec, "params", "estimator"), "estimator.params")
-    expected = set(cls._get_param_names())
+    expected = set(cls.param_names())
     _exact_keys(params_spec, expected, "estimator.params", allow_missing=False)
     params = {
         key: _array(value, f"estimator.params.{key}", ndim=None)
@@ -558,10 +554,9 @@ def _decode_estimator(spec: Mapping[str, Any], result: FitResult[Any]) -> Any:
             )
     estimator = cls(**params)
     try:
-        model = estimator._build_model()
+        model = estimator.build_model()
         # The other settings only matter for refitting, but a file never holds invalid ones.
-        estimator._check_options()
-        check_random_state(estimator.random_state)
+        estimator.validate_settings()
     except (TypeError, ValueError) as exc:
         raise _InvalidError(f"invalid `estimator.params`: {exc}") from None
     if model != result.model:
@@ -583,7 +578,7 @@ def _decode_estimator(spec: Mapping[str, Any], result: FitResult[Any]) -> Any:
                 f"features; got {len(feature_names)}"
             )
         feature_names = np.asarray(feature_names, dtype=object)
-    estimator._restore_fitted(result, feature_names)
+    estimator.restore_fit(result, feature_names)
     return estimator
 
 

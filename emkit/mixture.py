@@ -20,6 +20,7 @@ from emkit._backend import Array, gammaln, logsumexp, parallel_map, worker_count
 from emkit._validation import check_array, check_float, check_int
 from emkit.init import initial_responsibilities
 from emkit.protocols import ExponentialFamily
+from emkit.registry import register_model
 from emkit.stats import add
 
 __all__ = ["COUNT_FLOOR", "FiniteMixture", "MixtureParams", "MixtureStats"]
@@ -376,3 +377,6 @@ def _row_blocks(n_rows: int, workers: int, block_rows: int | None = None) -> lis
         count = max(count, min(-(-n_rows // block_rows), n_rows // MIN_BLOCK_ROWS))
     bounds = np.linspace(0, n_rows, count + 1).astype(int)
     return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+
+register_model(FiniteMixture, MixtureParams)

@@ -361,7 +361,7 @@ BROKEN = [
     ("fit.n_samples", -1.0, r"`fit.n_samples` must be > 0; got -1.0"),
     ("fit.log_likelihood", None, r"`fit.log_likelihood` must be a number; got None"),
     ("fit", DELETE, r"missing field `fit`"),
-    ("estimator.class", "Pipeline", r"unknown estimator class 'Pipeline' in `estimator.class`"),
+    ("estimator.class", "Pipeline", r"`estimator.class`: unknown estimator 'Pipeline'"),
     ("estimator.params.n_clusters", 2, r"unknown field\(s\) \['n_clusters'\] in `estimator."),
     ("estimator.params.tol", DELETE, r"missing field\(s\) \['tol'\] in `estimator.params`"),
     (

@@ -20,6 +20,7 @@ import numpy as np
 from emkit._backend import Array
 from emkit._validation import check_float, first_offender
 from emkit.families.canonical import CanonicalFamily, MeanParams
+from emkit.registry import register_family
 
 __all__ = ["Bernoulli"]
 
@@ -84,3 +85,6 @@ class Bernoulli(CanonicalFamily):
     def sample(self, params: MeanParams, component: int, n: int, rng: np.random.Generator) -> Array:
         p = params.mean[component]
         return np.asarray(rng.random((n, p.shape[0])) < p, dtype=np.float64)
+
+
+register_family(Bernoulli)

@@ -105,6 +105,9 @@ class CanonicalFamily(abc.ABC):
     def sample(self, params: MeanParams, component: int, n: int, rng: np.random.Generator) -> Array:
         """``n`` draws from one component, shape (n, n_features)."""
 
+    #: The class of the parameters (for :func:`emkit.registry.register_family`).
+    params_type: ClassVar[type] = MeanParams
+
     #: True when ``log h(x) = 0`` for every x (the E-step then skips it).
     zero_base_measure: ClassVar[bool] = False
 

@@ -46,6 +46,7 @@ from emkit.families._gaussian_kernels import (
     shifted_features,
     stacked_moment_sums,
 )
+from emkit.registry import register_family
 from emkit.stats import NOT_ADDITIVE
 
 __all__ = ["COVARIANCE_TYPES", "Gaussian", "GaussianParams", "GaussianStats"]
@@ -331,3 +332,6 @@ class Gaussian:
             factor = cholesky(cov[component if cov.shape[0] > 1 else 0])
             return np.asarray(mean + z @ factor.T)
         return np.asarray(mean + z * np.sqrt(cov[component]))
+
+
+register_family(Gaussian, GaussianParams)

@@ -19,6 +19,7 @@ import numpy as np
 from emkit._backend import Array, gammaln
 from emkit._validation import check_float, first_offender
 from emkit.families.canonical import CanonicalFamily, MeanParams
+from emkit.registry import register_family
 
 __all__ = ["Poisson"]
 
@@ -108,3 +109,6 @@ class Poisson(CanonicalFamily):
     def sample(self, params: MeanParams, component: int, n: int, rng: np.random.Generator) -> Array:
         lam = params.mean[component]
         return rng.poisson(lam, size=(n, lam.shape[0])).astype(np.float64)
+
+
+register_family(Poisson)
