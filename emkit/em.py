@@ -3,30 +3,45 @@
 Each iteration is an M-step on the statistics of the previous pass followed by one pass over the
 data (the E-step at the new parameters), so every reported objective belongs to the parameters
 returned with it. The objective is ``log p(X | theta) + log p(theta)``; EM never lets it go down.
+The same loop runs incremental EM (an M-step after every chunk, see :mod:`emkit.schedules`) and
+the scikit-learn-style estimators (whose stopping rule is ``stopping="lagged"``).
+
+The driver protects a plugin author from silent failures: every M-step's output must be finite
+and pass the model's own ``validate_params``, and the objective must stay finite; otherwise the
+fit stops with a :class:`~emkit.exceptions.ModelError` that names the model class, the
+iteration and the offending parameter field.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar, final
 
 import attrs
 import numpy as np
 
 from emkit._backend import Array
-from emkit._validation import check_float, check_int, check_random_state
+from emkit._validation import check_choice, check_float, check_int, check_random_state
 from emkit.exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
     LikelihoodDecreaseWarning,
+    ModelError,
 )
-from emkit.protocols import LatentVariableModel
-from emkit.sources import DataSource, as_source, check_labels
+from emkit.protocols import DataSource, Diagnosing, LatentVariableModel
+from emkit.schedules import SCHEDULES, Schedule, make_schedule
+from emkit.sources import as_source
 
-__all__ = ["DECREASE_RTOL", "FitResult", "IterationState", "fit"]
+__all__ = ["DECREASE_RTOL", "STOPPING_RULES", "FitResult", "IterationState", "Run", "fit"]
 
 P = TypeVar("P")
+S = TypeVar("S")
+
+#: ``"change"``: stop when the objective changes by less than ``tol`` per unit weight.
+#: ``"lagged"``: scikit-learn's rule, stop one M-step after the first such change.
+STOPPING_RULES = ("change", "lagged")
 
 #: Relative size (per unit of |objective| + total weight) of a decrease that still counts as
 #: floating-point noise, by the precision the E-step computes in.
@@ -50,6 +65,8 @@ class IterationState(Generic[P]):
         At ``params``.
     change : float
         Change of the objective per unit of data weight since the previous iteration (NaN at 0).
+    converged : bool
+        Whether the stopping rule is met here (the run then ends after the callbacks).
     """
 
     restart: int
@@ -58,6 +75,7 @@ class IterationState(Generic[P]):
     log_likelihood: float
     log_prior: float
     change: float
+    converged: bool = False
 
     @property
     def objective(self) -> float:
@@ -94,7 +112,7 @@ class FitResult(Generic[P]):
         Final objective of every run.
     """
 
-    model: Any
+    model: LatentVariableModel[P, Any]
     params: P
     log_likelihood: float
     log_prior: float
@@ -116,6 +134,68 @@ class FitResult(Generic[P]):
         """Log-likelihood per unit of data weight (scikit-learn's ``score``)."""
         return self.log_likelihood / self.n_samples
 
+    @classmethod
+    def best_of(
+        cls,
+        model: LatentVariableModel[P, Any],
+        runs: Sequence[Run[P]],
+        n_samples: float,
+        n_features: int,
+    ) -> FitResult[P]:
+        """The result of the run with the highest final objective (the one place a FitResult
+        is assembled from runs, for every driver)."""
+        if not runs:
+            raise ValueError("`runs` must hold at least one run")
+        best = max(range(len(runs)), key=lambda r: runs[r].objective)
+        run = runs[best]
+        return cls(
+            model=model,
+            params=run.params,
+            log_likelihood=run.log_likelihood,
+            log_prior=run.log_prior,
+            history=np.asarray(run.history, dtype=np.float64),
+            n_iter=run.n_iter,
+            converged=run.converged,
+            n_samples=float(n_samples),
+            n_features=int(n_features),
+            restart=best,
+            restart_objectives=np.array([r.objective for r in runs]),
+        )
+
+
+@final
+@attrs.frozen(eq=False)
+class Run(Generic[P]):
+    """How one EM run ended: what :meth:`FitResult.best_of` chooses from.
+
+    Attributes
+    ----------
+    params : P
+    log_likelihood, log_prior : float
+        At ``params``.
+    history : array of shape (n_iter + 1,)
+        The objective at the start and after every iteration.
+    n_iter : int
+    converged : bool
+    stopped_by_callback : bool
+    last_change : float
+        The last change of the objective per unit weight (NaN before any iteration).
+    """
+
+    params: P
+    log_likelihood: float
+    log_prior: float
+    history: Array
+    n_iter: int
+    converged: bool
+    stopped_by_callback: bool = False
+    last_change: float = math.nan
+
+    @property
+    def objective(self) -> float:
+        """``log_likelihood + log_prior``."""
+        return self.log_likelihood + self.log_prior
+
 
 Callback = Callable[[IterationState[Any]], Any]
 
@@ -128,6 +208,9 @@ def fit(
     n_init: int = 1,
     max_iter: int = 100,
     tol: float = 1e-3,
+    stopping: str = "change",
+    previous_objective: float | None = None,
+    schedule: str = "batch",
     sample_weight: Any = None,
     labels: Any = None,
     random_state: Any = None,
@@ -151,14 +234,26 @@ def fit(
     n_init : int, default 1
         Number of runs from different starts; the run with the highest final objective wins.
     max_iter : int, default 100
-        Maximum number of iterations (M-steps) per run; 0 evaluates the start only.
+        Maximum number of iterations (M-steps, or sweeps for incremental EM) per run; 0
+        evaluates the start only.
     tol : float, default 1e-3
-        Stop when the objective changes by less than ``tol`` per unit of data weight.
+        Convergence threshold on the change of the objective per unit of data weight.
+    stopping : {"change", "lagged"}, default "change"
+        ``"change"`` stops as soon as the objective changes by less than ``tol``;
+        ``"lagged"`` is scikit-learn's rule: it stops one M-step after the first such change
+        (scikit-learn compares the log-likelihoods of the E-steps *before* its M-steps), so the
+        same start gives scikit-learn's parameters and iteration count.
+    previous_objective : float, optional
+        With ``stopping="lagged"``: the objective per unit weight of a previous fit that the
+        start's objective is compared with (a warm start, as scikit-learn's ``warm_start``).
+    schedule : {"batch", "incremental"}, default "batch"
+        Batch EM, or incremental EM with an M-step after every chunk (see
+        :mod:`emkit.schedules`).
     sample_weight : array-like of shape (n_samples,), optional
         Non-negative row weights; an integer weight equals repeating the row.
     labels : int array-like of shape (n_samples,), optional
-        Known components (-1 where unknown): semi-supervised EM with those rows' responsibilities
-        fixed. Only for models whose ``e_step`` accepts labels.
+        Known latent values (-1 where unknown): semi-supervised EM with those rows'
+        responsibilities fixed. Only for models whose ``e_step`` accepts labels.
     random_state : None, int, SeedSequence or numpy Generator
         The same seed gives an identical result.
     callbacks : sequence of callables
@@ -172,6 +267,12 @@ def fit(
     -------
     FitResult
 
+    Raises
+    ------
+    ModelError
+        The model's M-step returned non-finite parameters or parameters its own
+        ``validate_params`` refuses, or the objective became non-finite.
+
     Warns
     -----
     ConvergenceWarning
@@ -179,136 +280,243 @@ def fit(
     LikelihoodDecreaseWarning
         The objective went down by more than floating-point noise (a bug in the model).
     DegenerateComponentWarning
-        A component of the fitted model holds (almost) no data.
+        The model's ``diagnose`` (:class:`~emkit.protocols.Diagnosing`) reports a degenerate fit.
     """
     n_init = check_int(n_init, "n_init", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     tol = check_float(tol, "tol", minimum=0.0)
+    stopping = check_choice(stopping, "stopping", STOPPING_RULES)
+    schedule = check_choice(schedule, "schedule", SCHEDULES)
+    if previous_objective is not None:
+        if stopping != "lagged":
+            raise ValueError('`previous_objective` applies only to stopping="lagged"')
+        previous_objective = float(previous_objective)
     callbacks = tuple(callbacks)
     for callback in callbacks:
         if not callable(callback):
             raise TypeError(f"`callbacks` must hold callables; got {callback!r}")
     source = as_source(X, sample_weight, labels, chunk_size)
     source.validate(model)
-    source_labels = getattr(source, "labels", None)
-    if source_labels is not None:
-        check_labels(source_labels, source.n_samples, getattr(model, "n_components", None))
     rng = check_random_state(random_state)
     fixed_start = not isinstance(init, str) and not callable(init)
     if fixed_start and n_init > 1:
         raise ValueError(
             f"`n_init` must be 1 when `init` holds starting parameters; got n_init={n_init}"
         )
-
+    loop = _Loop(
+        model,
+        source,
+        make_schedule(schedule, model, source),
+        max_iter,
+        tol,
+        stopping,
+        -math.inf if previous_objective is None else previous_objective,
+        callbacks,
+    )
     runs = []
     for restart, run_rng in enumerate(rng.spawn(n_init)):
-        params = _start(model, source, init, run_rng)
-        runs.append(_run(model, source, params, restart, max_iter, tol, callbacks))
-    best = max(range(n_init), key=lambda r: runs[r].objective)
-    run = runs[best]
+        runs.append(loop.run(_start(model, source, init, run_rng), restart))
+    result = FitResult.best_of(model, runs, source.total_weight, source.n_features)
+    run = runs[result.restart]
     if not run.converged and max_iter > 0 and not run.stopped_by_callback:
         warnings.warn(
-            f"EM did not converge in max_iter={max_iter} iterations (last change "
-            f"{run.last_change:.3g} per sample, tol={tol:g}); increase max_iter or tol, "
+            f"EM did not converge in max_iter={max_iter} iterations for {_name(model)} (last "
+            f"change {run.last_change:.3g} per sample, tol={tol:g}); increase max_iter or tol, "
             "or check the initialisation",
             ConvergenceWarning,
             stacklevel=2,
         )
-    diagnose = getattr(model, "diagnose", None)
-    if diagnose is not None:
-        for message in diagnose(run.stats, run.params):
+    if isinstance(model, Diagnosing):
+        for message in model.diagnose(loop.final_stats[result.restart], run.params):
             warnings.warn(message, DegenerateComponentWarning, stacklevel=2)
-    return FitResult(
-        model=model,
-        params=run.params,
-        log_likelihood=run.log_likelihood,
-        log_prior=run.log_prior,
-        history=np.asarray(run.history),
-        n_iter=run.n_iter,
-        converged=run.converged,
-        n_samples=source.total_weight,
-        n_features=source.n_features,
-        restart=best,
-        restart_objectives=np.array([r.objective for r in runs]),
-    )
+    return result
 
 
-def _start(model: Any, source: DataSource, init: Any, rng: np.random.Generator) -> Any:
+def _name(model: object) -> str:
+    return type(model).__name__
+
+
+def _start(
+    model: LatentVariableModel[P, Any], source: DataSource, init: Any, rng: np.random.Generator
+) -> P:
     if isinstance(init, str):
         X, weights = source.init_sample(rng)
-        return model.init_params(X, rng, init, weights)
+        params = model.init_params(X, rng, init, weights)
+        check_params(model, params, source.n_features, f"{_name(model)}.init_params")
+        return params
     if callable(init):
         X, _ = source.init_sample(rng)
         return model.validate_params(init(X, rng), source.n_features)
     return model.validate_params(init, source.n_features)
 
 
-@attrs.define
-class _Run:
-    params: Any
-    stats: Any
-    log_likelihood: float
-    log_prior: float
-    history: list[float]
-    n_iter: int = 0
-    converged: bool = False
-    stopped_by_callback: bool = False
-    last_change: float = float("nan")
-
-    @property
-    def objective(self) -> float:
-        return self.log_likelihood + self.log_prior
+# -- guards ----------------------------------------------------------------------------------------
+def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """``(path, leaf)`` of every constructor field of an attrs tree (``params.means``, ...)."""
+    if attrs.has(type(value)):
+        for field in attrs.fields(type(value)):
+            if field.init:
+                yield from _leaves(getattr(value, field.name), f"{path}.{field.name}")
+    else:
+        yield path, value
 
 
-def _run(
-    model: Any,
-    source: DataSource,
-    params: Any,
-    restart: int,
-    max_iter: int,
-    tol: float,
-    callbacks: tuple[Callback, ...],
-) -> _Run:
-    total_weight = source.total_weight
-    stats, log_likelihood = source.expectation(model, params)
-    run = _Run(params, stats, log_likelihood, model.log_prior(params), [])
-    run.history.append(run.objective)
-    noise_rtol = DECREASE_RTOL.get(np.dtype(getattr(source, "dtype", np.float64)), 1e-10)
-    if _notify(
-        callbacks, IterationState(restart, 0, params, log_likelihood, run.log_prior, np.nan)
-    ):
-        run.stopped_by_callback = True
-        return run
-    for iteration in range(1, max_iter + 1):
-        params = model.m_step(run.stats)
-        stats, log_likelihood = source.expectation(model, params)
+def first_non_finite(params: Any, path: str = "params") -> tuple[str, str] | None:
+    """The path of the first parameter field holding NaN or infinity, and where; or ``None``."""
+    for where, leaf in _leaves(params, path):
+        if isinstance(leaf, bool) or not isinstance(
+            leaf, np.ndarray | float | int | np.floating | np.integer
+        ):
+            continue
+        values = np.asarray(leaf)
+        if not np.issubdtype(values.dtype, np.number):
+            continue
+        bad = ~np.isfinite(values)
+        if bad.any():
+            if values.ndim == 0:
+                return where, f"holds {values.item()}"
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            return where, f"holds {values[index]} at index {index if len(index) > 1 else index[0]}"
+    return None
+
+
+def check_params(
+    model: LatentVariableModel[P, Any], params: P, n_features: int, step: str, where: str = ""
+) -> None:
+    """Raise :class:`ModelError` unless ``params`` (from ``step``) are finite and pass the
+    model's own ``validate_params``; ``where`` says when (iteration and restart)."""
+    bad = first_non_finite(params)
+    if bad is not None:
+        raise ModelError(
+            f"{step} returned a non-finite parameter{where}: `{bad[0]}` {bad[1]}. EM cannot "
+            "continue from it; check the arithmetic of the step (a division by a count that "
+            "can be 0, a log of 0, an overflow)"
+        )
+    try:
+        model.validate_params(params, n_features)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(
+            f"{step} returned parameters that {_name(model)}.validate_params refuses{where}: {exc}"
+        ) from exc
+
+
+def _check_objective(
+    model: LatentVariableModel[P, Any],
+    params: P,
+    log_likelihood: float,
+    log_prior: float,
+    where: str,
+) -> None:
+    if math.isfinite(log_likelihood) and math.isfinite(log_prior):
+        return
+    bad = first_non_finite(params)
+    if bad is not None:
+        raise ModelError(
+            f"the EM objective of {_name(model)} is not finite{where}: `{bad[0]}` {bad[1]}"
+        )
+    culprit, value = (
+        ("e_step", log_likelihood)
+        if not math.isfinite(log_likelihood)
+        else ("log_prior", log_prior)
+    )
+    raise ModelError(
+        f"the EM objective of {_name(model)} is not finite{where}: {_name(model)}.{culprit} "
+        f"returned {value} although every parameter is finite"
+    )
+
+
+# -- the loop --------------------------------------------------------------------------------------
+class _Loop(Generic[P, S]):
+    """The one EM loop; :meth:`run` is one run from one start."""
+
+    def __init__(
+        self,
+        model: LatentVariableModel[P, S],
+        source: DataSource,
+        schedule: Schedule[P, S],
+        max_iter: int,
+        tol: float,
+        stopping: str,
+        previous_objective: float,
+        callbacks: tuple[Callback, ...],
+    ) -> None:
+        self.model, self.source, self.schedule = model, source, schedule
+        self.max_iter, self.tol, self.stopping = max_iter, tol, stopping
+        self.previous_objective = previous_objective
+        self.callbacks = callbacks
+        self.noise_rtol = DECREASE_RTOL.get(np.dtype(source.dtype), 1e-10)
+        self.final_stats: list[S] = []
+
+    def _m_step(self, where: str) -> Callable[[S], P]:
+        model, n_features = self.model, self.source.n_features
+
+        def m_step(stats: S) -> P:
+            params = model.m_step(stats)
+            check_params(model, params, n_features, f"{_name(model)}.m_step", where)
+            return params
+
+        return m_step
+
+    def _notify(self, state: IterationState[P]) -> bool:
+        stop = False
+        for callback in self.callbacks:
+            stop = callback(state) is True or stop
+        return stop
+
+    def run(self, params: P, restart: int) -> Run[P]:
+        model, schedule, total_weight = self.model, self.schedule, self.source.total_weight
+        stats, log_likelihood = schedule.start(params)
         log_prior = model.log_prior(params)
-        previous = run.objective
-        run.params, run.stats = params, stats
-        run.log_likelihood, run.log_prior, run.n_iter = log_likelihood, log_prior, iteration
-        run.history.append(run.objective)
-        change = (run.objective - previous) / total_weight
-        run.last_change = change
-        if run.objective < previous - noise_rtol * (abs(previous) + total_weight):
-            warnings.warn(
-                f"the EM objective decreased from {previous!r} to {run.objective!r} at "
-                f"iteration {iteration} (restart {restart}); EM never decreases it, so the "
-                f"M-step of {type(model).__name__} is not maximising Q. Please report this.",
-                LikelihoodDecreaseWarning,
-                stacklevel=3,
+        _check_objective(
+            model, params, log_likelihood, log_prior, f" at the start (restart {restart})"
+        )
+        objective = log_likelihood + log_prior
+        history = [objective]
+        # The lagged rule compares the start with a previous fit's objective (-inf: none).
+        change = objective / total_weight - self.previous_objective
+        n_iter, converged, stopped = 0, False, False
+        last_change = math.nan
+        stopped = self._notify(
+            IterationState(restart, 0, params, log_likelihood, log_prior, math.nan)
+        )
+        while not stopped and not converged and n_iter < self.max_iter:
+            n_iter += 1
+            where = f" at iteration {n_iter} (restart {restart})"
+            params, stats, log_likelihood = schedule.iterate(stats, self._m_step(where))
+            log_prior = model.log_prior(params)
+            _check_objective(model, params, log_likelihood, log_prior, where)
+            previous, objective = objective, log_likelihood + log_prior
+            history.append(objective)
+            previous_change, change = change, (objective - previous) / total_weight
+            last_change = change
+            if schedule.monotone and objective < previous - self.noise_rtol * (
+                abs(previous) + total_weight
+            ):
+                warnings.warn(
+                    f"the EM objective of {_name(model)} decreased from {previous!r} to "
+                    f"{objective!r}{where}. EM never decreases it, so {_name(model)}.m_step "
+                    f"does not maximise the expected complete-data log-likelihood of its "
+                    "e_step (or log_prior does not match the prior the M-step uses); "
+                    "emkit.testing.check_model finds the usual causes",
+                    LikelihoodDecreaseWarning,
+                    stacklevel=4,
+                )
+            settled = previous_change if self.stopping == "lagged" else change
+            converged = abs(settled) < self.tol
+            stopped = self._notify(
+                IterationState(
+                    restart, n_iter, params, log_likelihood, log_prior, change, converged
+                )
             )
-        state = IterationState(restart, iteration, params, log_likelihood, log_prior, change)
-        if _notify(callbacks, state):
-            run.stopped_by_callback = True
-            break
-        if abs(change) < tol:
-            run.converged = True
-            break
-    return run
-
-
-def _notify(callbacks: tuple[Callback, ...], state: IterationState[Any]) -> bool:
-    stop = False
-    for callback in callbacks:
-        stop = callback(state) is True or stop
-    return stop
+        stats, log_likelihood = schedule.finish(params, stats, log_likelihood)
+        self.final_stats.append(stats)
+        return Run(
+            params=params,
+            log_likelihood=log_likelihood,
+            log_prior=log_prior,
+            history=np.asarray(history),
+            n_iter=n_iter,
+            converged=converged,
+            stopped_by_callback=stopped and not converged,
+            last_change=last_change,
+        )

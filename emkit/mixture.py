@@ -19,9 +19,15 @@ import numpy as np
 from emkit._backend import Array, gammaln, logsumexp, parallel_map, worker_count
 from emkit._validation import check_array, check_float, check_int
 from emkit.init import initial_responsibilities
-from emkit.protocols import ExponentialFamily
+from emkit.protocols import (
+    ExponentialFamily,
+    FamilyChunkCost,
+    FamilyDiagnosing,
+    FusedEStep,
+    RecenterableComponents,
+)
 from emkit.registry import register_model
-from emkit.stats import add
+from emkit.stats import add, references
 
 __all__ = ["COUNT_FLOOR", "FiniteMixture", "MixtureParams", "MixtureStats"]
 
@@ -63,6 +69,29 @@ class MixtureStats(Generic[S]):
 
     counts: Array
     components: S
+
+    def recenter(self, like: MixtureStats[S]) -> MixtureStats[S]:
+        """The family's statistics moved to ``like``'s reference points, using the counts.
+
+        A family whose statistics hold reference fields provides
+        :class:`~emkit.protocols.RecenterableComponents`; statistics without them need no move.
+        """
+        moved = recenter_components(self.components, like.components, self.counts)
+        return MixtureStats(counts=self.counts, components=moved)
+
+
+def recenter_components(stats: S, like: S, counts: Array) -> S:
+    """A family's statistics around ``like``'s reference fields (unchanged when they agree)."""
+    if all(np.array_equal(a, b) for a, b in zip(references(stats), references(like), strict=True)):
+        return stats
+    if not isinstance(stats, RecenterableComponents):
+        raise TypeError(
+            f"cannot combine {type(stats).__name__} statistics computed at different "
+            "parameters: they hold reference fields (marked NOT_ADDITIVE) but no "
+            "`recenter(like, counts)` method (see emkit.protocols.RecenterableComponents)"
+        )
+    moved: S = stats.recenter(like, counts)  # type: ignore[arg-type]
+    return moved
 
 
 def _check_components(value: Any) -> int:
@@ -149,8 +178,8 @@ class FiniteMixture(Generic[P, S]):
         weights: Array | None = None,
         labels: Array | None = None,
     ) -> tuple[MixtureStats[S], float]:
-        fused = getattr(self.family, "log_prob_with_stats", None)
-        if fused is None:
+        family = self.family
+        if not isinstance(family, FusedEStep):
             log_resp, log_norm = self._log_responsibilities(X, params, labels)
             center = self.family.mean(params.components)
             return _summed(
@@ -159,6 +188,7 @@ class FiniteMixture(Generic[P, S]):
                 weights,
                 lambda resp: self.family.expected_stats(X, resp, center),
             )
+        fused = family.log_prob_with_stats
         workers = worker_count()
         block_rows = max(MIN_BLOCK_ROWS, BLOCK_BYTES // self.bytes_per_row(X.shape[1], X.itemsize))
         blocks = _row_blocks(X.shape[0], workers, block_rows)
@@ -185,7 +215,7 @@ class FiniteMixture(Generic[P, S]):
 
     def _fused_e_step(
         self,
-        fused: Any,
+        fused: Callable[[Array, P], tuple[Array, Array | None, Callable[[Array], S]]],
         X: Array,
         params: MixtureParams[P],
         weights: Array | None,
@@ -231,8 +261,9 @@ class FiniteMixture(Generic[P, S]):
     def diagnose(self, stats: MixtureStats[S], params: MixtureParams[P]) -> list[str]:
         """Advice about a fit's final statistics and parameters.
 
-        Reports components that hold (almost) no data, and whatever the family's own optional
-        ``diagnose(params)`` finds (e.g. a Gaussian with no spread along a feature).
+        Reports components that hold (almost) no data, and whatever the family finds when it
+        is :class:`~emkit.protocols.FamilyDiagnosing` (e.g. a Gaussian with no spread along a
+        feature).
         """
         messages = []
         collapsed = np.flatnonzero(stats.counts < COLLAPSE_COUNT)
@@ -242,19 +273,17 @@ class FiniteMixture(Generic[P, S]):
                 f"(counts {np.round(stats.counts[collapsed], 6).tolist()}): they have collapsed; "
                 "refit with fewer components or another initialisation"
             )
-        family_diagnose = getattr(self.family, "diagnose", None)
-        if family_diagnose is not None:
-            messages.extend(family_diagnose(params.components))
+        if isinstance(self.family, FamilyDiagnosing):
+            messages.extend(self.family.diagnose(params.components))
         return messages
 
     def bytes_per_row(self, n_features: int, itemsize: int) -> int:
         """Bytes of temporaries per row of a chunk in one E-step (for automatic chunk sizes)."""
         # The family's chunk features (when it says how large they are; else a (n, K, D)
         # product), the (n, K) log-probabilities/responsibilities and a few (n,) sums.
-        family_cost = getattr(self.family, "bytes_per_row", None)
         k = self.n_components
-        if family_cost is not None:
-            features = int(family_cost(k, n_features, itemsize))
+        if isinstance(self.family, FamilyChunkCost):
+            features = int(self.family.bytes_per_row(k, n_features, itemsize))
         else:
             features = itemsize * k * n_features
         return features + 2 * itemsize * k + 8 * 4

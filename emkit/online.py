@@ -30,11 +30,11 @@ The scale of the statistics and the prior
     statistics are ``s``: exactly the batch MAP estimate when ``s`` is the average over the data.
 
 Moving statistics to a new reference point
-    Gaussian statistics are accumulated around a reference point that depends on the parameters
-    of the E-step (see :class:`~emkit.families.gaussian.GaussianStats`), so statistics from
-    different iterations cannot simply be added. :func:`recenter` moves them to another point
-    exactly (``sum (x - c')`` and ``sum (x - c')(x - c')^T`` follow from the sums around ``c``
-    and the counts), which both drivers do before combining.
+    Statistics stored around a reference point that depends on the parameters of the E-step
+    (a Gaussian's center, a regression's reference coefficients) cannot simply be added across
+    iterations. Both drivers first move the old statistics to the new points with
+    :func:`emkit.stats.recenter`, which asks the statistics themselves
+    (:class:`~emkit.protocols.Recenterable`): this module knows no family.
 """
 
 from __future__ import annotations
@@ -48,98 +48,27 @@ import numpy as np
 
 from emkit._backend import Array
 from emkit._validation import check_array, check_float, check_int, check_random_state
-from emkit.em import Callback, FitResult, IterationState
-from emkit.families.gaussian import GaussianStats
-from emkit.mixture import MixtureStats
-from emkit.sources import ArraySource, DataSource, as_source, check_labels
-from emkit.stats import add, scale
+from emkit.em import Callback, FitResult, Run, check_params, fit
+from emkit.protocols import LatentVariableModel
+from emkit.sources import ArraySource
+from emkit.stats import add, recenter, scale
 
 __all__ = [
     "OnlineResult",
     "OnlineSettings",
     "OnlineState",
+    "as_fit_result",
     "fit_incremental",
     "fit_online",
     "online_step",
-    "recenter",
     "start_online",
 ]
 
 P = TypeVar("P")
+S = TypeVar("S")
 
 
-# -- moving statistics between reference points ------------------------------------------------
-def _references(stats: Any) -> list[Array]:
-    """The non-additive (reference) leaves of a statistics tree, in field order."""
-    found: list[Array] = []
-    if attrs.has(type(stats)):
-        for field in attrs.fields(type(stats)):
-            value = getattr(stats, field.name)
-            if attrs.has(type(value)):
-                found.extend(_references(value))
-            elif not field.metadata.get("additive", True):
-                found.append(np.asarray(value))
-    return found
-
-
-def _same_references(a: Any, b: Any) -> bool:
-    return all(np.array_equal(x, y) for x, y in zip(_references(a), _references(b), strict=True))
-
-
-def _shift_gaussian(stats: GaussianStats, counts: Array, center: Array) -> GaussianStats:
-    """Gaussian moments around ``stats.center`` re-expressed around ``center``.
-
-    With ``d_k = c_k - c'_k``: ``sum r_k (x - c'_k) = S_k + n_k d_k`` and
-    ``sum r_k (x - c'_k)(x - c'_k)^T = M_k + S_k d_k^T + d_k S_k^T + n_k d_k d_k^T``, where
-    ``S_k`` and ``M_k`` are the first and second sums around ``c_k``. Tied statistics hold the
-    sum of the ``M_k`` over components, diagonal ones their diagonals, spherical ones their
-    traces; the same identity gives each. Centers may be one row shared by all components or
-    one row per component, on either side.
-    """
-    counts = np.asarray(counts, dtype=np.float64)
-    n_components = counts.shape[0]
-    sum_x, sum_xx = stats.sum_x, stats.sum_xx
-    d = np.broadcast_to(stats.center - center, sum_x.shape)
-    new_x = sum_x + counts[:, None] * d
-    cross = np.einsum("kd,ke->kde", sum_x, d) if sum_xx.ndim == 3 else None
-    if sum_xx.ndim == 3 and sum_xx.shape[0] == n_components:  # full (or one component)
-        assert cross is not None
-        new_xx = sum_xx + cross + np.swapaxes(cross, 1, 2) + np.einsum("k,kd,ke->kde", counts, d, d)
-    elif sum_xx.ndim == 3:  # tied: one matrix summed over the components
-        assert cross is not None
-        total = cross.sum(axis=0)
-        new_xx = sum_xx + (total + total.T + np.einsum("k,kd,ke->de", counts, d, d))[None]
-    elif sum_xx.ndim == 2:  # diag
-        new_xx = sum_xx + 2.0 * sum_x * d + counts[:, None] * d**2
-    else:  # spherical
-        new_xx = sum_xx + 2.0 * np.sum(sum_x * d, axis=1) + counts * np.sum(d**2, axis=1)
-    return GaussianStats(center=np.array(center, copy=True), sum_x=new_x, sum_xx=new_xx)
-
-
-def recenter(stats: Any, like: Any) -> Any:
-    """``stats`` expressed around the reference points of ``like`` (same statistics type).
-
-    Statistics without reference points (Bernoulli, Poisson, any canonical family), or already
-    around the same points, come back unchanged.
-
-    Raises
-    ------
-    TypeError
-        For statistics with reference points that emkit does not know how to move.
-    """
-    if _same_references(stats, like):
-        return stats
-    if isinstance(stats, MixtureStats) and isinstance(stats.components, GaussianStats):
-        moved = _shift_gaussian(stats.components, stats.counts, like.components.center)
-        return MixtureStats(counts=stats.counts, components=moved)
-    raise TypeError(
-        f"cannot combine statistics of type {type(stats).__name__} computed at different "
-        "parameters: they hold reference points (non-additive fields) that emkit cannot move; "
-        "online and incremental EM need statistics that can be re-expressed around new points"
-    )
-
-
-def _interpolate(old: Any, new: Any, step: float) -> Any:
+def _interpolate(old: S, new: S, step: float) -> S:
     """``old + step (new - old)`` for statistics, with ``old`` first moved to ``new``'s points."""
     return add(scale(recenter(old, new), 1.0 - step), scale(new, step))
 
@@ -272,14 +201,14 @@ class OnlineState(Generic[P]):
 
 
 def start_online(
-    model: Any,
+    model: LatentVariableModel[P, Any],
     X: Any,
     *,
     init: Any = "kmeans",
     sample_weight: Any = None,
     random_state: Any = None,
     settings: OnlineSettings | None = None,
-) -> OnlineState[Any]:
+) -> OnlineState[P]:
     """A fresh :class:`OnlineState` whose starting parameters come from the batch ``X``.
 
     ``X`` is only used to initialise (by ``model.init_params`` with the method ``init``, a
@@ -290,6 +219,7 @@ def start_online(
     rng = check_random_state(random_state)
     if isinstance(init, str):
         params = model.init_params(X, rng, init, weights)
+        check_params(model, params, X.shape[1], f"{type(model).__name__}.init_params")
     elif callable(init):
         params = model.validate_params(init(X, rng), X.shape[1])
     else:
@@ -306,7 +236,7 @@ def start_online(
 
 
 def _check_batch(
-    model: Any, X: Any, sample_weight: Any, n_features: int | None
+    model: LatentVariableModel[Any, Any], X: Any, sample_weight: Any, n_features: int | None
 ) -> tuple[Array, Array | None]:
     X = check_array(X, "X")
     if n_features is not None and X.shape[1] != n_features:
@@ -319,7 +249,7 @@ def _check_batch(
 
 
 def online_step(
-    model: Any, state: OnlineState[P], X: Any, sample_weight: Any = None
+    model: LatentVariableModel[P, Any], state: OnlineState[P], X: Any, sample_weight: Any = None
 ) -> OnlineState[P]:
     """One step of online EM on the mini-batch ``X``: returns the next state.
 
@@ -360,6 +290,9 @@ def online_step(
         # Per-sample statistics times N samples: the prior keeps its batch-EM weight.
         n_scale = settings.n_samples if settings.n_samples is not None else n_seen
         params = model.m_step(scale(running, n_scale))
+        check_params(
+            model, params, state.n_features, f"{type(model).__name__}.m_step", f" at batch {t}"
+        )
         if settings.average_after is not None and t >= settings.average_after:
             n_averaged += 1
             averaged = (
@@ -397,7 +330,7 @@ class OnlineResult(Generic[P]):
         Total weight of the rows seen.
     """
 
-    model: Any
+    model: LatentVariableModel[P, Any]
     params: P
     state: OnlineState[P]
     history: Array
@@ -406,6 +339,30 @@ class OnlineResult(Generic[P]):
 
 
 OnlineCallback = Callable[[OnlineState[Any]], Any]
+
+
+def as_fit_result(
+    model: LatentVariableModel[P, Any], state: OnlineState[P], history: Sequence[float]
+) -> FitResult[P]:
+    """A :class:`~emkit.FitResult` of online EM so far (what ``partial_fit`` reports).
+
+    ``history`` holds the running objective per sample after every batch. The result's
+    log-likelihood is the running per-sample log-likelihood times the weight seen (a
+    prequential estimate: each batch was scored at the parameters it met), ``n_iter`` counts
+    batches, and ``converged`` is False: a stream has no end to converge at.
+    """
+    params = state.estimate
+    log_prior = model.log_prior(params)
+    bounds = np.asarray([history[0], *history], dtype=np.float64) * state.n_seen
+    run = Run(
+        params=params,
+        log_likelihood=state.log_likelihood * state.n_seen,
+        log_prior=log_prior,
+        history=bounds,
+        n_iter=state.n_batches,
+        converged=False,
+    )
+    return FitResult.best_of(model, [run], state.n_seen, state.n_features)
 
 
 def _split_batch(item: Any) -> tuple[Any, Any]:
@@ -420,7 +377,7 @@ def _split_batch(item: Any) -> tuple[Any, Any]:
 
 
 def fit_online(
-    model: Any,
+    model: LatentVariableModel[P, Any],
     batches: Iterable[Any],
     *,
     init: Any = "kmeans",
@@ -431,7 +388,7 @@ def fit_online(
     n_samples: float | None = None,
     random_state: Any = None,
     callbacks: Sequence[OnlineCallback] = (),
-) -> OnlineResult[Any]:
+) -> OnlineResult[P]:
     """Online EM over a one-shot stream of mini-batches (each batch is read once).
 
     Parameters
@@ -459,7 +416,7 @@ def fit_online(
     for callback in callbacks:
         if not callable(callback):
             raise TypeError(f"`callbacks` must hold callables; got {callback!r}")
-    state: OnlineState[Any] | None = None
+    state: OnlineState[P] | None = None
     history: list[float] = []
     for item in batches:
         X, weights = _split_batch(item)
@@ -492,57 +449,41 @@ def fit_online(
 
 
 # -- incremental EM ----------------------------------------------------------------------------
-def _initial_params(model: Any, source: DataSource, init: Any, rng: np.random.Generator) -> Any:
-    if isinstance(init, str):
-        X, weights = source.init_sample(rng)
-        return model.init_params(X, rng, init, weights)
-    if callable(init):
-        X, _ = source.init_sample(rng)
-        return model.validate_params(init(X, rng), source.n_features)
-    return model.validate_params(init, source.n_features)
-
-
-def _e_step(
-    model: Any, X: Array, params: Any, weights: Array | None, labels: Array | None
-) -> tuple[Any, float]:
-    if labels is None:
-        return model.e_step(X, params, weights)  # type: ignore[no-any-return]
-    return model.e_step(X, params, weights, labels)  # type: ignore[no-any-return]
-
-
 def fit_incremental(
-    model: Any,
+    model: LatentVariableModel[P, Any],
     X: Any,
     *,
     init: Any = "kmeans",
     max_sweeps: int = 50,
     tol: float = 1e-3,
+    n_init: int = 1,
     sample_weight: Any = None,
     labels: Any = None,
     random_state: Any = None,
     callbacks: Sequence[Callback] = (),
     chunk_size: int | None = None,
-) -> FitResult[Any]:
+) -> FitResult[P]:
     """Incremental EM (Neal & Hinton): an M-step after every block of rows.
 
-    The blocks are the chunks of the source (``chunk_size`` rows for arrays and memory maps,
-    the given chunks of a chunk stream, the blocks of a Dask array). After one pass at the
-    start, every visit of block ``b`` computes its statistics at the current parameters,
-    replaces its previous contribution to the total, and runs an M-step on the total.
+    This is :func:`emkit.fit` with ``schedule="incremental"`` (see :mod:`emkit.schedules`):
+    the same loop, guards, warnings and result. The blocks are the chunks of the source
+    (``chunk_size`` rows for arrays and memory maps, the given chunks of a chunk stream, the
+    blocks of a Dask array). After one pass at the start, every visit of block ``b`` computes
+    its statistics at the current parameters, replaces its previous contribution to the total,
+    and runs an M-step on the total.
 
     Parameters
     ----------
     model : LatentVariableModel
-    X : anything :func:`emkit.sources.as_source` accepts, with repeatable blocks
+    X : anything :func:`emkit.sources.as_source` accepts
     init : str, parameters, or callable, default "kmeans"
         As in :func:`emkit.fit`.
     max_sweeps : int, default 50
         Maximum number of passes over all the blocks after the initial one.
     tol : float, default 1e-3
         Stop when the sweep objective changes by less than ``tol`` per unit of data weight.
-    sample_weight, labels, chunk_size
+    n_init, sample_weight, labels, random_state, chunk_size
         As in :func:`emkit.fit`.
-    random_state : None, int, SeedSequence or Generator
     callbacks : sequence of callables
         Called with an :class:`~emkit.em.IterationState` after the initial pass and after
         every sweep (``iteration`` counts sweeps); returning ``True`` stops.
@@ -563,89 +504,17 @@ def fit_incremental(
     theory, but climbs in practice (emkit's tests check this on every family).
     """
     max_sweeps = check_int(max_sweeps, "max_sweeps", minimum=0)
-    tol = check_float(tol, "tol", minimum=0.0)
-    callbacks = tuple(callbacks)
-    for callback in callbacks:
-        if not callable(callback):
-            raise TypeError(f"`callbacks` must hold callables; got {callback!r}")
-    source = as_source(X, sample_weight, labels, chunk_size)
-    iter_chunks = getattr(source, "iter_chunks", None)
-    if iter_chunks is None:
-        raise TypeError(
-            f"`X`: incremental EM needs a source with repeatable blocks (iter_chunks); "
-            f"{type(source).__name__} has none"
-        )
-    source.validate(model)
-    source_labels = getattr(source, "labels", None)
-    if source_labels is not None:
-        check_labels(source_labels, source.n_samples, getattr(model, "n_components", None))
-    rng = check_random_state(random_state)
-    params = _initial_params(model, source, init, rng)
-    total_weight = source.total_weight
-
-    block_stats: list[Any] = []
-    block_ll: list[float] = []
-    for X_b, w_b, l_b in iter_chunks(model):
-        stats, ll = _e_step(model, X_b, params, w_b, l_b)
-        block_stats.append(stats)
-        block_ll.append(ll)
-    total = _sum_recentered(block_stats)
-    objective = math.fsum(block_ll) + model.log_prior(params)
-    history = [objective]
-    converged = stopped = False
-    state = IterationState(0, 0, params, math.fsum(block_ll), model.log_prior(params), math.nan)
-    stopped = _notify(callbacks, state)
-    sweep = 0
-    while not stopped and sweep < max_sweeps:
-        sweep += 1
-        for index, (X_b, w_b, l_b) in enumerate(iter_chunks(model)):
-            params = model.m_step(total)
-            stats, ll = _e_step(model, X_b, params, w_b, l_b)
-            # Replace the block's old contribution, everything moved to the new reference point.
-            old = recenter(block_stats[index], stats)
-            total = add(add(recenter(total, stats), scale(old, -1.0)), stats)
-            block_stats[index], block_ll[index] = stats, ll
-        # Re-sum exactly once per sweep so that subtraction errors never accumulate.
-        total = _sum_recentered(block_stats)
-        params = model.m_step(total)
-        log_prior = model.log_prior(params)
-        previous = objective
-        objective = math.fsum(block_ll) + log_prior
-        history.append(objective)
-        change = (objective - previous) / total_weight
-        state = IterationState(0, sweep, params, math.fsum(block_ll), log_prior, change)
-        stopped = _notify(callbacks, state)
-        if abs(change) < tol:
-            converged = True
-            break
-    _, final_ll = source.expectation(model, params)
-    final_prior = model.log_prior(params)
-    return FitResult(
-        model=model,
-        params=params,
-        log_likelihood=final_ll,
-        log_prior=final_prior,
-        history=np.asarray(history),
-        n_iter=sweep,
-        converged=converged,
-        n_samples=total_weight,
-        n_features=source.n_features,
-        restart=0,
-        restart_objectives=np.array([final_ll + final_prior]),
+    return fit(
+        model,
+        X,
+        init=init,
+        n_init=n_init,
+        max_iter=max_sweeps,
+        tol=tol,
+        schedule="incremental",
+        sample_weight=sample_weight,
+        labels=labels,
+        random_state=random_state,
+        callbacks=callbacks,
+        chunk_size=chunk_size,
     )
-
-
-def _sum_recentered(items: list[Any]) -> Any:
-    """Sum of statistics from different parameters, all moved to the last one's points."""
-    last = items[-1]
-    total = recenter(items[0], last)
-    for item in items[1:]:
-        total = add(total, recenter(item, last))
-    return total
-
-
-def _notify(callbacks: tuple[Callback, ...], state: IterationState[Any]) -> bool:
-    stop = False
-    for callback in callbacks:
-        stop = callback(state) is True or stop
-    return stop

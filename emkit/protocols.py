@@ -1,4 +1,6 @@
-"""The two contracts of emkit, and nothing else.
+"""The contracts of emkit, and nothing else.
+
+Two core contracts:
 
 * :class:`LatentVariableModel` is what the EM driver fits: an E-step that returns *additive*
   expected sufficient statistics with the log-likelihood, and an M-step that maps summed
@@ -6,21 +8,70 @@
 * :class:`ExponentialFamily` is what a finite mixture is built from: one component distribution,
   evaluated for all components at once.
 
+and the optional *capabilities* a model, a family or a statistics type may add. Each is a
+runtime-checkable Protocol; the layers that use one test for it with ``isinstance`` and fall
+back to the default behaviour stated in its docstring when it is absent. Nothing in emkit looks
+for an optional method by name.
+
+=========================  ==============  =====================================================
+capability                 of              used by, and the default without it
+=========================  ==============  =====================================================
+:class:`ChunkCost`         model           sources size chunks; default 16 x itemsize x features
+:class:`Diagnosing`        model           the driver's DegenerateComponentWarning; default none
+:class:`Components`        model           labels (semi-supervised EM) are checked against
+                                           ``n_components``; default: labels not checked
+:class:`Clustering`        model           estimators, the command line: ``predict``/``proba``
+:class:`Scoring`           model           ``score_samples``
+:class:`Sampling`          model           ``sample``
+:class:`Recenterable`      statistics      online and incremental EM combine statistics of
+                                           different iterations; default: statistics without
+                                           reference fields need no moving, others are refused
+:class:`FusedEStep`        family          the mixture's one-pass E-step; default
+                                           ``log_prob`` then ``expected_stats``
+:class:`FamilyChunkCost`   family          the mixture's ``bytes_per_row``; default K x D
+:class:`FamilyDiagnosing`  family          the mixture's ``diagnose``; default none
+:class:`RecenterableComponents`  family    the mixture's :class:`Recenterable`
+                           statistics
+=========================  ==============  =====================================================
+
 Parameters and statistics are frozen attrs classes of numpy arrays; nothing is mutated in place.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar, runtime_checkable
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, Self, TypeVar, runtime_checkable
 
 import numpy as np
 
 from emkit._backend import Array
 
-__all__ = ["ExponentialFamily", "LatentVariableModel"]
+__all__ = [
+    "ChunkCost",
+    "Clustering",
+    "Components",
+    "DataSource",
+    "Diagnosing",
+    "ExponentialFamily",
+    "FamilyChunkCost",
+    "FamilyDiagnosing",
+    "FusedEStep",
+    "LatentVariableModel",
+    "Recenterable",
+    "RecenterableComponents",
+    "Sampling",
+    "Scoring",
+]
 
 P = TypeVar("P")
 S = TypeVar("S")
+P_contra = TypeVar("P_contra", contravariant=True)
+S_contra = TypeVar("S_contra", contravariant=True)
+S_co = TypeVar("S_co", covariant=True)
+M = TypeVar("M")
+
+#: Rows an initial sample holds at most, unless a caller asks for another bound.
+DEFAULT_INIT_SAMPLE_ROWS = 100_000
 
 
 @runtime_checkable
@@ -142,4 +193,212 @@ class ExponentialFamily(Protocol[P, S]):
 
     def sample(self, params: P, component: int, n: int, rng: np.random.Generator) -> Array:
         """``n`` draws from one component, shape (n, n_features)."""
+        ...
+
+
+# -- where the data lives --------------------------------------------------------------------------
+@runtime_checkable
+class DataSource(Protocol):
+    """Rows that the EM drivers make passes over (see :mod:`emkit.sources`).
+
+    The drivers never touch rows themselves: batch EM needs :meth:`expectation`, incremental EM
+    and the classification entropy need :meth:`iter_chunks`, every driver needs the sizes,
+    :meth:`validate` and :meth:`init_sample`. A chunk is ``(X, weights, labels)`` with ``X``
+    (n_chunk, n_features) in :attr:`dtype` and ``weights``/``labels`` (n_chunk,) or ``None``.
+    """
+
+    @property
+    def n_samples(self) -> int:
+        """Number of rows."""
+        ...
+
+    @property
+    def n_features(self) -> int:
+        """Number of columns."""
+        ...
+
+    @property
+    def total_weight(self) -> float:
+        """Sum of the row weights (``n_samples`` without weights)."""
+        ...
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The floating dtype chunks are computed in (float32 stays float32, else float64)."""
+        ...
+
+    def validate(self, model: LatentVariableModel[Any, Any]) -> None:
+        """Check every row against ``model.validate_data`` and any labels against the model's
+        latent values (raises ``ValueError`` naming the row)."""
+        ...
+
+    def expectation(self, model: LatentVariableModel[P, S], params: P) -> tuple[S, float]:
+        """Summed ``model.e_step`` over all rows: ``(stats, log_likelihood)``."""
+        ...
+
+    def iter_chunks(
+        self, model: LatentVariableModel[Any, Any]
+    ) -> Iterator[tuple[Array, Array | None, Array | None]]:
+        """``(X, weights, labels)`` of every chunk in order; the same chunks on every call."""
+        ...
+
+    def init_sample(
+        self, rng: np.random.Generator, max_rows: int = DEFAULT_INIT_SAMPLE_ROWS
+    ) -> tuple[Array, Array | None]:
+        """At most ``max_rows`` rows (uniform without replacement) and their weights."""
+        ...
+
+
+# -- capabilities of a model -----------------------------------------------------------------------
+@runtime_checkable
+class ChunkCost(Protocol):
+    """A model that knows the memory its E-step needs per row (for automatic chunk sizes).
+
+    Without it a source assumes ``16 * itemsize * n_features`` bytes per row.
+    """
+
+    def bytes_per_row(self, n_features: int, itemsize: int) -> int:
+        """Bytes of temporaries one row of a chunk costs in ``e_step``."""
+        ...
+
+
+@runtime_checkable
+class Diagnosing(Protocol[P_contra, S_contra]):
+    """A model that can explain a degenerate fit (a collapsed component, a constant column).
+
+    The driver emits each message as a :class:`~emkit.DegenerateComponentWarning` after a fit.
+    Without it nothing is reported.
+    """
+
+    def diagnose(self, stats: S_contra, params: P_contra) -> list[str]:
+        """Advice about the final statistics and parameters of a fit; empty when all is well."""
+        ...
+
+
+@runtime_checkable
+class Components(Protocol):
+    """A model with a finite number of latent values (components, states).
+
+    Known labels (``labels=`` of :func:`emkit.fit`, -1 for unknown) are checked against
+    ``n_components`` before a fit. Without it, labels are passed to ``e_step`` unchecked.
+    """
+
+    @property
+    def n_components(self) -> int:
+        """Number of latent values K."""
+        ...
+
+
+@runtime_checkable
+class Clustering(Protocol[P_contra]):
+    """A model that assigns rows to its latent values (estimators' and the CLI's ``predict``)."""
+
+    @property
+    def n_components(self) -> int:
+        """Number of latent values K."""
+        ...
+
+    def responsibilities(self, X: Array, params: P_contra) -> Array:
+        """Posterior probability of every latent value, shape (n_samples, n_components)."""
+        ...
+
+    def predict(self, X: Array, params: P_contra) -> Array:
+        """Most probable latent value of every row, shape (n_samples,)."""
+        ...
+
+
+@runtime_checkable
+class Scoring(Protocol[P_contra]):
+    """A model that gives the log-likelihood of each row (``score_samples``)."""
+
+    def score_samples(self, X: Array, params: P_contra) -> Array:
+        """``log p(x_n | params)`` of every row, shape (n_samples,)."""
+        ...
+
+
+@runtime_checkable
+class Sampling(Protocol[P_contra]):
+    """A model that can draw data (``sample``)."""
+
+    def sample(
+        self, params: P_contra, n_samples: int, rng: np.random.Generator
+    ) -> tuple[Array, Array]:
+        """``(X, labels)``: ``n_samples`` rows and the latent value each was drawn from."""
+        ...
+
+
+# -- capabilities of statistics --------------------------------------------------------------------
+@runtime_checkable
+class Recenterable(Protocol):
+    """Statistics that store moments around a reference point, and can move them.
+
+    Some statistics are accumulated around a point that depends on the parameters of the
+    E-step (fields marked ``emkit.stats.NOT_ADDITIVE``: a Gaussian's center, a regression's
+    reference coefficients), so statistics of *different* iterations cannot simply be added.
+    Online and incremental EM do add them: they first call ``old.recenter(new)``.
+
+    Without this capability, statistics whose reference fields are equal (or that have none)
+    are combined as they are, and others are refused with a ``TypeError`` that names the class.
+    """
+
+    def recenter(self, like: Self) -> Self:
+        """These statistics re-expressed exactly around the reference fields of ``like``."""
+        ...
+
+
+@runtime_checkable
+class RecenterableComponents(Protocol):
+    """A family's statistics that can move their reference point given the component counts.
+
+    A family's statistics inside a mixture do not hold the counts ``n_k`` that moving second
+    moments needs (``sum r (x - c')^2`` follows from the sums around ``c`` *and* ``n_k``);
+    :class:`~emkit.MixtureStats` passes its own counts.
+    """
+
+    def recenter(self, like: Self, counts: Array) -> Self:
+        """Moments around ``like``'s reference fields; ``counts`` (n_components,) are ``n_k``."""
+        ...
+
+
+# -- capabilities of an exponential family ---------------------------------------------------------
+@runtime_checkable
+class FusedEStep(Protocol[P_contra, S_co]):
+    """A family that evaluates log-densities and statistics from one pass over a chunk.
+
+    Without it a mixture calls ``log_prob`` and then ``expected_stats``, which forms the
+    chunk's features twice.
+    """
+
+    def log_prob_with_stats(
+        self, X: Array, params: P_contra
+    ) -> tuple[Array, Array | None, Callable[[Array], S_co]]:
+        """``(log_prob, row_offset, stats_of)`` of a chunk.
+
+        ``log_prob`` (n_samples, n_components) may omit a per-row term ``row_offset``
+        (n_samples,) that is the same for every component (``log h(x)``; ``None`` when zero):
+        it moves ``log p(x)`` but not the responsibilities. ``stats_of(resp)`` gives the
+        statistics of the same rows for responsibilities ``resp`` (n_samples, n_components),
+        which it may overwrite.
+        """
+        ...
+
+
+@runtime_checkable
+class FamilyChunkCost(Protocol):
+    """A family that knows the memory of its per-row temporaries in one E-step chunk.
+
+    Without it a mixture assumes ``itemsize * n_components * n_features`` bytes per row.
+    """
+
+    def bytes_per_row(self, n_components: int, n_features: int, itemsize: int) -> int:
+        """Bytes of temporaries per row of a chunk."""
+        ...
+
+
+@runtime_checkable
+class FamilyDiagnosing(Protocol[P_contra]):
+    """A family that can explain degenerate fitted parameters (a mixture reports it)."""
+
+    def diagnose(self, params: P_contra) -> list[str]:
+        """Advice about fitted component parameters; empty when all is well."""
         ...

@@ -23,8 +23,18 @@ import attrs
 import numpy as np
 
 from emkit._backend import Array
+from emkit.protocols import Recenterable
 
-__all__ = ["NOT_ADDITIVE", "add", "scale", "sum_all", "take_components", "zeros_like"]
+__all__ = [
+    "NOT_ADDITIVE",
+    "add",
+    "recenter",
+    "references",
+    "scale",
+    "sum_all",
+    "take_components",
+    "zeros_like",
+]
 
 T = TypeVar("T")
 
@@ -93,6 +103,47 @@ def zeros_like(a: T) -> T:
 def sum_all(items: Iterable[T]) -> T:
     """Fieldwise sum of a non-empty iterable of statistics."""
     return reduce(add, items)
+
+
+def references(stats: Any) -> list[Array]:
+    """The reference (``NOT_ADDITIVE``) leaves of a statistics tree, in field order."""
+    found: list[Array] = []
+    if attrs.has(type(stats)):
+        for field in _init_fields(stats):
+            value = getattr(stats, field.name)
+            if attrs.has(type(value)):
+                found.extend(references(value))
+            elif not _is_additive(field):
+                found.append(np.asarray(value))
+    return found
+
+
+def recenter(stats: T, like: T) -> T:
+    """``stats`` re-expressed around the reference points of ``like`` (same statistics type).
+
+    Statistics of different EM iterations can be added only once they share their reference
+    fields (see :class:`~emkit.protocols.Recenterable`). Statistics without reference fields,
+    or already around the same points, come back unchanged; others are moved by their own
+    ``recenter`` method.
+
+    Raises
+    ------
+    TypeError
+        For statistics with reference fields that cannot move them.
+    """
+    if type(stats) is not type(like):
+        raise TypeError(f"cannot recenter {type(stats).__name__} like {type(like).__name__}")
+    mine, theirs = references(stats), references(like)
+    if all(np.array_equal(a, b) for a, b in zip(mine, theirs, strict=True)):
+        return stats
+    if isinstance(stats, Recenterable):
+        moved: T = stats.recenter(like)  # type: ignore[arg-type]
+        return moved
+    raise TypeError(
+        f"cannot combine {type(stats).__name__} statistics computed at different parameters: "
+        "they hold reference fields (marked NOT_ADDITIVE) but no `recenter(like)` method to move "
+        "them; online and incremental EM need it (see emkit.protocols.Recenterable)"
+    )
 
 
 def take_components(a: T, order: Array) -> T:

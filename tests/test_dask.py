@@ -13,7 +13,7 @@ import threadpoolctl
 from threadpoolctl import threadpool_limits
 
 import emkit
-from emkit._dask import active_client
+from emkit.sources.dask_arrays import active_client
 from emkit.sources import DaskSource, as_source
 
 from .test_sources import FAMILIES, N_ITER, assert_same_params, make_data, start_of

@@ -19,11 +19,10 @@ from emkit.online import (
     fit_incremental,
     fit_online,
     online_step,
-    recenter,
     start_online,
 )
 from emkit.sources import as_source
-from emkit.stats import scale
+from emkit.stats import recenter, scale
 
 from .test_sources import assert_same_params, leaves
 
@@ -285,7 +284,7 @@ def test_unknown_reference_points_are_refused() -> None:
         center: Array = attrs.field(metadata=emkit.stats.NOT_ADDITIVE)
         total: Array
 
-    with pytest.raises(TypeError, match="cannot combine statistics of type Odd"):
+    with pytest.raises(TypeError, match="cannot combine Odd statistics computed at different parameters"):
         recenter(Odd(np.zeros(1), np.ones(1)), Odd(np.ones(1), np.ones(1)))
 
 
@@ -378,7 +377,7 @@ def test_partial_fit_comes_close_to_fit(name: str) -> None:
 def test_partial_fit_is_online_step() -> None:
     _, X = separated("full", n=3000)
     estimator = estimator_for("full")
-    model = estimator._build_model()
+    model = estimator.build_model()
     state = start_online(model, X[:500], random_state=0)
     for start in range(0, 3000, 500):
         estimator.partial_fit(X[start : start + 500])

@@ -134,6 +134,35 @@ class GaussianStats:
     sum_x: Array
     sum_xx: Array
 
+    def recenter(self, like: GaussianStats, counts: Array) -> GaussianStats:
+        """The same moments around ``like.center``; ``counts`` (n_components,) are ``n_k``.
+
+        With ``d_k = c_k - c'_k``: ``sum r_k (x - c'_k) = S_k + n_k d_k`` and
+        ``sum r_k (x - c'_k)(x - c'_k)^T = M_k + S_k d_k^T + d_k S_k^T + n_k d_k d_k^T``, where
+        ``S_k`` and ``M_k`` are the first and second sums around ``c_k``. Tied statistics hold
+        the sum of the ``M_k`` over components, diagonal ones their diagonals, spherical ones
+        their traces; the same identity gives each. Centers may be one row shared by all
+        components or one row per component, on either side.
+        """
+        counts = np.asarray(counts, dtype=np.float64)
+        n_components = counts.shape[0]
+        sum_x, sum_xx = self.sum_x, self.sum_xx
+        d = np.broadcast_to(self.center - like.center, sum_x.shape)
+        new_x = sum_x + counts[:, None] * d
+        if sum_xx.ndim == 3:
+            cross = np.einsum("kd,ke->kde", sum_x, d)
+            if sum_xx.shape[0] == n_components:  # full (or one component)
+                spread = np.einsum("k,kd,ke->kde", counts, d, d)
+                new_xx = sum_xx + cross + np.swapaxes(cross, 1, 2) + spread
+            else:  # tied: one matrix summed over the components
+                total = cross.sum(axis=0)
+                new_xx = sum_xx + (total + total.T + np.einsum("k,kd,ke->de", counts, d, d))[None]
+        elif sum_xx.ndim == 2:  # diag
+            new_xx = sum_xx + 2.0 * sum_x * d + counts[:, None] * d**2
+        else:  # spherical
+            new_xx = sum_xx + 2.0 * np.sum(sum_x * d, axis=1) + counts * np.sum(d**2, axis=1)
+        return GaussianStats(center=np.array(like.center, copy=True), sum_x=new_x, sum_xx=new_xx)
+
 
 def _check_covariance_type(value: Any) -> str:
     return check_choice(value, "covariance_type", COVARIANCE_TYPES)

@@ -13,22 +13,28 @@ dask is imported only when a Dask array reaches emkit (the ``dask`` extra).
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TypeVar, final
 
 import numpy as np
 
 from emkit._backend import Array
 from emkit._validation import check_array, check_sample_weight
-from emkit.sources import (
+from emkit.protocols import LatentVariableModel
+from emkit.sources.chunking import (
     INIT_SAMPLE_ROWS,
-    _e_step,
-    _validate_chunk,
-    _working_dtype,
+    Chunk,
     check_labels,
+    chunk_e_step,
+    validate_chunk,
+    working_dtype,
 )
 from emkit.stats import add
 
-__all__ = ["TREE_FAN_IN", "DaskSource"]
+__all__ = ["TREE_FAN_IN", "DaskSource", "active_client"]
+
+P = TypeVar("P")
+S = TypeVar("S")
 
 #: Number of partial sums combined by one task of the reduction tree.
 TREE_FAN_IN = 8
@@ -85,20 +91,20 @@ def _pin_worker_blas(client_pid: int) -> None:
 
 
 def _block_e_step(
-    model: Any,
-    params: Any,
+    model: LatentVariableModel[P, S],
+    params: P,
     X: Array,
     weights: Array | None,
     labels: Array | None,
     dtype: np.dtype[Any],
     client_pid: int,
-) -> tuple[Any, float]:
+) -> tuple[S, float]:
     _pin_worker_blas(client_pid)
-    return _e_step(model, np.asarray(X, dtype=dtype), params, weights, labels)
+    return chunk_e_step(model, np.asarray(X, dtype=dtype), params, weights, labels)
 
 
 def _block_check(
-    model: Any,
+    model: LatentVariableModel[Any, Any],
     X: Array,
     weights: Array | None,
     labels: Array | None,
@@ -109,7 +115,7 @@ def _block_check(
     """Validate one block on its worker; returns its total weight."""
     _pin_worker_blas(client_pid)
     X = check_array(X, f"X (rows {start}..{start + len(X) - 1})", dtype=dtype)
-    _validate_chunk(model, X, weights, labels, start)
+    validate_chunk(model, X, weights, labels, start)
     return float(X.shape[0] if weights is None else np.sum(weights))
 
 
@@ -124,6 +130,7 @@ def _sum_floats(*values: float) -> float:
     return float(sum(values))
 
 
+@final
 class DaskSource:
     """A ``dask.array.Array`` of shape (n_samples, n_features), fitted where its blocks live.
 
@@ -161,7 +168,7 @@ class DaskSource:
             raise ValueError(f"`X` must have at least one row and one column; got shape {X.shape}")
         if X.numblocks[1] > 1:
             X = X.rechunk({1: -1})
-        self._dtype = _working_dtype(X.dtype)
+        self._dtype = working_dtype(X.dtype)
         row_chunks = X.chunks[0]
         weights = labels_ = None
         if sample_weight is not None:
@@ -251,7 +258,7 @@ class DaskSource:
             ]
         return parts[0]
 
-    def validate(self, model: Any) -> None:
+    def validate(self, model: LatentVariableModel[Any, Any]) -> None:
         """Check every block on the workers (finite, in the model's domain, labels in range)."""
         dask = _import_dask()
         model_node = dask.delayed(model, traverse=False)
@@ -265,7 +272,7 @@ class DaskSource:
             raise ValueError("`sample_weight` must have at least one positive entry; all are 0")
         self._total_weight = total
 
-    def expectation(self, model: Any, params: Any) -> tuple[Any, float]:
+    def expectation(self, model: LatentVariableModel[P, S], params: P) -> tuple[S, float]:
         dask = _import_dask()
         # One node for the model and one for the parameters: shipped once per worker, not once
         # per block.
@@ -281,7 +288,7 @@ class DaskSource:
         stats, ll = self._compute(self._tree_sum(parts, _sum_partials))[0]
         return stats, float(ll)
 
-    def iter_chunks(self, model: Any) -> Any:
+    def iter_chunks(self, model: LatentVariableModel[Any, Any]) -> Iterator[Chunk]:
         """``(X, weights, labels)`` of every block, fetched to the client one at a time."""
         for X, w, lab, _ in self._block_args():
             block, weights, labels = self._compute(X, w, lab)

@@ -1,0 +1,160 @@
+"""What every data source shares: chunk sizes, per-chunk E-steps and checks of chunk contents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
+
+import numpy as np
+
+from emkit._backend import Array
+from emkit._validation import check_array
+from emkit.protocols import DEFAULT_INIT_SAMPLE_ROWS, ChunkCost, Components, LatentVariableModel
+from emkit.stats import add
+
+__all__ = [
+    "CHUNK_BYTES",
+    "INIT_SAMPLE_ROWS",
+    "Chunk",
+    "check_chunk_weights",
+    "check_labels",
+    "check_model_labels",
+    "chunk_e_step",
+    "chunk_rows_for",
+    "split_chunk",
+    "summed_expectation",
+    "validate_chunk",
+    "working_dtype",
+]
+
+P = TypeVar("P")
+S = TypeVar("S")
+
+#: Memory budget for one chunk's E-step temporaries (bytes); see :func:`chunk_rows_for`.
+CHUNK_BYTES = 64 * 2**20
+
+#: Initialisation (k-means and friends) looks at no more than this many rows, drawn uniformly.
+INIT_SAMPLE_ROWS = DEFAULT_INIT_SAMPLE_ROWS
+
+#: ``(X, weights, labels)`` of one chunk of rows; weights and labels may be ``None``.
+Chunk = tuple[Array, Array | None, Array | None]
+
+
+def chunk_rows_for(model: object, n_features: int, itemsize: int, budget: int = CHUNK_BYTES) -> int:
+    """Rows per chunk so that one chunk's E-step temporaries fit in ``budget`` bytes.
+
+    Uses the model's ``bytes_per_row`` when it is :class:`~emkit.protocols.ChunkCost`, else
+    ``16 * itemsize * n_features`` bytes per row.
+    """
+    if isinstance(model, ChunkCost):
+        cost = model.bytes_per_row(n_features, itemsize)
+    else:
+        cost = 16 * itemsize * n_features
+    return max(1, int(budget // max(cost, 1)))
+
+
+def chunk_e_step(
+    model: LatentVariableModel[P, S],
+    X: Array,
+    params: P,
+    weights: Array | None,
+    labels: Array | None,
+) -> tuple[S, float]:
+    """``model.e_step`` of one chunk; ``labels`` are passed only when there are some, so that
+    models without semi-supervised EM never see the argument."""
+    if labels is None:
+        return model.e_step(X, params, weights)
+    return model.e_step(X, params, weights, labels)
+
+
+def check_labels(labels: Any, n_samples: int, n_components: int | None = None) -> Array:
+    """Integer labels (n_samples,), each -1 (unknown) or a component index."""
+    arr = np.asarray(labels)
+    if arr.ndim != 1 or arr.shape[0] != n_samples:
+        raise ValueError(f"`labels` must have shape (n_samples,) = ({n_samples},); got {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        if not (np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr))):
+            raise TypeError(f"`labels` must be integers (-1 for unknown); got dtype {arr.dtype}")
+        arr = arr.astype(np.intp)
+    if (arr < -1).any() or (n_components is not None and (arr >= n_components).any()):
+        bad = int(np.flatnonzero((arr < -1) | (arr >= (n_components or np.inf)))[0])
+        upper = "n_components - 1" if n_components is None else str(n_components - 1)
+        raise ValueError(
+            f"`labels` must be -1 (unknown) or a component index 0..{upper}; "
+            f"found {arr[bad]} at index {bad}"
+        )
+    return arr.astype(np.intp)
+
+
+def working_dtype(dtype: Any) -> np.dtype[Any]:
+    """float32 stays float32; every other numeric type is computed in float64."""
+    return np.dtype(np.float32) if np.dtype(dtype) == np.float32 else np.dtype(np.float64)
+
+
+def check_chunk_weights(weights: Any, n_rows: int, where: str) -> Array | None:
+    if weights is None:
+        return None
+    w = check_array(weights, f"weights of {where}", ndim=1, min_rows=0, dtype=np.float64)
+    if w.shape[0] != n_rows:
+        raise ValueError(
+            f"the weights of {where} must have one entry per row ({n_rows}); got {w.shape[0]}"
+        )
+    if (w < 0).any():
+        index = int(np.flatnonzero(w < 0)[0])
+        raise ValueError(f"the weights of {where} must be >= 0; found {w[index]} at index {index}")
+    return w
+
+
+def check_model_labels(labels: Array, model: object) -> None:
+    """Labels must name latent values of ``model`` (when it is :class:`Components`)."""
+    if isinstance(model, Components):
+        check_labels(labels, labels.shape[0], model.n_components)
+
+
+def validate_chunk(
+    model: LatentVariableModel[Any, Any],
+    X: Array,
+    weights: Array | None,
+    labels: Array | None,
+    start: int,
+) -> None:
+    """``model.validate_data`` on one chunk, with the chunk's place in the data in the message."""
+    try:
+        model.validate_data(X)
+        if labels is not None:
+            check_model_labels(labels, model)
+    except ValueError as exc:
+        raise ValueError(
+            f"{exc} (in the chunk of rows {start}..{start + X.shape[0] - 1}; row numbers above "
+            "count from the first row of that chunk)"
+        ) from None
+
+
+def split_chunk(chunk: Chunk, size: int) -> Iterator[Chunk]:
+    """Cut one chunk into pieces of at most ``size`` rows (bounded E-step temporaries)."""
+    X, weights, labels = chunk
+    if X.shape[0] <= size:
+        yield chunk
+        return
+    for start in range(0, X.shape[0], size):
+        rows = slice(start, start + size)
+        yield (
+            X[rows],
+            None if weights is None else weights[rows],
+            None if labels is None else labels[rows],
+        )
+
+
+def summed_expectation(
+    model: LatentVariableModel[P, S], params: P, chunks: Iterable[Chunk]
+) -> tuple[S, float]:
+    """Statistics and log-likelihood of every chunk, added (the E-step of a whole pass)."""
+    total_stats: S | None = None
+    total_ll = 0.0
+    for X, weights, labels in chunks:
+        stats, ll = chunk_e_step(model, X, params, weights, labels)
+        total_stats = stats if total_stats is None else add(total_stats, stats)
+        total_ll += ll
+    if total_stats is None:
+        raise ValueError("the data source yielded no rows")
+    return total_stats, total_ll
