@@ -11,13 +11,15 @@ exponential families (:class:`FiniteMixture` of :class:`Gaussian`, :class:`Berno
 True
 """
 
-from emkit import datasets, online, registry, sources, stats
+from emkit import datasets, online, protocols, registry, schedules, sources, stats
+from emkit._version import __version__
 from emkit.em import FitResult, IterationState, fit
 from emkit.estimators import BernoulliMixture, GaussianMixture, PoissonMixture
 from emkit.exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
     LikelihoodDecreaseWarning,
+    ModelError,
 )
 from emkit.families import (
     COVARIANCE_TYPES,
@@ -35,8 +37,6 @@ from emkit.online import fit_incremental, fit_online
 from emkit.protocols import ExponentialFamily, LatentVariableModel
 from emkit.selection import Selection, aic, bic, icl, select
 from emkit.sources import ArraySource, ChunkSource, DaskSource, DataSource, MemmapSource
-
-__version__ = "0.1.0"
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -63,6 +63,7 @@ __all__ = [
     "MemmapSource",
     "MixtureParams",
     "MixtureStats",
+    "ModelError",
     "Poisson",
     "PoissonMixture",
     "Selection",
@@ -77,8 +78,10 @@ __all__ = [
     "load",
     "online",
     "plotting",
+    "protocols",
     "registry",
     "save",
+    "schedules",
     "select",
     "sources",
     "stats",

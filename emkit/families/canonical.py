@@ -43,6 +43,21 @@ _NATURAL_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[Any, str], tuple[Any, 
 )
 
 
+def settings_key(value: Any) -> Any:
+    """A hashable key equal for equal settings: attrs values by class and fields, arrays by
+    dtype, shape and bytes, sequences item by item (settings may hold arrays and tuples)."""
+    if attrs.has(type(value)):
+        fields = attrs.fields(type(value))
+        return (type(value), *(settings_key(getattr(value, f.name)) for f in fields if f.init))
+    if isinstance(value, np.ndarray):
+        return ("array", value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, *(settings_key(item) for item in value))
+    if isinstance(value, dict):
+        return ("dict", *sorted((str(k), settings_key(v)) for k, v in value.items()))
+    return value
+
+
 @attrs.frozen(eq=False)
 class MeanParams:
     """Mean parameters ``E[T(x)]`` of each component.
@@ -181,7 +196,7 @@ class CanonicalFamily(abc.ABC):
     def _natural(self, params: MeanParams, dtype: np.dtype[Any]) -> tuple[Array, Array]:
         # eta and -A(eta) in the data's dtype, computed once per parameter object (once per
         # EM iteration), not once per chunk.
-        key = (self, np.dtype(dtype).str)
+        key = (settings_key(self), np.dtype(dtype).str)
         with _CACHE_LOCK:
             per_params = _NATURAL_CACHE.setdefault(params, {})
             cached = per_params.get(key)
