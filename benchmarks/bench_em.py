@@ -43,6 +43,7 @@ import numpy as np
 from scipy.special import gammaln, logsumexp
 
 import emkit
+from emkit.em import check_params
 from emkit.sources import CHUNK_BYTES, INIT_SAMPLE_ROWS, ArraySource, chunk_rows_for
 
 # -- the machine ----------------------------------------------------------------------------------
@@ -169,8 +170,10 @@ class EmkitRunner:
         self.previous_ll = float("nan")
 
     def iterate(self) -> None:
-        # One EM iteration as the driver runs it: M-step, then the E-step pass over all rows.
+        # One EM iteration as the driver runs it: the M-step and its guard (finite, and valid
+        # for the model's own validate_params), then the E-step pass over all rows.
         self.params = self.model.m_step(self.stats)
+        check_params(self.model, self.params, self.source.n_features, "m_step")
         self.previous_ll = self.ll
         self.stats, self.ll = self.source.expectation(self.model, self.params)
 

@@ -499,7 +499,7 @@ class _Loop(Generic[P, S]):
                     "e_step (or log_prior does not match the prior the M-step uses); "
                     "emkit.testing.check_model finds the usual causes",
                     LikelihoodDecreaseWarning,
-                    stacklevel=4,
+                    stacklevel=3,
                 )
             settled = previous_change if self.stopping == "lagged" else change
             converged = abs(settled) < self.tol

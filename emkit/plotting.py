@@ -281,7 +281,9 @@ def _plot_mixture_1d(X: Array, model: Any, params: MixtureParams[Any], ax: Axes,
     x = X[:, 0]
     n_components = len(params.weights)
     colors = _colors(n_components)
-    discrete = not isinstance(getattr(model, "family", None), Gaussian)
+    # Whole numbers only (counts, 0/1) are drawn as a probability per value, anything else as a
+    # density: decided by the data, so a plugin family is drawn like a built-in one.
+    discrete = bool(np.all(x == np.round(x)))
     if discrete:
         # Counts and binary values: one bar per integer, and the probability of each value.
         low, high = math.floor(float(x.min())), math.ceil(float(x.max()))
