@@ -34,7 +34,16 @@ from emkit.protocols import DataSource, Diagnosing, LatentVariableModel
 from emkit.schedules import SCHEDULES, Schedule, make_schedule
 from emkit.sources import as_source
 
-__all__ = ["DECREASE_RTOL", "STOPPING_RULES", "FitResult", "IterationState", "Run", "fit"]
+__all__ = [
+    "DECREASE_RTOL",
+    "STOPPING_RULES",
+    "FitResult",
+    "IterationState",
+    "Run",
+    "check_params",
+    "fit",
+    "first_non_finite",
+]
 
 P = TypeVar("P")
 S = TypeVar("S")

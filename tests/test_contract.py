@@ -157,7 +157,8 @@ def test_the_lagged_rule_takes_one_more_m_step(faithful: np.ndarray) -> None:
     start = model.init_params(faithful, np.random.default_rng(0), "kmeans")
     plain = emkit.fit(model, faithful, init=start, tol=1e-4)
     lagged = emkit.fit(model, faithful, init=start, tol=1e-4, stopping="lagged")
-    assert plain.converged and lagged.converged
+    assert plain.converged
+    assert lagged.converged
     assert lagged.n_iter == plain.n_iter + 1
     np.testing.assert_array_equal(lagged.history[:-1], plain.history)
 
@@ -172,7 +173,8 @@ def test_a_warm_start_is_compared_with_the_previous_objective(faithful: np.ndarr
         stopping="lagged",
         previous_objective=first.objective / first.n_samples,
     )
-    assert again.n_iter == 1 and again.converged
+    assert again.n_iter == 1
+    assert again.converged
 
 
 @pytest.mark.parametrize(
