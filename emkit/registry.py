@@ -11,11 +11,14 @@ Registering
     ``register_model(MyModel, MyParams)`` and ``register_estimator(MyEstimator)``. Each returns
     the class, so it also works as a call right after the class statement. The registered name
     is the class name unless ``name=`` is given; look-ups ignore case (``--family gaussian``).
+    A parameter class is registered under its class name along with its family or model
+    (:func:`register_params` registers one more, for parameters nested in a model's own).
 
 Registering again
-    The same name from a class with the same module and qualified name replaces the old entry:
-    re-running a notebook cell that defines and registers a family just works. A *different*
-    class under a name already taken raises ``ValueError``.
+    A class with the same module and qualified name as the registered one replaces it: re-running
+    a notebook cell that defines and registers a family just works (objects built from the old
+    class can then no longer be saved; rebuild them). A *different* class under a name already
+    taken raises ``ValueError`` naming both classes.
 
 Installed plugins
     A package makes its classes known without being imported by the user through the entry-point
@@ -26,12 +29,22 @@ Installed plugins
         [project.entry-points."emkit.plugins"]
         myfamily = "mypackage.families"
 
-    Entry points are loaded the first time a name is looked up or the registry is listed.
+    Entry points are loaded the first time a name is not found or the registry is listed;
+    :func:`load_plugins` with ``refresh=True`` looks again (after installing a package into a
+    running session). A plugin that fails to load raises ``ImportError`` naming it, each time
+    until it is fixed.
+
+Tests
+    :func:`isolated` undoes every registration made inside it, and can start from emkit's own
+    classes only, with entry points not yet loaded.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
@@ -40,15 +53,19 @@ import attrs
 __all__ = [
     "PLUGIN_GROUP",
     "estimator_class",
+    "estimator_name",
     "family_class",
     "family_name",
+    "isolated",
     "load_plugins",
     "model_class",
     "model_name",
     "params_class",
+    "params_class_of",
     "register_estimator",
     "register_family",
     "register_model",
+    "register_params",
     "registered_estimators",
     "registered_families",
     "registered_models",
@@ -57,76 +74,120 @@ __all__ = [
 #: The entry-point group through which installed packages register their classes.
 PLUGIN_GROUP = "emkit.plugins"
 
+#: Modules whose classes count as emkit's own (kept by ``isolated(builtins_only=True)``).
+_BUILTIN_PACKAGE = "emkit"
+
 T = TypeVar("T", bound=type)
 
 _LOCK = threading.RLock()
-_PLUGINS_LOADED = False
+
+
+@attrs.frozen
+class _Entry:
+    """One registered class: its name as registered (case kept for display), the class, and
+    for a family or model the class of its parameters."""
+
+    name: str
+    cls: type
+    params_cls: type | None = None
 
 
 @attrs.define
 class _Kind:
-    """The classes of one kind, by registered name (original case kept for display)."""
+    """The classes of one kind, by lower-case registered name."""
 
     what: str
-    register_hint: str
-    # lower-case name -> (name as registered, class)
-    classes: dict[str, tuple[str, type]] = attrs.Factory(dict)
+    how: str  # how to register one, for the message of an unknown name
+    call: str = ""  # the call that registers a class, for the message of an unregistered one
+    entries: dict[str, _Entry] = attrs.Factory(dict)
 
-    def add(self, cls: type, name: str) -> None:
-        key = name.lower()
-        with _LOCK:
-            entry = self.classes.get(key)
-            known = None if entry is None else entry[1]
-            if known is not None and known is not cls and not _redefinition(known, cls):
-                raise ValueError(
-                    f"a different {self.what} class is already registered as {name!r}: "
-                    f"{_qualified(known)}; register {_qualified(cls)} under another name "
-                    "(name=...)"
-                )
-            # A class of the same module and name (a notebook cell run again) replaces it.
-            self.classes[key] = (name, cls)
-
-    def lookup(self, name: str) -> type:
-        if not isinstance(name, str):
-            raise TypeError(f"a {self.what} name must be a string; got {name!r}")
-        entry = self.classes.get(name.lower())
-        if entry is None:
-            load_plugins()
-            entry = self.classes.get(name.lower())
-        if entry is not None:
-            return entry[1]
-        known = ", ".join(self.names()) or "none"
+    def check(self, cls: type, name: str) -> None:
+        """Raise ``ValueError`` if a different class is registered as ``name``."""
+        entry = self.entries.get(name.lower())
+        if entry is None or entry.cls is cls or _qualified(entry.cls) == _qualified(cls):
+            return  # free, the same class, or a redefinition (a notebook cell run again)
         raise ValueError(
-            f"unknown {self.what} {name!r}; registered: {known} (register a plugin "
-            f"{self.what} with emkit.registry.{self.register_hint} or install a package "
-            f"that provides it through the {PLUGIN_GROUP!r} entry points)"
+            f"a different {self.what} class is already registered as {entry.name!r}: "
+            f"{_qualified(entry.cls)}; cannot register {_qualified(cls)} under that name "
+            "(pass name=... to register it under another one)"
         )
 
-    def name_of(self, cls: type) -> str:
-        for name, known in self.classes.values():
-            if known is cls:
-                return name
+    def add(self, entry: _Entry) -> None:
+        self.entries[entry.name.lower()] = entry
+
+    def lookup(self, name: str) -> _Entry:
+        if not isinstance(name, str):
+            raise TypeError(f"a {self.what} name must be a string; got {name!r}")
+        entry = self.entries.get(name.lower())
+        if entry is None:
+            load_plugins()
+            entry = self.entries.get(name.lower())
+        if entry is not None:
+            return entry
+        known = ", ".join(self.names()) or "none"
+        raise ValueError(
+            f"unknown {self.what} {name!r}; registered: {known} (register a plugin {self.what} "
+            f"with {self.how}, or install a package that provides it through the "
+            f"{PLUGIN_GROUP!r} entry points)"
+        )
+
+    def entry_of(self, cls: type) -> _Entry:
+        with _LOCK:
+            for entry in self.entries.values():
+                if entry.cls is cls:
+                    return entry
+            for entry in self.entries.values():
+                if _qualified(entry.cls) == _qualified(cls):
+                    raise TypeError(
+                        f"{self.what} {_qualified(cls)} is an older definition of the class "
+                        f"registered as {entry.name!r} (its cell or module ran again since); "
+                        "rebuild the object from the current class"
+                    )
         raise TypeError(
             f"{self.what} {_qualified(cls)} is not registered; call "
-            f"emkit.registry.{self.register_hint}({cls.__name__}) first"
+            f"{self.call.format(cls.__name__)} first"
         )
 
     def names(self) -> tuple[str, ...]:
-        return tuple(sorted(name for name, _ in self.classes.values()))
+        with _LOCK:
+            return tuple(sorted((e.name for e in self.entries.values()), key=str.lower))
 
 
 def _qualified(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _redefinition(old: type, new: type) -> bool:
-    return _qualified(old) == _qualified(new)
+_FAMILIES = _Kind(
+    "family",
+    "emkit.registry.register_family",
+    "emkit.registry.register_family({0}) (with its parameter class if it has no params_type)",
+)
+_MODELS = _Kind(
+    "model",
+    "emkit.registry.register_model",
+    "emkit.registry.register_model({0}, <its parameter class>)",
+)
+_ESTIMATORS = _Kind(
+    "estimator", "emkit.registry.register_estimator", "emkit.registry.register_estimator({0})"
+)
+_PARAMS = _Kind(
+    "parameter",
+    "its family or model (emkit.registry.register_family or register_model) or with "
+    "emkit.registry.register_params",
+)
+_KINDS = (_FAMILIES, _MODELS, _ESTIMATORS, _PARAMS)
 
 
-_FAMILIES = _Kind("family", "register_family")
-_MODELS = _Kind("model", "register_model")
-_ESTIMATORS = _Kind("estimator", "register_estimator")
-_PARAMS = _Kind("parameter", "register_family")
+@attrs.define
+class _PluginState:
+    """Which entry points have been loaded in this process."""
+
+    complete: bool = False  # every entry point seen so far loaded without error
+    loading: bool = False  # a plugin being imported may look names up: do not recurse
+    done: set[tuple[str, str, str]] = attrs.Factory(set)  # (distribution, name, value)
+
+
+_PLUGINS = _PluginState()
 
 
 def _check_attrs_class(cls: Any, role: str) -> None:
@@ -142,6 +203,16 @@ def _name(cls: type, name: str | None) -> str:
     return name
 
 
+def _register_with_params(kind: _Kind, cls: type, params_cls: type, name: str) -> None:
+    """Add ``cls`` and its parameter class together: both or neither."""
+    params_name = params_cls.__name__
+    with _LOCK:
+        kind.check(cls, name)
+        _PARAMS.check(params_cls, params_name)
+        kind.add(_Entry(name, cls, params_cls))
+        _PARAMS.add(_Entry(params_name, params_cls))
+
+
 def register_family(cls: T, params_cls: type | None = None, *, name: str | None = None) -> T:
     """Make the family ``cls`` known to :func:`emkit.load`, the command line and the estimators.
 
@@ -149,7 +220,8 @@ def register_family(cls: T, params_cls: type | None = None, *, name: str | None 
     ----------
     cls : attrs class
         The family. Its ``__init__`` fields are its settings, saved by name and passed back to
-        ``cls(**settings)`` on loading: JSON scalars, arrays, tuples, or registered objects.
+        ``cls(**settings)`` on loading: JSON scalars, arrays, tuples, lists, or registered
+        families and models.
     params_cls : attrs class, optional
         The class of its component parameters. Defaults to the class attribute
         ``params_type`` (:class:`~emkit.MeanParams` for every :class:`~emkit.CanonicalFamily`).
@@ -165,7 +237,8 @@ def register_family(cls: T, params_cls: type | None = None, *, name: str | None 
     TypeError
         If ``cls`` or ``params_cls`` is not an attrs class, or ``params_cls`` is missing.
     ValueError
-        If a different class is already registered under the name.
+        If a different class is already registered under the name (or a different parameter
+        class under the parameter class's name).
     """
     _check_attrs_class(cls, "cls")
     if params_cls is None:
@@ -176,99 +249,251 @@ def register_family(cls: T, params_cls: type | None = None, *, name: str | None 
                 f"`params_cls` is required for {cls.__name__}, which declares no `params_type`"
             )
     _check_attrs_class(params_cls, "params_cls")
-    _FAMILIES.add(cls, _name(cls, name))
-    _PARAMS.add(params_cls, params_cls.__name__)
+    _register_with_params(_FAMILIES, cls, params_cls, _name(cls, name))
     return cls
 
 
 def register_model(cls: T, params_cls: type, *, name: str | None = None) -> T:
-    """Make the latent-variable model ``cls`` (an attrs class) and its parameters known.
+    """Make the latent-variable model ``cls`` and its parameter class known.
 
-    Saved fits of a registered model load back with :func:`emkit.load`. The parameter class
-    may hold arrays and other registered parameter classes (a mixture holds its family's).
+    Saved fits of a registered model load back with :func:`emkit.load`.
+
+    Parameters
+    ----------
+    cls : attrs class
+        The model. Its ``__init__`` fields are its settings (as for :func:`register_family`).
+    params_cls : attrs class
+        The class of its parameters, whose ``__init__`` fields hold arrays, numbers and
+        instances of other registered parameter classes (a mixture holds its family's).
+    name : str, optional
+        The registered name (default: the class name). Look-ups ignore case.
+
+    Returns
+    -------
+    cls
+
+    Raises
+    ------
+    TypeError
+        If ``cls`` or ``params_cls`` is not an attrs class.
+    ValueError
+        If a different class is already registered under the name.
     """
     _check_attrs_class(cls, "cls")
     _check_attrs_class(params_cls, "params_cls")
-    _MODELS.add(cls, _name(cls, name))
-    _PARAMS.add(params_cls, params_cls.__name__)
+    _register_with_params(_MODELS, cls, params_cls, _name(cls, name))
+    return cls
+
+
+def register_params(cls: T) -> T:
+    """Make a parameter class known by its class name, for parameters nested in a model's own.
+
+    :func:`register_family` and :func:`register_model` register the class of the parameters
+    of a family or model; this registers one more, e.g. a part of a model's parameters that is
+    no family's.
+
+    Raises
+    ------
+    TypeError
+        If ``cls`` is not an attrs class.
+    ValueError
+        If a different class is already registered under its name.
+    """
+    _check_attrs_class(cls, "cls")
+    with _LOCK:
+        _PARAMS.check(cls, cls.__name__)
+        _PARAMS.add(_Entry(cls.__name__, cls))
     return cls
 
 
 def register_estimator(cls: T, *, name: str | None = None) -> T:
-    """Make an estimator class (scikit-learn interface) loadable with :func:`emkit.load`."""
+    """Make an estimator class (scikit-learn interface) savable and loadable.
+
+    The class provides ``param_names()``, ``get_params(deep=False)``, ``fitted_result()``,
+    ``build_model()``, ``validate_settings()`` and ``restore_fit(result, feature_names)``
+    (see :class:`~emkit.estimators.MixtureEstimator`).
+
+    Raises
+    ------
+    TypeError
+        If ``cls`` is not a class.
+    ValueError
+        If a different class is already registered under the name.
+    """
     if not isinstance(cls, type):
         raise TypeError(f"`cls` must be a class; got {cls!r}")
-    _ESTIMATORS.add(cls, _name(cls, name))
+    name = _name(cls, name)
+    with _LOCK:
+        _ESTIMATORS.check(cls, name)
+        _ESTIMATORS.add(_Entry(name, cls))
     return cls
 
 
 def family_class(name: str) -> type:
-    """The family class registered as ``name`` (any case); ``ValueError`` lists the known ones."""
-    return _FAMILIES.lookup(name)
+    """The family class registered as ``name`` (any case).
+
+    Raises
+    ------
+    ValueError
+        If no family is registered as ``name``; the message lists the registered ones.
+    """
+    return _FAMILIES.lookup(name).cls
 
 
 def model_class(name: str) -> type:
-    """The model class registered as ``name``."""
-    return _MODELS.lookup(name)
+    """The model class registered as ``name`` (any case); ``ValueError`` lists the known ones."""
+    return _MODELS.lookup(name).cls
 
 
 def estimator_class(name: str) -> type:
-    """The estimator class registered as ``name``."""
-    return _ESTIMATORS.lookup(name)
+    """The estimator class registered as ``name`` (any case); ``ValueError`` lists the known
+    ones."""
+    return _ESTIMATORS.lookup(name).cls
 
 
 def params_class(name: str) -> type:
-    """A registered parameter class, by its class name."""
-    return _PARAMS.lookup(name)
+    """A registered parameter class, by its class name (any case); ``ValueError`` if unknown."""
+    return _PARAMS.lookup(name).cls
+
+
+def params_class_of(family_or_model: Any) -> type:
+    """The parameter class registered with a family or model (class or instance).
+
+    Raises
+    ------
+    TypeError
+        If it is neither a registered family nor a registered model.
+    """
+    cls = family_or_model if isinstance(family_or_model, type) else type(family_or_model)
+    with _LOCK:
+        for kind in (_FAMILIES, _MODELS):
+            for entry in kind.entries.values():
+                if entry.cls is cls and entry.params_cls is not None:
+                    return entry.params_cls
+    raise TypeError(
+        f"{_qualified(cls)} is neither a registered family nor a registered model; call "
+        "emkit.registry.register_family or emkit.registry.register_model first"
+    )
 
 
 def family_name(family: Any) -> str:
     """The registered name of a family (class or instance); ``TypeError`` if unregistered."""
-    return _FAMILIES.name_of(family if isinstance(family, type) else type(family))
+    return _FAMILIES.entry_of(family if isinstance(family, type) else type(family)).name
 
 
 def model_name(model: Any) -> str:
     """The registered name of a model (class or instance); ``TypeError`` if unregistered."""
-    return _MODELS.name_of(model if isinstance(model, type) else type(model))
+    return _MODELS.entry_of(model if isinstance(model, type) else type(model)).name
+
+
+def estimator_name(estimator: Any) -> str:
+    """The registered name of an estimator (class or instance); ``TypeError`` if unregistered."""
+    cls = estimator if isinstance(estimator, type) else type(estimator)
+    return _ESTIMATORS.entry_of(cls).name
 
 
 def registered_families() -> tuple[str, ...]:
-    """Names of the registered families (plugins included), sorted."""
+    """Names of the registered families (installed plugins included), sorted."""
     load_plugins()
     return _FAMILIES.names()
 
 
 def registered_models() -> tuple[str, ...]:
-    """Names of the registered models, sorted."""
+    """Names of the registered models (installed plugins included), sorted."""
     load_plugins()
     return _MODELS.names()
 
 
 def registered_estimators() -> tuple[str, ...]:
-    """Names of the registered estimators, sorted."""
+    """Names of the registered estimators (installed plugins included), sorted."""
     load_plugins()
     return _ESTIMATORS.names()
 
 
-def load_plugins() -> None:
-    """Load the :data:`PLUGIN_GROUP` entry points of installed packages (once per process).
+def load_plugins(*, refresh: bool = False) -> None:
+    """Load the :data:`PLUGIN_GROUP` entry points of installed packages.
 
-    A plugin that fails to load raises ``ImportError`` naming the entry point and its package,
-    since a broken installation should not pass silently.
+    Look-ups call this the first time a name is not found, so there is rarely a reason to call
+    it yourself. Each entry point is loaded once per process.
+
+    Parameters
+    ----------
+    refresh : bool, default False
+        Look for entry points again, e.g. after installing a plugin package into a running
+        notebook session. Entry points already loaded are not loaded twice.
+
+    Raises
+    ------
+    ImportError
+        If an entry point fails to load; the message names it and its package. A broken
+        installation does not pass silently: the next look-up of an unknown name tries (and
+        fails) again.
     """
-    global _PLUGINS_LOADED
     with _LOCK:
-        if _PLUGINS_LOADED:
+        if _PLUGINS.loading or (_PLUGINS.complete and not refresh):
             return
-        _PLUGINS_LOADED = True
-        for point in entry_points(group=PLUGIN_GROUP):
-            try:
-                loaded = point.load()
-                if callable(loaded) and not isinstance(loaded, type):
-                    loaded()
-            except Exception as exc:
-                dist = getattr(point.dist, "name", "an installed package")
-                raise ImportError(
-                    f"the emkit plugin entry point {point.name!r} = {point.value!r} of {dist} "
-                    f"failed to load: {type(exc).__name__}: {exc}"
-                ) from exc
+        if refresh:
+            importlib.invalidate_caches()
+        _PLUGINS.loading = True
+        try:
+            for point in entry_points(group=PLUGIN_GROUP):
+                dist = getattr(point.dist, "name", None) or "an installed package"
+                key = (dist, point.name, point.value)
+                if key in _PLUGINS.done:
+                    continue
+                try:
+                    loaded = point.load()
+                    if callable(loaded) and not isinstance(loaded, type):
+                        loaded()
+                except Exception as exc:
+                    raise ImportError(
+                        f"the emkit plugin entry point {point.name!r} = {point.value!r} of "
+                        f"{dist} failed to load: {type(exc).__name__}: {exc}"
+                    ) from exc
+                _PLUGINS.done.add(key)
+            _PLUGINS.complete = True
+        finally:
+            _PLUGINS.loading = False
+
+
+@contextmanager
+def isolated(*, builtins_only: bool = False) -> Iterator[None]:
+    """Undo every registration made inside the ``with`` block (a hook for tests).
+
+    Parameters
+    ----------
+    builtins_only : bool, default False
+        Start the block with emkit's own classes only, and with no entry point loaded yet, so
+        that the first look-up of an unknown name inside loads the installed plugins afresh.
+        (A plugin module imported before is not imported again, so its classes stay out.)
+
+    Examples
+    --------
+    >>> from emkit import registry
+    >>> with registry.isolated(builtins_only=True):
+    ...     "Gaussian" in registry.registered_families()
+    True
+    """
+    with _LOCK:
+        saved = [dict(kind.entries) for kind in _KINDS]
+        saved_plugins = attrs.evolve(_PLUGINS, done=set(_PLUGINS.done))
+        if builtins_only:
+            for kind in _KINDS:
+                kind.entries = {
+                    key: entry for key, entry in kind.entries.items() if _is_builtin(entry.cls)
+                }
+            _PLUGINS.complete = False
+            _PLUGINS.done = set()
+    try:
+        yield
+    finally:
+        with _LOCK:
+            for kind, entries in zip(_KINDS, saved, strict=True):
+                kind.entries = entries
+            _PLUGINS.complete = saved_plugins.complete
+            _PLUGINS.done = saved_plugins.done
+
+
+def _is_builtin(cls: type) -> bool:
+    module = cls.__module__
+    return module == _BUILTIN_PACKAGE or module.startswith(_BUILTIN_PACKAGE + ".")
