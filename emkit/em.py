@@ -41,8 +41,8 @@ __all__ = [
     "IterationState",
     "Run",
     "check_params",
-    "fit",
     "first_non_finite",
+    "fit",
 ]
 
 P = TypeVar("P")

@@ -154,10 +154,6 @@ _SETTING_KINDS = (
 #: encoder (encoder, _to_dict, save/to_dict, caller): warnings point at the user's line.
 _USER_FRAME = 4
 
-# Kept only because tests/test_docs.py monkeypatches it; the registry (emkit.registry) holds
-# the families now. Remove once that test isolates the registry with registry.isolated().
-_FAMILIES: dict[str, tuple[type, type]] = {}
-
 
 # -- writing -----------------------------------------------------------------------------------
 def save(fitted: Any, path: str | os.PathLike[str]) -> None:

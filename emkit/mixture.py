@@ -29,7 +29,14 @@ from emkit.protocols import (
 from emkit.registry import register_model
 from emkit.stats import add, references
 
-__all__ = ["COUNT_FLOOR", "FiniteMixture", "MixtureParams", "MixtureStats"]
+__all__ = [
+    "COUNT_FLOOR",
+    "WEIGHT_SUM_ATOL",
+    "FiniteMixture",
+    "MixtureParams",
+    "MixtureStats",
+    "recenter_components",
+]
 
 P = TypeVar("P")
 S = TypeVar("S")
@@ -48,6 +55,9 @@ MIN_BLOCK_ROWS = 1024
 #: 8,000-row blocks at 21, 256-row blocks at 24 (numpy's per-call overhead). The source's chunk
 #: budget still bounds the memory of a pass.
 BLOCK_BYTES = 8 * 2**20
+
+#: How far mixing weights may sum from 1 (user-given, loaded from a file or from an M-step).
+WEIGHT_SUM_ATOL = 1e-6
 
 #: A fitted component with fewer effective data points than this is reported as collapsed.
 COLLAPSE_COUNT = 1.0
@@ -163,7 +173,9 @@ class FiniteMixture(Generic[P, S]):
                 f"`params.weights` must have shape (n_components,) = ({self.n_components},); "
                 f"got {weights.shape}"
             )
-        if (weights < 0).any() or not np.isclose(weights.sum(), 1.0, rtol=0.0, atol=1e-6):
+        if (weights < 0).any() or not np.isclose(
+            weights.sum(), 1.0, rtol=0.0, atol=WEIGHT_SUM_ATOL
+        ):
             raise ValueError(
                 f"`params.weights` must be non-negative and sum to 1; got {weights.tolist()} "
                 f"(sum {weights.sum():.8g})"

@@ -16,8 +16,11 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+import emkit
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -113,12 +116,17 @@ def test_docs_page_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     import matplotlib.pyplot as plt
 
     monkeypatch.chdir(tmp_path)
-    # A page may register a plugin family for emkit.load; keep that out of other tests.
-    from emkit import io
-
-    monkeypatch.setattr(io, "_FAMILIES", dict(io._FAMILIES))
     namespace: dict[str, object] = {"__name__": f"docs.{page.stem}"}
     blocks = python_blocks(expand_snippets(page.read_text(encoding="utf-8")))
+    # A page may register a plugin family or model; keep that out of other tests.
+    with emkit.registry.isolated():
+        run_blocks(blocks, page, namespace, plt)
+
+
+def run_blocks(
+    blocks: list[tuple[int, str]], page: Path, namespace: dict[str, object], plt: Any
+) -> None:
+    """Execute a page's Python blocks in order in one namespace, closing figures at the end."""
     try:
         for line, code in blocks:
             filename = f"{page.relative_to(ROOT)}:{line}"
