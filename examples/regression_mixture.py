@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 # --8<-- [start:imports]
-from typing import Any
+from typing import Any, Self
 
 import attrs
 import numpy as np
@@ -59,6 +59,24 @@ class RegressionStats:
     ata: np.ndarray
     ate: np.ndarray
     ete: np.ndarray
+
+    def recenter(self, like: Self) -> Self:
+        """The same sums around ``like.reference`` (online and incremental EM need this).
+
+        Around the new lines the residuals are ``e' = e - a . d`` with
+        ``d = like.reference - reference``, so ``ate' = ate - ata d`` and
+        ``ete' = ete - 2 d . ate + d^T ata d``; ``counts`` and ``ata`` do not change.
+        """
+        d = like.reference - self.reference
+        ata_d = np.einsum("kpq,kq->kp", self.ata, d)
+        return attrs.evolve(
+            self,
+            reference=like.reference,
+            ate=self.ate - ata_d,
+            ete=self.ete
+            - 2.0 * np.einsum("kp,kp->k", d, self.ate)
+            + np.einsum("kp,kp->k", d, ata_d),
+        )
 
 
 @attrs.frozen
