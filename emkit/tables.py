@@ -2,11 +2,21 @@
 
 Every problem is reported as a :class:`DataFileError` naming the file, the line (1-based, as in
 an editor) and the column, so that a command-line user can fix the file at once.
+
+Delimited text is read with the standard library's :mod:`csv` module, so quoted fields work as
+spreadsheets write them: ``"height, cm",weight`` is two cells, and ``""`` inside a quoted field
+is one quote. A ``.npy`` file is opened as a read-only memory map, never loaded whole: the
+rows are checked block by block, and :func:`emkit.fit` reads it in row blocks
+(:class:`emkit.sources.MemmapSource`).
 """
 
 from __future__ import annotations
 
+import csv
+import inspect
+import re
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -16,7 +26,18 @@ import numpy as np
 from emkit import datasets
 from emkit._backend import Array
 
-__all__ = ["DataFileError", "Table", "default_names", "parse_table", "read_data"]
+__all__ = [
+    "NPY_BLOCK_BYTES",
+    "DataFileError",
+    "Table",
+    "default_names",
+    "parse_table",
+    "read_data",
+    "row_blocks",
+]
+
+#: Bytes of one block of a ``.npy`` file read into memory at a time (for the finiteness check).
+NPY_BLOCK_BYTES = 16 * 2**20
 
 
 class DataFileError(ValueError):
@@ -30,24 +51,56 @@ class Table:
     Attributes
     ----------
     data : array of shape (n_samples, n_features)
-        float64, or float32 from a float32 ``.npy`` file.
+        float64 from text and bundled datasets. From a ``.npy`` file: a read-only
+        ``numpy.memmap`` of the file in its own dtype (float32 stays float32; other numbers are
+        computed in float64 by emkit), whose rows are read only when used.
     names : tuple of str
         Column names: from the header row or the dataset, else ``x1, x2, ...``.
     source : str
         Where the data came from, for messages ("faithful", "data.csv", ...).
     lines : int array of shape (n_samples,) or None
         The 1-based line of each row in a text file, for messages.
+    binary : callable returning a Table, or None
+        The data's own 0/1 form where it has one: a bundled dataset whose loader can binarize
+        (the digits: pixel intensity >= 8, as :func:`emkit.datasets.load_digits`).
     """
 
     data: Array
     names: tuple[str, ...]
     source: str
     lines: Array | None = None
+    binary: Callable[[], Table] | None = None
+
+    @property
+    def in_memory(self) -> bool:
+        """False for a memory-mapped ``.npy`` file, whose rows are read block by block."""
+        return not isinstance(self.data, np.memmap)
+
+    def binarized(self, threshold: float) -> Table:
+        """The data as 0/1: 1 where a value is >= ``threshold`` (read into memory, float64)."""
+        data = np.concatenate(
+            [(self.data[rows] >= threshold).astype(np.float64) for rows in row_blocks(self.data)]
+        )
+        return Table(data, self.names, f"{self.source}, binarized (>= {threshold:g})", self.lines)
 
 
 def default_names(n_features: int) -> tuple[str, ...]:
     """``("x1", "x2", ...)`` for data without a header."""
     return tuple(f"x{j + 1}" for j in range(n_features))
+
+
+def row_blocks(data: Array, block_bytes: int | None = None) -> Iterator[slice]:
+    """Slices of consecutive rows of ``data``, each about ``block_bytes`` in memory.
+
+    ``block_bytes`` defaults to :data:`NPY_BLOCK_BYTES`.
+    """
+    if block_bytes is None:
+        block_bytes = NPY_BLOCK_BYTES
+    n_rows = data.shape[0]
+    row_bytes = max(1, int(np.prod(data.shape[1:], dtype=np.int64)) * data.dtype.itemsize)
+    size = max(1, block_bytes // row_bytes)
+    for start in range(0, n_rows, size):
+        yield slice(start, min(start + size, n_rows))
 
 
 def _is_number(cell: str) -> bool:
@@ -58,56 +111,143 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _delimiter(first_line: str, source: str) -> str | None:
-    """The separator of a delimited text file, from its name and its first data line."""
-    if source.lower().endswith((".tsv", ".tab")) or "\t" in first_line:
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+
+
+def _delimiter(first_line: str, source: str) -> str:
+    """The separator of a delimited text file, from its name and its first data line.
+
+    Tab, then comma, then semicolon, found outside quoted fields; otherwise runs of whitespace
+    (which is also what a single column reads as).
+    """
+    bare = _QUOTED.sub("", first_line)
+    if source.lower().endswith((".tsv", ".tab")) or "\t" in bare:
         return "\t"
     for candidate in (",", ";"):
-        if candidate in first_line:
+        if candidate in bare:
             return candidate
-    return None  # runs of whitespace (also a single column)
+    return " "
 
 
-def _split(line: str, delimiter: str | None) -> list[str]:
-    return [cell.strip().strip("\"'") for cell in line.split(delimiter)]
+def _first_record(lines: list[str]) -> str | None:
+    """The text of the first data record (more than one line if a quoted field spans lines)."""
+    start = next((i for i, line in enumerate(lines) if not _skipped(line)), None)
+    if start is None:
+        return None
+    text = lines[start]
+    for line in lines[start + 1 :]:
+        if text.count('"') % 2 == 0:
+            break
+        text += line
+    return text
+
+
+def _skipped(line: str) -> bool:
+    """Blank lines and ``#`` comments are not data."""
+    stripped = line.strip()
+    return not stripped or stripped.startswith("#")
+
+
+def _clean(cell: str) -> str:
+    cell = cell.strip()
+    if len(cell) >= 2 and cell[0] == cell[-1] == "'":
+        cell = cell[1:-1].strip()  # 'name' in single quotes, as some tools write headers
+    return cell
+
+
+@attrs.define
+class _Cursor:
+    """Where the reader is: lines consumed, whether inside a record, the record's first line."""
+
+    line: int = 0
+    inside: bool = False
+    start: int = 0
+
+
+def _records(lines: list[str], delimiter: str, source: str) -> tuple[list[list[str]], list[int]]:
+    """The cells of every record and the 1-based line each starts on.
+
+    Blank and comment lines between records are skipped; inside a quoted field that spans lines
+    every line belongs to the field.
+    """
+    cursor = _Cursor()
+    whitespace = delimiter == " "
+
+    def feed() -> Iterator[str]:
+        while cursor.line < len(lines):
+            line = lines[cursor.line]
+            cursor.line += 1
+            if not cursor.inside:
+                if _skipped(line):
+                    continue
+                cursor.start = cursor.line
+                cursor.inside = True
+                if whitespace:
+                    line = line.strip()
+            yield line
+
+    reader = csv.reader(
+        feed(),
+        delimiter=delimiter,
+        quotechar='"',
+        doublequote=True,
+        skipinitialspace=whitespace,
+        strict=True,
+    )
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            where = cursor.start if cursor.inside else cursor.line
+            detail = str(exc)
+            if "end of data" in detail or "unexpected end" in detail:
+                detail = "a quoted field is not closed"
+            raise DataFileError(f"{source}, line {where}: {detail}") from None
+        cursor.inside = False
+        rows.append([_clean(cell) for cell in record])
+        numbers.append(cursor.start)
+    return rows, numbers
 
 
 def parse_table(text: str, source: str) -> Table:
     """Parse delimited numeric text (CSV, TSV, semicolon- or space-separated).
 
-    Blank lines and lines starting with ``#`` are skipped. The first remaining line is a header
-    when none of its cells is a number. Every other cell must be a finite number.
+    Blank lines and lines starting with ``#`` are skipped. The delimiter is a tab (also for a
+    ``.tsv``/``.tab`` name), a comma or a semicolon, whichever the first data line holds outside
+    quotes first, else runs of whitespace. Fields may be quoted with ``"`` (a quoted field may
+    hold the delimiter, ``""`` for a quote, and line breaks). The first record is a header when
+    none of its cells is a number. Every other cell must be a finite number.
 
     Raises
     ------
     DataFileError
         Naming the line (1-based, as in an editor) and column of a ragged row, an empty or
-        non-numeric cell, or a non-finite value.
+        non-numeric cell, a non-finite value, or broken quoting.
     """
-    numbered = [
-        (number, line)
-        for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), start=1)
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    if not numbered:
+    lines = text.removeprefix("\ufeff").splitlines(keepends=True)
+    first = _first_record(lines)
+    if first is None:
         raise DataFileError(f"{source}: no data (the file is empty)")
-    delimiter = _delimiter(numbered[0][1], source)
-    rows = [_split(line, delimiter) for _, line in numbered]
-    line_numbers = np.array([number for number, _ in numbered])
+    rows, numbers = _records(lines, _delimiter(first, source), source)
+    line_numbers = np.array(numbers)
     width = len(rows[0])
     names: tuple[str, ...] | None = None
     if not any(_is_number(cell) for cell in rows[0]):
         names = tuple(cell or f"x{j + 1}" for j, cell in enumerate(rows[0]))
         rows, line_numbers = rows[1:], line_numbers[1:]
         if not rows:
-            raise DataFileError(f"{source}: no data rows after the header (line {numbered[0][0]})")
+            raise DataFileError(f"{source}: no data rows after the header (line {numbers[0]})")
     lengths = np.array([len(row) for row in rows])
     ragged = np.flatnonzero(lengths != width)
     if ragged.size:
         i = int(ragged[0])
         raise DataFileError(
             f"{source}, line {line_numbers[i]}: ragged row with {lengths[i]} column(s); "
-            f"expected {width} like line {numbered[0][0]}"
+            f"expected {width} like line {numbers[0]}"
         )
     cells = np.array(rows, dtype=str).reshape(len(rows), width)
     try:
@@ -146,8 +286,9 @@ def _column_name(names: tuple[str, ...] | None, j: int) -> str:
 
 
 def _read_npy(path: Path) -> Table:
+    """A ``.npy`` file as a read-only memory map, checked block by block."""
     try:
-        arr = np.load(path, allow_pickle=False)
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise DataFileError(
             f"{path}: cannot read as a .npy array ({' '.join(str(exc).split())})"
@@ -165,33 +306,77 @@ def _read_npy(path: Path) -> Table:
             f"{path}: the array must be 2-D (samples x features) and non-empty; "
             f"it has shape {arr.shape}"
         )
-    # float32 stays float32 (the library computes in the data's precision); the rest is float64.
-    data = arr if arr.dtype in (np.float32, np.float64) else arr.astype(np.float64)
-    finite = np.isfinite(data)
-    if not finite.all():
-        i, j = (int(v) for v in np.argwhere(~finite)[0])
-        raise DataFileError(f"{path}: row {i}, column {j} holds {data[i, j]}, not a finite number")
-    return Table(data, default_names(data.shape[1]), str(path))
+    if np.issubdtype(arr.dtype, np.floating):
+        for rows in row_blocks(arr):
+            finite = np.isfinite(arr[rows])
+            if not finite.all():
+                i, j = (int(v) for v in np.argwhere(~finite)[0])
+                value = arr[rows.start + i, j]
+                raise DataFileError(
+                    f"{path}: row {rows.start + i}, column {j} holds {value}, not a finite number"
+                )
+    return Table(arr, default_names(arr.shape[1]), str(path))
 
 
-def read_data(spec: str, *, binarize: bool = False, stdin: IO[str] | None = None) -> Table:
+def _dataset(name: str) -> Table:
+    """A bundled dataset in its raw form, with its binary form where its loader has one."""
+    loader: Callable[..., datasets.Dataset] = datasets.DATASETS[name]
+    if "binarize" not in inspect.signature(loader).parameters:
+        dataset = loader()
+        return Table(np.asarray(dataset.data, dtype=np.float64), dataset.feature_names, name)
+    raw = loader(binarize=False)
+
+    def binary() -> Table:
+        dataset = loader(binarize=True)
+        data = np.asarray(dataset.data, dtype=np.float64)
+        return Table(data, dataset.feature_names, f"{name}, binarized")
+
+    return Table(np.asarray(raw.data, dtype=np.float64), raw.feature_names, name, binary=binary)
+
+
+def read_data(
+    spec: str,
+    *,
+    binarize: bool = False,
+    threshold: float | None = None,
+    stdin: IO[str] | None = None,
+) -> Table:
     """Data from a file path, ``-`` (standard input) or a bundled dataset name.
 
     Parameters
     ----------
     spec : str
-        ``*.npy``, a delimited text file, ``-``, or one of :data:`emkit.datasets.DATASETS`.
+        ``*.npy`` (opened as a memory map), a delimited text file, ``-``, or one of
+        :data:`emkit.datasets.DATASETS`.
     binarize : bool, default False
-        For the bundled digits: pixels as 0/1 (for a Bernoulli mixture) instead of 0-16.
+        For a bundled dataset that has a binary form (the digits): that form (pixels as 0/1
+        for a Bernoulli mixture) instead of the raw values. Other data is not changed.
+    threshold : float, optional
+        Turn any data into 0/1: 1 where a value is >= ``threshold`` (read into memory).
+    stdin : text stream, optional
+        Read ``-`` from here instead of ``sys.stdin``.
+
+    Raises
+    ------
+    DataFileError
+        Naming the file, and the line and column (or row and column of a ``.npy`` array) of
+        any value that is not a finite number.
     """
+    table = _read(spec, stdin)
+    if binarize and table.binary is not None:
+        table = table.binary()
+    if threshold is not None:
+        table = table.binarized(threshold)
+    return table
+
+
+def _read(spec: str, stdin: IO[str] | None) -> Table:
     if spec == "-":
         return parse_table((stdin or sys.stdin).read(), "<stdin>")
     path = Path(spec)
     if not path.exists():
         if spec in datasets.DATASETS:
-            options = {"binarize": binarize} if spec == "digits" else {}
-            dataset = datasets.load(spec, **options)
-            return Table(np.asarray(dataset.data, dtype=np.float64), dataset.feature_names, spec)
+            return _dataset(spec)
         raise DataFileError(
             f"{spec}: no such file, and not a bundled dataset ({', '.join(datasets.DATASETS)})"
         )

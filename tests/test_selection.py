@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import attrs
 import numpy as np
 import pytest
 
 import emkit
-from emkit.selection import classification_entropy
+from emkit.selection import FailedCandidate, classification_entropy, family_label
 
 #: Hand computation and library agree up to rounding.
 SAME_RTOL = 1e-12
@@ -78,9 +82,147 @@ def test_select_rejects_bad_arguments(three_clusters: np.ndarray) -> None:
         ValueError, match=r"`criterion` must be one of 'bic', 'aic', 'icl'; got 'r2'"
     ):
         emkit.select(three_clusters, criterion="r2")
-    with pytest.raises(ValueError, match=r"`covariance_types` applies only to a Gaussian family"):
+    with pytest.raises(
+        ValueError,
+        match=r"`covariance_types` applies only to a family with a `covariance_type` setting "
+        r"\(such as Gaussian\); Poisson has none",
+    ):
         emkit.select(three_clusters, emkit.Poisson(), covariance_types=("full",))
-    with pytest.raises(ValueError, match=r"`covariance_types` must be one of"):
+    with pytest.raises(
+        ValueError, match=r"`covariance_types`: `covariance_type` must be one of .*got 'round'"
+    ):
         emkit.select(three_clusters, covariance_types=("round",))
+    with pytest.raises(TypeError, match=r"`covariance_types` must be a sequence of names"):
+        emkit.select(three_clusters, covariance_types="full")
     with pytest.raises(ValueError, match=r"`n_components` must name at least one"):
         emkit.select(three_clusters, n_components=[])
+
+
+# -- the hook around each candidate and skipping failed fits ---------------------------------
+class _Recorder:
+    """An ``on_candidate`` hook that records what it sees, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, ...]] = []
+        self.states: dict[tuple[str, int], list[emkit.IterationState[object]]] = {}
+
+    @contextmanager
+    def __call__(self, label: str, k: int) -> Iterator[list[object]]:
+        self.events.append(("enter", label, str(k)))
+        states = self.states.setdefault((label, k), [])
+        try:
+            yield [states.append]
+        except ValueError as exc:
+            self.events.append(("failed", label, str(k), type(exc).__name__))
+            raise
+        finally:
+            self.events.append(("exit", label, str(k)))
+
+
+def test_select_calls_the_hook_around_every_candidate_with_its_callbacks(
+    three_clusters: np.ndarray,
+) -> None:
+    hook = _Recorder()
+    seen: list[int] = []
+    selection = emkit.select(
+        three_clusters,
+        n_components=[1, 3],
+        covariance_types=("diag", "full"),
+        random_state=0,
+        on_candidate=hook,
+        callbacks=[lambda state: seen.append(state.iteration)],
+    )
+    expected = [("diag", 1), ("diag", 3), ("full", 1), ("full", 3)]
+    assert hook.events == [
+        event
+        for kind, k in expected
+        for event in (("enter", f"Gaussian({kind})", str(k)), ("exit", f"Gaussian({kind})", str(k)))
+    ]
+    for candidate in selection.candidates:
+        states = hook.states[(candidate.label, candidate.n_components)]
+        # The hook's callbacks saw every iteration of that candidate's fit (0 is the start).
+        assert [s.iteration for s in states] == list(range(candidate.result.n_iter + 1))
+        assert states[-1].log_likelihood == pytest.approx(candidate.log_likelihood, rel=1e-12)
+    # Callbacks passed to select still go to every fit, next to the hook's.
+    assert len(seen) == sum(c.result.n_iter + 1 for c in selection.candidates)
+    assert selection.failed == ()
+
+
+def test_select_gives_the_same_answer_with_and_without_the_hook(
+    three_clusters: np.ndarray,
+) -> None:
+    plain = emkit.select(three_clusters, n_components=[2, 3], random_state=1)
+    hooked = emkit.select(
+        three_clusters, n_components=[2, 3], random_state=1, on_candidate=_Recorder()
+    )
+    assert [c.bic for c in hooked.candidates] == [c.bic for c in plain.candidates]
+
+
+def test_select_skips_a_failed_candidate_when_asked(three_clusters: np.ndarray) -> None:
+    small = three_clusters[:20]
+    hook = _Recorder()
+    selection = emkit.select(
+        small, n_components=[1, 50, 2], random_state=0, on_candidate=hook, skip_failures=True
+    )
+    assert [c.n_components for c in selection.candidates] == [1, 2]
+    (failed,) = selection.failed
+    assert isinstance(failed, FailedCandidate)
+    assert (failed.label, failed.n_components) == ("Gaussian(full)", 50)
+    assert "n_components" in failed.error
+    assert "\n" not in failed.error
+    # The failure passed through the hook's context, which was left all the same.
+    assert ("failed", "Gaussian(full)", "50", "ValueError") in hook.events
+    assert hook.events.count(("exit", "Gaussian(full)", "50")) == 1
+    assert selection.best.n_components in (1, 2)
+
+
+def test_select_raises_on_a_failed_candidate_by_default(three_clusters: np.ndarray) -> None:
+    with pytest.raises(ValueError, match=r"n_components") as info:
+        emkit.select(three_clusters[:20], n_components=[1, 50], random_state=0)
+    assert "every candidate" not in str(info.value)
+
+
+def test_select_raises_when_every_candidate_fails(three_clusters: np.ndarray) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"every candidate model failed to fit; the first, Gaussian\(full\) with "
+        r"n_components=50: ",
+    ):
+        emkit.select(three_clusters[:20], n_components=[50, 60], skip_failures=True)
+
+
+def test_family_label_names_the_covariance_type_of_any_family_that_has_one() -> None:
+    assert family_label(emkit.Gaussian("tied")) == "Gaussian(tied)"
+    assert family_label(emkit.Poisson()) == "Poisson"
+
+    @attrs.frozen
+    class Banded:
+        covariance_type: str = "banded"
+
+    assert family_label(Banded()) == "Banded(banded)"
+
+
+def test_covariance_types_for_any_family_with_that_setting(three_clusters: np.ndarray) -> None:
+    @attrs.frozen
+    class Other:
+        covariance_type: str = attrs.field(default="a", validator=attrs.validators.in_(("a", "b")))
+
+    class StopError(Exception):
+        pass
+
+    labels = []
+
+    @contextmanager
+    def first_only(label: str, k: int) -> Iterator[None]:
+        labels.append(f"{label} K={k}")
+        raise StopError
+        yield  # pragma: no cover
+
+    with pytest.raises(StopError):
+        emkit.select(
+            three_clusters, Other(), [4], covariance_types=["b", "a"], on_candidate=first_only
+        )
+    assert labels == ["Other(b) K=4"]
+    # The family's own validator checks the names.
+    with pytest.raises(ValueError, match=r"`covariance_types`: 'covariance_type' must be in"):
+        emkit.select(three_clusters, Other(), covariance_types=["c"])

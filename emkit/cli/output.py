@@ -1,0 +1,217 @@
+"""What the command line prints and writes: the fit summary, tables, CSV."""
+
+from __future__ import annotations
+
+import csv
+import math
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+import numpy as np
+
+from emkit._backend import Array
+from emkit.cli.errors import CliError
+from emkit.em import FitResult
+from emkit.selection import aic, bic
+from emkit.tables import Table
+
+__all__ = [
+    "CSV_DIGITS",
+    "SUMMARY_MAX_FEATURES",
+    "check_writable",
+    "describe_model",
+    "format_summary",
+    "format_table",
+    "model_kind",
+    "output_stream",
+    "shape_text",
+    "write_csv",
+    "write_csv_header",
+]
+
+#: Columns of the means shown in the ``fit`` summary; wider data is cut with "...".
+SUMMARY_MAX_FEATURES = 6
+
+#: Significant digits of numbers written to CSV output (labels are integers). 17 digits would
+#: round-trip float64 exactly; 10 keep files readable and are far below sampling noise.
+CSV_DIGITS = 10
+
+
+def _setting_text(name: str, value: Any) -> str:
+    if name == "covariance_type" and isinstance(value, str):
+        return f"{value} covariance"
+    if isinstance(value, float):
+        return f"{name}={value:g}"
+    if isinstance(value, bool | int | str) or value is None:
+        return f"{name}={value!r}"
+    return f"{name}=<{type(value).__name__}>"
+
+
+def _differs(value: Any, default: Any) -> bool:
+    try:
+        return not bool(value == default)
+    except (TypeError, ValueError):  # arrays and other values without one truth value
+        return True
+
+
+def family_settings(family: Any) -> list[str]:
+    """The family's covariance type and its settings that differ from their defaults, in words."""
+    if not attrs.has(type(family)):
+        return []
+    texts = []
+    for field in attrs.fields(type(family)):
+        if not field.init:
+            continue
+        value = getattr(family, field.name)
+        default = field.default
+        shown = (
+            field.name == "covariance_type"
+            or default is attrs.NOTHING
+            or isinstance(default, attrs.Factory)  # type: ignore[arg-type]
+            or _differs(value, default)
+        )
+        if shown:
+            texts.append(_setting_text(field.alias or field.name, value))
+    return texts
+
+
+def model_kind(model: Any) -> str:
+    """``"Gaussian mixture"`` for a mixture of a family, else the model's class name."""
+    family = getattr(model, "family", None)
+    if family is None:
+        return type(model).__name__
+    return f"{type(family).__name__} mixture"
+
+
+def describe_model(model: Any) -> str:
+    """``"Gaussian mixture, full covariance, 2 components"``: the model in a few words."""
+    family = getattr(model, "family", None)
+    parts = [model_kind(model), *([] if family is None else family_settings(family))]
+    k = getattr(model, "n_components", None)
+    if isinstance(k, int):
+        parts.append(f"{k} component{'s' * (k != 1)}")
+    return ", ".join(parts)
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Right-aligned columns separated by two spaces."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def shape_text(table: Table) -> str:
+    """``"faithful (272 samples, 2 features)"``."""
+    n_samples, n_features = table.data.shape
+    return (
+        f"{table.source} ({n_samples} sample{'s' * (n_samples != 1)}, "
+        f"{n_features} feature{'s' * (n_features != 1)})"
+    )
+
+
+def _column_format(values: Array) -> str:
+    """One format for a column of numbers: 6 significant digits of its largest value, the same
+    decimals for every row (so the column lines up); scientific for very small or odd values."""
+    finite = values[np.isfinite(values)]
+    largest = float(np.max(np.abs(finite))) if finite.size else 0.0
+    if largest == 0.0:
+        return ".6f"
+    if largest < 1e-3 or largest >= 1e15:
+        return ".4e"
+    digits_before_point = math.floor(math.log10(largest)) + 1
+    return f".{min(max(0, 6 - digits_before_point), 6)}f"
+
+
+def format_summary(
+    result: FitResult[Any], table: Table, seconds: float, *, tol: float, n_init: int
+) -> str:
+    """The readable summary printed by ``emkit fit`` (for a mixture of one family).
+
+    Parameters
+    ----------
+    result : FitResult
+        The fit of a mixture: ``result.model.family.mean`` gives the component means and
+        ``result.params.weights`` the weights.
+    table : Table
+        The data, for its name, size and column names.
+    seconds : float
+        Time the fit took.
+    tol, n_init : float, int
+        The options the fit ran with.
+    """
+    model: Any = result.model  # the FiniteMixture that ``emkit fit`` built
+    params = result.params
+    means = np.asarray(model.family.mean(params.components))
+    shown = min(means.shape[1], SUMMARY_MAX_FEATURES)
+    header = ["component", "weight", *table.names[:shown]]
+    if shown < means.shape[1]:
+        header.append(f"... ({means.shape[1]} features)")
+    formats = [_column_format(means[:, j]) for j in range(shown)]
+    rows = []
+    for k in range(model.n_components):
+        cells = (f"{v:{fmt}}" for v, fmt in zip(means[k, :shown], formats, strict=True))
+        row = [str(k), f"{params.weights[k]:.4f}", *cells]
+        if shown < means.shape[1]:
+            row.append("...")
+        rows.append(row)
+    n = result.n_samples
+    prior = [f"log-prior       {result.log_prior:.6f}"] if result.log_prior != 0.0 else []
+    runs = f" (best of {n_init} runs: run {result.restart + 1})" if n_init > 1 else ""
+    lines = [
+        describe_model(model),
+        f"data: {shape_text(table)}",
+        "",
+        "component means:",
+        format_table(header, rows),
+        "",
+        f"log-likelihood  {result.log_likelihood:.6f}  "
+        f"({result.log_likelihood / n:.6f} per sample)",
+        *prior,
+        f"BIC             {bic(result):.4f}",
+        f"AIC             {aic(result):.4f}",
+        f"converged       {'yes' if result.converged else 'no'} (tol {tol:g} per sample)",
+        f"iterations      {result.n_iter}{runs}",
+        f"time            {seconds:.3f} s",
+    ]
+    return "\n".join(lines)
+
+
+def check_writable(path: str | None, option: str) -> None:
+    """Fail before a long fit, not after, when an output cannot be written."""
+    if path is None or path == "-":
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise CliError(f"{option} {path}: is a directory")
+    if not target.parent.exists():
+        raise CliError(f"{option} {path}: directory {target.parent} does not exist")
+
+
+@contextmanager
+def output_stream(path: str | None, option: str) -> Iterator[IO[str]]:
+    """A text stream to ``path``, or to standard output for ``None`` and ``-``."""
+    if path is None or path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    try:
+        stream = Path(path).open("w", encoding="utf-8", newline="")  # noqa: SIM115
+    except OSError as exc:
+        raise CliError(f"{option} {path}: cannot write ({exc.strerror or exc})") from None
+    with stream:
+        yield stream
+
+
+def write_csv_header(stream: IO[str], header: Sequence[str]) -> None:
+    """One CSV header line (names holding a comma or a quote are quoted)."""
+    csv.writer(stream, lineterminator="\n").writerow(header)
+
+
+def write_csv(stream: IO[str], values: Array, fmt: str) -> None:
+    """Rows of numbers as CSV lines, each number formatted with ``fmt`` (``"%d"``, ...)."""
+    np.savetxt(stream, values, fmt=fmt, delimiter=",")

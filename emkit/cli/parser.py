@@ -1,0 +1,312 @@
+"""The ``emkit`` argument parser: subcommands, options, help texts."""
+
+from __future__ import annotations
+
+import argparse
+from typing import NoReturn
+
+from emkit._version import __version__
+from emkit.cli import commands
+from emkit.cli.errors import one_line
+from emkit.cli.families import family_names, family_option, family_type
+from emkit.cli.options import non_negative_float, non_negative_int, number, positive_int
+from emkit.init import INIT_METHODS
+from emkit.selection import CRITERIA
+
+__all__ = ["Parser", "build_parser"]
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one ``emkit: error:`` line, status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``emkit: error: MESSAGE (see 'PROG --help')`` and exit with status 2."""
+        hint = f" (see '{self.prog} --help')"
+        self.exit(2, f"emkit: error: {one_line(message)}{hint}\n")
+
+
+_FORMATTER = argparse.HelpFormatter
+
+_DATA_HELP = (
+    "CSV/TSV file (header row optional, quoted fields allowed), .npy file (memory-mapped, "
+    "not loaded whole), '-' for CSV on stdin, or a bundled dataset: faithful, earthquakes, "
+    "digits (pixel intensities 0-16; their 0/1 form, intensity >= 8, for a family that "
+    "accepts only 0 and 1)"
+)
+
+_BINARIZE_HELP = (
+    "turn the data into 0/1 first: 1 where a value is >= T, for a family of binary data "
+    "(default: the data as it is)"
+)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the Python traceback of an error",
+    )
+
+
+def _add_family_options(parser: argparse.ArgumentParser) -> None:
+    names = ", ".join(family_names())
+    parser.add_argument(
+        "--family",
+        type=family_type,
+        default="gaussian",
+        metavar="NAME",
+        help=f"component distribution: a registered family, in any case ({names}; installed "
+        "plugins add theirs) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--family-option",
+        type=family_option,
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help="set the family's setting KEY (a number, true/false, none or a word), checked by "
+        "the family itself, e.g. --family bernoulli --family-option pseudo_count=0.5; "
+        "repeatable (default: the family's own settings)",
+    )
+    parser.add_argument(
+        "--reg-covar",
+        type=number,
+        default=None,
+        metavar="X",
+        help="the family's `reg_covar` setting; for the Gaussian, added to covariance "
+        "diagonals to keep them positive definite (default: the family's, 1e-6)",
+    )
+    parser.add_argument("--binarize", type=number, default=None, metavar="T", help=_BINARIZE_HELP)
+
+
+def _add_fit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--n-init",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="EM runs from different starts; the best is kept (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-iter",
+        type=non_negative_int,
+        default=100,
+        metavar="N",
+        help="maximum EM iterations per run (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--tol",
+        type=non_negative_float,
+        default=1e-3,
+        metavar="X",
+        help="stop when the log-likelihood per sample changes by less than this "
+        "(default: %(default)g)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="S",
+        help="random seed; the same seed gives the same result (default: %(default)s)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="do not show progress on stderr (default: show it)",
+    )
+
+
+def _add_model_and_data(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL", help="model file written by 'emkit fit --output'")
+    parser.add_argument("data", metavar="DATA", help=_DATA_HELP)
+    parser.add_argument("--binarize", type=number, default=None, metavar="T", help=_BINARIZE_HELP)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``emkit`` argument parser with all its subcommands."""
+    parser = Parser(
+        prog="emkit",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Fit mixture models by Expectation-Maximization, and use them.",
+        epilog=(
+            "examples:\n"
+            "  emkit fit faithful --components 2 --output model.json --plot fit.png\n"
+            "  emkit fit digits --family bernoulli --components 10 --plot digits.png\n"
+            "  emkit fit earthquakes --family poisson --family-option prior_strength=1\n"
+            "  emkit predict model.json data.csv --proba\n"
+            "  emkit score model.json data.csv\n"
+            "  emkit sample model.json -n 100 --output sample.csv\n"
+            "  emkit select faithful --components 1-6 --covariance all --plot bic.png\n"
+            "\n"
+            "Errors print one line 'emkit: error: ...' and exit with status 2.\n"
+            "Run 'emkit COMMAND --help' for the options of each command."
+        ),
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the Python traceback of an error"
+    )
+    parser.add_argument("--version", action="version", version=f"emkit {__version__}")
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=Parser
+    )
+
+    p = sub.add_parser(
+        "fit",
+        help="fit a mixture model to data",
+        description="Fit a finite mixture by EM, print a summary, optionally save the model "
+        "(JSON) and a figure. Progress (iteration, log-likelihood, change per sample) goes to "
+        "stderr, one line per iteration (an updating line on a terminal).",
+        formatter_class=_FORMATTER,
+    )
+    p.add_argument(
+        "data",
+        nargs="?",
+        default="faithful",
+        metavar="DATA",
+        help=_DATA_HELP + " (default: faithful)",
+    )
+    p.add_argument(
+        "-k",
+        "--components",
+        type=positive_int,
+        default=2,
+        metavar="K",
+        help="number of mixture components (default: %(default)s)",
+    )
+    p.add_argument(
+        "--covariance",
+        default=None,
+        metavar="KIND",
+        help="the family's `covariance_type` setting; for the Gaussian one of full, tied, "
+        "diag, spherical (default: the family's, full)",
+    )
+    _add_family_options(p)
+    p.add_argument(
+        "--init",
+        choices=INIT_METHODS,
+        default="kmeans",
+        help="how each run starts (default: %(default)s)",
+    )
+    _add_fit_options(p)
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        default=None,
+        help="save the fitted model as JSON, for predict/score/sample (default: not saved)",
+    )
+    p.add_argument(
+        "--plot",
+        metavar="FILE",
+        default=None,
+        help="save a figure (format from the extension, e.g. .png, .pdf): the data coloured "
+        "by component with covariance ellipses (first two features), component images for "
+        "square pixel data, a histogram for one feature; and the log-likelihood by iteration; "
+        "needs matplotlib (default: no figure)",
+    )
+    _add_common(p)
+    p.set_defaults(handler=commands.cmd_fit)
+
+    p = sub.add_parser(
+        "predict",
+        help="most probable component of each row (or all probabilities)",
+        description="Assign each row of DATA to its most probable component (0-based), "
+        "one label per line; with --proba write the posterior probability of every "
+        "component as CSV with a header. DATA is processed in row chunks.",
+        formatter_class=_FORMATTER,
+    )
+    _add_model_and_data(p)
+    p.add_argument(
+        "--proba",
+        action="store_true",
+        help="write component probabilities instead of labels (default: labels)",
+    )
+    p.add_argument(
+        "-o", "--output", metavar="FILE", default=None, help="write here (default: stdout)"
+    )
+    _add_common(p)
+    p.set_defaults(handler=commands.cmd_predict)
+
+    p = sub.add_parser(
+        "score",
+        help="log-likelihood of data under a model",
+        description="Print the number of rows of DATA, their mean log-likelihood per sample "
+        "and the total log-likelihood under the model. DATA is processed in row chunks.",
+        formatter_class=_FORMATTER,
+    )
+    _add_model_and_data(p)
+    _add_common(p)
+    p.set_defaults(handler=commands.cmd_score)
+
+    p = sub.add_parser(
+        "sample",
+        help="draw random rows from a model",
+        description="Draw N rows from the fitted model and write them as CSV with a header.",
+        formatter_class=_FORMATTER,
+    )
+    p.add_argument("model", metavar="MODEL", help="model file written by 'emkit fit --output'")
+    p.add_argument(
+        "-n",
+        "--n-samples",
+        dest="n",
+        type=positive_int,
+        required=True,
+        metavar="N",
+        help="number of rows to draw (required)",
+    )
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
+    p.add_argument(
+        "--labels",
+        action="store_true",
+        help="add a last column 'component' with each row's component (default: no)",
+    )
+    p.add_argument(
+        "-o", "--output", metavar="FILE", default=None, help="write here (default: stdout)"
+    )
+    _add_common(p)
+    p.set_defaults(handler=commands.cmd_sample)
+
+    p = sub.add_parser(
+        "select",
+        help="compare numbers of components (and covariance types) by BIC/AIC/ICL",
+        description="Fit one mixture per number of components (and per covariance type), "
+        "print log-likelihood, BIC, AIC and ICL of each with the best marked '*', and "
+        "optionally plot the criteria against the number of components. A candidate whose "
+        "fit fails (say, more components than rows) is skipped with a warning.",
+        formatter_class=_FORMATTER,
+    )
+    p.add_argument("data", metavar="DATA", help=_DATA_HELP)
+    p.add_argument(
+        "-k",
+        "--components",
+        default="1-8",
+        metavar="RANGE",
+        help="numbers of components to try: 3, 1-8 or 1-4,6 (default: %(default)s)",
+    )
+    p.add_argument(
+        "--covariance",
+        default=None,
+        metavar="TYPES",
+        help="covariance types to try, for a family with a `covariance_type` setting: 'all' "
+        "(full, tied, diag, spherical) or a comma-separated list (default: the family's, full)",
+    )
+    _add_family_options(p)
+    p.add_argument(
+        "--criterion",
+        choices=CRITERIA,
+        default="bic",
+        help="criterion that picks the best model, lower is better (default: %(default)s)",
+    )
+    _add_fit_options(p)
+    p.add_argument(
+        "--plot",
+        metavar="FILE",
+        default=None,
+        help="save a figure of BIC and AIC (BIC and ICL with --criterion icl) against the "
+        "number of components; needs matplotlib (default: no figure)",
+    )
+    _add_common(p)
+    p.set_defaults(handler=commands.cmd_select)
+    return parser
