@@ -226,6 +226,10 @@ class Gaussian:
             covariances, np.swapaxes(covariances, -1, -2), rtol=1e-10, atol=0.0
         ):
             raise ValueError("`params.covariances` must be symmetric matrices")
+        if means is params.means and covariances is params.covariances:
+            # Already float64 arrays of the right shapes, and positive definite: the
+            # constructor derived the precision factor from them (it raises otherwise).
+            return params
         try:
             return GaussianParams(means, covariances)
         except ValueError as exc:
