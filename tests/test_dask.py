@@ -13,8 +13,8 @@ import threadpoolctl
 from threadpoolctl import threadpool_limits
 
 import emkit
-from emkit.sources.dask_arrays import active_client
 from emkit.sources import DaskSource, as_source
+from emkit.sources.dask_arrays import active_client
 
 from .test_sources import FAMILIES, N_ITER, assert_same_params, make_data, start_of
 

@@ -134,7 +134,8 @@ def test_a_decrease_of_the_objective_is_reported_loudly(faithful: np.ndarray) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", emkit.ConvergenceWarning)
         with pytest.warns(
-            emkit.LikelihoodDecreaseWarning, match=r"objective of _ShrinkingMixture decreased.*_ShrinkingMixture.m_step does not maximise"
+            emkit.LikelihoodDecreaseWarning,
+            match=r"objective of _ShrinkingMixture decreased.*m_step does not maximise",
         ):
             emkit.fit(model, faithful, max_iter=5, random_state=0)
 

@@ -284,7 +284,9 @@ def test_unknown_reference_points_are_refused() -> None:
         center: Array = attrs.field(metadata=emkit.stats.NOT_ADDITIVE)
         total: Array
 
-    with pytest.raises(TypeError, match="cannot combine Odd statistics computed at different parameters"):
+    with pytest.raises(
+        TypeError, match="cannot combine Odd statistics computed at different parameters"
+    ):
         recenter(Odd(np.zeros(1), np.ones(1)), Odd(np.ones(1), np.ones(1)))
 
 
