@@ -888,10 +888,10 @@ def test_too_few_rows_are_refused(n_rows: int) -> None:
 
 
 def test_the_split_has_enough_rows_in_every_piece() -> None:
-    from emkit.testing import _row_pieces
+    from emkit.testing.model import row_pieces
 
     for n_rows in range(MIN_SPLIT_ROWS, 60):
-        pieces = _row_pieces(n_rows)
+        pieces = row_pieces(n_rows)
         sizes = [p.stop - p.start for p in pieces]
         assert len(pieces) >= MIN_PIECES
         assert min(sizes) >= MIN_PIECE_ROWS
