@@ -667,7 +667,7 @@ def _decode_setting(node: Any, where: str) -> Any:
     )
 
 
-def _decode_model_params(node: Any, model: Any, n_features: int) -> Any:
+def _decode_model_params(node: Any, model: LatentVariableModel[Any, Any], n_features: int) -> Any:
     """The parameters of ``model``, checked by its own ``validate_params``."""
     expected = registry.params_class_of(model)
     params = _decode_params(_mapping(node, "params"), "params")

@@ -33,7 +33,7 @@ from emkit._backend import Array
 from emkit._validation import check_array
 from emkit.em import FitResult
 from emkit.families.gaussian import Gaussian, GaussianParams
-from emkit.mixture import MixtureParams
+from emkit.mixture import FiniteMixture, MixtureParams
 from emkit.selection import CRITERIA, Selection
 
 if TYPE_CHECKING:
@@ -95,9 +95,15 @@ def _fitted_result(obj: Any) -> FitResult[Any] | None:
 _ACCEPTED = "a FitResult, a fitted emkit estimator (e.g. GaussianMixture) or MixtureParams"
 
 
-def _model_and_params(result_or_params: Any, model: Any) -> tuple[Any, MixtureParams[Any]]:
+def _model_and_params(
+    result_or_params: Any, model: FiniteMixture[Any, Any] | None
+) -> tuple[FiniteMixture[Any, Any], MixtureParams[Any]]:
     result = _fitted_result(result_or_params)
     if result is not None:
+        if not isinstance(result.model, FiniteMixture):
+            raise TypeError(
+                f"these figures show finite mixtures; the fit is of a {type(result.model).__name__}"
+            )
         return result.model, result.params
     if isinstance(result_or_params, MixtureParams):
         if model is None:
@@ -111,7 +117,7 @@ def _model_and_params(result_or_params: Any, model: Any) -> tuple[Any, MixturePa
     )
 
 
-def _component_means(params: MixtureParams[Any], model: Any) -> Array:
+def _component_means(params: MixtureParams[Any], model: FiniteMixture[Any, Any] | None) -> Array:
     if model is not None:
         return np.asarray(model.family.mean(params.components))
     components = params.components
@@ -277,7 +283,9 @@ def plot_mixture(
     return ax
 
 
-def _plot_mixture_1d(X: Array, model: Any, params: MixtureParams[Any], ax: Axes, name: str) -> Axes:
+def _plot_mixture_1d(
+    X: Array, model: FiniteMixture[Any, Any], params: MixtureParams[Any], ax: Axes, name: str
+) -> Axes:
     x = X[:, 0]
     n_components = len(params.weights)
     colors = _colors(n_components)

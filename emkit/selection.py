@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, final
+from typing import Any, cast, final
 
 import attrs
 import numpy as np
@@ -22,7 +22,7 @@ from emkit._validation import check_choice
 from emkit.em import FitResult, IterationState, fit
 from emkit.families.gaussian import Gaussian
 from emkit.mixture import FiniteMixture
-from emkit.protocols import Clustering
+from emkit.protocols import Clustering, ExponentialFamily
 from emkit.sources import as_source
 
 __all__ = [
@@ -93,7 +93,7 @@ def icl(result: FitResult[Any], X: Any, sample_weight: Any = None) -> float:
     return bic(result) + 2.0 * classification_entropy(result, X, sample_weight)
 
 
-def family_label(family: Any) -> str:
+def family_label(family: ExponentialFamily[Any, Any]) -> str:
     """A family and its covariance type in a few words: ``Gaussian(full)``, ``Poisson``.
 
     The covariance type is shown for any family with a ``covariance_type`` setting.
@@ -201,7 +201,9 @@ def _message(exc: BaseException) -> str:
     return str(exc)
 
 
-def _families(family: Any, covariance_types: Sequence[str] | None) -> list[Any]:
+def _families(
+    family: ExponentialFamily[Any, Any], covariance_types: Sequence[str] | None
+) -> list[ExponentialFamily[Any, Any]]:
     """``family`` once, or once per covariance type (checked by the family's own constructor)."""
     if covariance_types is None:
         return [family]
@@ -209,7 +211,8 @@ def _families(family: Any, covariance_types: Sequence[str] | None) -> list[Any]:
         raise TypeError(
             f"`covariance_types` must be a sequence of names; got the string {covariance_types!r}"
         )
-    settings = attrs.fields_dict(type(family)) if attrs.has(type(family)) else {}
+    cls: Any = type(family)
+    settings = attrs.fields_dict(cls) if attrs.has(cls) else {}
     setting = settings.get("covariance_type")
     if setting is None or not setting.init:
         raise ValueError(
@@ -219,7 +222,7 @@ def _families(family: Any, covariance_types: Sequence[str] | None) -> list[Any]:
     families = []
     for kind in covariance_types:
         try:
-            families.append(attrs.evolve(family, covariance_type=kind))
+            families.append(attrs.evolve(cast(Any, family), covariance_type=kind))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"`covariance_types`: {_message(exc)}") from None
     if not families:

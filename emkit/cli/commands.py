@@ -37,7 +37,7 @@ from emkit.cli.plots import check_plot_target, save_fit_plot, save_selection_plo
 from emkit.cli.progress import Progress, reported_warnings
 from emkit.em import FitResult, fit
 from emkit.mixture import FiniteMixture
-from emkit.protocols import Clustering, Sampling, Scoring
+from emkit.protocols import Clustering, LatentVariableModel, Sampling, Scoring
 from emkit.selection import select
 from emkit.tables import Table, default_names, read_data
 
@@ -128,7 +128,7 @@ def load_model(path: str) -> tuple[FitResult[Any], tuple[str, ...] | None]:
     return result, names
 
 
-def _incapable(model: Any, path: str, what: str) -> CliError:
+def _incapable(model: LatentVariableModel[Any, Any], path: str, what: str) -> CliError:
     return CliError(f"the model in {path} ({type(model).__name__}) cannot {what}")
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from emkit._backend import Array
 from emkit.cli.errors import CliError, one_line
+from emkit.protocols import LatentVariableModel
 from emkit.sources import chunk_rows_for
 from emkit.tables import Table, row_blocks
 
@@ -40,7 +41,7 @@ def locate(message: str, start: int, lines: Array | None) -> str:
     return re.sub(r"row (\d+), column (\d+)", place, message, count=1)
 
 
-def check_data(model: Any, table: Table, what: str) -> None:
+def check_data(model: LatentVariableModel[Any, Any], table: Table, what: str) -> None:
     """``model.validate_data`` on the table, block by block for a memory-mapped file.
 
     Raises
@@ -60,7 +61,9 @@ def check_data(model: Any, table: Table, what: str) -> None:
             raise CliError(f"{table.source}: not valid data for {what}: {message}") from None
 
 
-def data_for(model: Any, table: Table, what: str, *, may_binarize: bool = True) -> Table:
+def data_for(
+    model: LatentVariableModel[Any, Any], table: Table, what: str, *, may_binarize: bool = True
+) -> Table:
     """The table checked against ``model``; or its own binary form, when the model rejects
     the raw values and accepts that form (the bundled digits for a Bernoulli mixture).
 
@@ -83,7 +86,9 @@ def data_for(model: Any, table: Table, what: str, *, may_binarize: bool = True) 
     return table
 
 
-def by_chunks(model: Any, X: Array, compute: Callable[[Array], Array]) -> Iterator[Array]:
+def by_chunks(
+    model: LatentVariableModel[Any, Any], X: Array, compute: Callable[[Array], Array]
+) -> Iterator[Array]:
     """``compute`` on row chunks of ``X`` sized like the E-step's, so memory stays bounded.
 
     A memory-mapped ``X`` is read one chunk at a time.

@@ -16,6 +16,7 @@ import numpy as np
 from emkit._backend import Array
 from emkit.cli.errors import CliError
 from emkit.em import FitResult
+from emkit.protocols import LatentVariableModel
 from emkit.selection import aic, bic
 from emkit.tables import Table
 
@@ -79,7 +80,7 @@ def family_settings(family: Any) -> list[str]:
     return texts
 
 
-def model_kind(model: Any) -> str:
+def model_kind(model: LatentVariableModel[Any, Any]) -> str:
     """``"Gaussian mixture"`` for a mixture of a family, else the model's class name."""
     family = getattr(model, "family", None)
     if family is None:
@@ -87,7 +88,7 @@ def model_kind(model: Any) -> str:
     return f"{type(family).__name__} mixture"
 
 
-def describe_model(model: Any) -> str:
+def describe_model(model: LatentVariableModel[Any, Any]) -> str:
     """``"Gaussian mixture, full covariance, 2 components"``: the model in a few words."""
     family = getattr(model, "family", None)
     parts = [model_kind(model), *([] if family is None else family_settings(family))]

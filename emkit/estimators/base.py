@@ -170,7 +170,9 @@ class MixtureEstimator:
         """
         raise NotImplementedError
 
-    def _component_attributes(self, model: Any, components: Any) -> dict[str, Array]:
+    def _component_attributes(
+        self, model: FiniteMixture[Any, Any], components: Any
+    ) -> dict[str, Array]:
         raise NotImplementedError
 
     def _weight_concentration(self) -> Any:
@@ -388,7 +390,7 @@ class MixtureEstimator:
             del self.feature_names_in_
         self.weights_ = result.params.weights
         for name, value in self._component_attributes(
-            result.model, result.params.components
+            _mixture_of(result), result.params.components
         ).items():
             setattr(self, name, value)
         self.converged_ = bool(result.converged)

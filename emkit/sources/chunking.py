@@ -40,7 +40,9 @@ INIT_SAMPLE_ROWS = DEFAULT_INIT_SAMPLE_ROWS
 Chunk = tuple[Array, Array | None, Array | None]
 
 
-def chunk_rows_for(model: object, n_features: int, itemsize: int, budget: int = CHUNK_BYTES) -> int:
+def chunk_rows_for(
+    model: LatentVariableModel[Any, Any], n_features: int, itemsize: int, budget: int = CHUNK_BYTES
+) -> int:
     """Rows per chunk so that one chunk's E-step temporaries fit in ``budget`` bytes.
 
     Uses the model's ``bytes_per_row`` when it is :class:`~emkit.protocols.ChunkCost`, else
@@ -105,7 +107,7 @@ def check_chunk_weights(weights: Any, n_rows: int, where: str) -> Array | None:
     return w
 
 
-def check_model_labels(labels: Array, model: object) -> None:
+def check_model_labels(labels: Array, model: LatentVariableModel[Any, Any]) -> None:
     """Labels must name latent values of ``model`` (when it is :class:`Components`)."""
     if isinstance(model, Components):
         check_labels(labels, labels.shape[0], model.n_components)
