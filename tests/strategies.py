@@ -88,3 +88,70 @@ def problems(
     params = random_params(model, n_features, rng)
     X, labels = model.sample(params, n, rng)
     return Problem(model, params, X, labels, seed)
+
+
+@attrs.frozen(eq=False)
+class WeightedProblem:
+    """A mixture problem whose rows carry integer weights (zeros and repeats among them).
+
+    The same data three ways: the rows shuffled with their weights (``x_weighted``,
+    ``weights_weighted``), every row repeated by its weight (``x_repeated``; rows of weight 0
+    dropped), and the permutation between them (``order``: row ``i`` of ``x_weighted`` is row
+    ``order[i]`` of ``problem.X``).
+    """
+
+    problem: Problem
+    weights: Array
+    order: Array
+
+    @property
+    def n_components(self) -> int:
+        return int(self.problem.model.n_components)
+
+    @property
+    def x_weighted(self) -> Array:
+        return self.problem.X[self.order]
+
+    @property
+    def weights_weighted(self) -> Array:
+        return self.weights[self.order].astype(np.float64)
+
+    @property
+    def x_repeated(self) -> Array:
+        return np.repeat(self.problem.X, self.weights, axis=0)
+
+    def per_row(self, of_weighted: Array) -> Array:
+        """Values per row of ``x_weighted`` rearranged as the rows of ``x_repeated``."""
+        by_row = np.empty_like(of_weighted)
+        by_row[self.order] = of_weighted
+        return np.repeat(by_row, self.weights, axis=0)
+
+    @property
+    def distinct_positive_rows(self) -> int:
+        return int(np.unique(self.problem.X[self.weights > 0], axis=0).shape[0])
+
+
+@st.composite
+def weighted_problems(
+    draw: st.DrawFn,
+    kinds: tuple[str, ...] = FAMILY_KINDS,
+    n_components: tuple[int, ...] = (2, 3),
+    min_rows: int = 12,
+    max_rows: int = 60,
+    max_weight: int = 4,
+) -> WeightedProblem:
+    """Data of a mixture of ``n_components`` with weights 0..max_weight, at least one of them 0
+    and one above 1, shuffled."""
+    kind = draw(st.sampled_from(kinds))
+    k = draw(st.sampled_from(n_components))
+    n_features = draw(st.integers(1, 3))
+    n = draw(st.integers(min_rows, max_rows))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    model = emkit.FiniteMixture(make_family(kind), k)
+    params = random_params(model, n_features, rng)
+    X, labels = model.sample(params, n, rng)
+    weights = rng.integers(0, max_weight + 1, size=n)
+    weights[:2] = (0, max_weight)
+    order = rng.permutation(n)
+    return WeightedProblem(Problem(model, params, X, labels, seed), weights, order)

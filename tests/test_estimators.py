@@ -253,7 +253,23 @@ def expected_failed_checks(estimator: Any) -> dict[str, str]:
     return dict.fromkeys(DOMAIN_CHECKS[type(estimator).__name__], DOMAIN_REASON)
 
 
-ESTIMATORS = [emkit.GaussianMixture(), emkit.BernoulliMixture(), emkit.PoissonMixture()]
+#: n_components at which scikit-learn's checks run. At the default, 1, most checks are trivial
+#: (one component is the weighted mean and spread of the data); at 2 and 3 the seeding, k-means
+#: and label switching come into play. The checks that fit tiny data sets (check_fit2d_1sample,
+#: check_fit2d_1feature, check_fit1d, check_fit2d_predict1d, check_dont_overwrite_parameters,
+#: check_methods_subset_invariance, check_methods_sample_order_invariance) set n_components to
+#: 1 themselves, so no check gives a mixture fewer distinct rows than components.
+CHECKED_N_COMPONENTS = (1, 2, 3)
+
+ESTIMATORS = [
+    estimator(n_components=n_components)
+    for estimator in (emkit.GaussianMixture, emkit.BernoulliMixture, emkit.PoissonMixture)
+    for n_components in CHECKED_N_COMPONENTS
+]
+
+
+def estimator_id(estimator: Any) -> str:
+    return f"{type(estimator).__name__}-n_components={estimator.n_components}"
 
 
 with warnings.catch_warnings():
@@ -265,6 +281,9 @@ with warnings.catch_warnings():
     )
 
 
+# Some checks fit 2 or 3 components to a handful of distinct integer rows: a component then
+# sits on one row, with no spread, and emkit says so. True, and beside the point of the checks.
+@pytest.mark.filterwarnings("ignore::emkit.DegenerateComponentWarning")
 @pytest.mark.filterwarnings("ignore:Estimator .* does not inherit from")
 @SKLEARN_CHECKS
 def test_sklearn_estimator_checks(estimator: Any, check: Any) -> None:
@@ -272,7 +291,11 @@ def test_sklearn_estimator_checks(estimator: Any, check: Any) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@pytest.mark.parametrize("estimator", ESTIMATORS[1:], ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize(
+    "estimator",
+    [e for e in ESTIMATORS if DOMAIN_CHECKS[type(e).__name__]],
+    ids=estimator_id,
+)
 def test_skipped_checks_fail_only_for_the_data_domain(estimator: Any) -> None:
     """Each listed check fails, and only because of the support check, never for another reason."""
     results = check_estimator(estimator, on_fail=None)
