@@ -226,7 +226,14 @@ class Gaussian:
             covariances, np.swapaxes(covariances, -1, -2), rtol=1e-10, atol=0.0
         ):
             raise ValueError("`params.covariances` must be symmetric matrices")
-        if means is params.means and covariances is params.covariances:
+        # A value built without the constructor (object.__new__) has no derived factor.
+        derived = getattr(params, "precisions_cholesky", None)
+        if (
+            means is params.means
+            and covariances is params.covariances
+            and isinstance(derived, np.ndarray)
+            and derived.shape == covariances.shape
+        ):
             # Already float64 arrays of the right shapes, and positive definite: the
             # constructor derived the precision factor from them (it raises otherwise).
             return params
