@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import scipy.linalg
+import scipy.optimize
 import scipy.special
 from numpy.typing import NDArray
 
@@ -23,6 +24,7 @@ __all__ = [
     "Array",
     "cholesky",
     "gammaln",
+    "linear_sum_assignment",
     "logsumexp",
     "parallel_map",
     "solve_triangular",
@@ -55,6 +57,13 @@ def logsumexp(a: Array, axis: int) -> Array:
 def gammaln(x: Array) -> Array:
     """``log(abs(gamma(x)))``, elementwise."""
     return np.asarray(scipy.special.gammaln(x))
+
+
+def linear_sum_assignment(table: Array) -> Array:
+    """For a square ``table`` (K, K): the column matched to each row so that the matched
+    entries have the largest possible sum (each column used once), shape (K,)."""
+    _, columns = scipy.optimize.linear_sum_assignment(table, maximize=True)
+    return np.asarray(columns)
 
 
 def xlogy(x: Array, y: Array) -> Array:

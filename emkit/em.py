@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar, final
 import attrs
 import numpy as np
 
-from emkit._backend import Array
+from emkit._backend import Array, linear_sum_assignment
 from emkit._validation import check_choice, check_float, check_int, check_random_state
 from emkit.exceptions import (
     ConvergenceWarning,
@@ -30,9 +30,10 @@ from emkit.exceptions import (
     LikelihoodDecreaseWarning,
     ModelError,
 )
-from emkit.protocols import DataSource, Diagnosing, LatentVariableModel
+from emkit.protocols import Clustering, DataSource, Diagnosing, LatentVariableModel
 from emkit.schedules import SCHEDULES, Schedule, make_schedule
 from emkit.sources import as_source
+from emkit.stats import take_components
 
 __all__ = [
     "DECREASE_RTOL",
@@ -40,6 +41,7 @@ __all__ = [
     "FitResult",
     "IterationState",
     "Run",
+    "align_to_labels",
     "check_params",
     "first_non_finite",
     "fit",
@@ -324,7 +326,10 @@ def fit(
     )
     runs = []
     for restart, run_rng in enumerate(rng.spawn(n_init)):
-        runs.append(loop.run(_start(model, source, init, run_rng), restart))
+        start = _start(model, source, init, run_rng)
+        if source.has_labels and not fixed_start:
+            start = align_to_labels(model, source, start)
+        runs.append(loop.run(start, restart))
     result = FitResult.best_of(model, runs, source.total_weight, source.n_features)
     run = runs[result.restart]
     if not run.converged and max_iter > 0 and not run.stopped_by_callback:
@@ -357,6 +362,35 @@ def _start(
         X, _ = source.init_sample(rng)
         return model.validate_params(init(X, rng), source.n_features)
     return model.validate_params(init, source.n_features)
+
+
+def align_to_labels(model: LatentVariableModel[P, Any], source: DataSource, params: P) -> P:
+    """Starting parameters with their components renumbered to agree best with known labels.
+
+    A start from data numbers its components arbitrarily, and a few labelled rows cannot swap
+    two components once EM has begun: with known labels (-1 for unknown) the components are
+    renumbered so that ``sum`` over labelled rows of the responsibility of the row's label is
+    the largest possible (an assignment on the K x K table of responsibilities summed per
+    label). Needs :class:`~emkit.protocols.Clustering`; other models keep their start.
+    """
+    if not isinstance(model, Clustering):
+        return params
+    k = model.n_components
+    table = np.zeros((k, k))
+    for X, weights, labels in source.iter_chunks(model):
+        if labels is None or not (labels >= 0).any():
+            continue
+        known = labels >= 0
+        resp = model.responsibilities(X[known], params)
+        if weights is not None:
+            resp = resp * weights[known][:, None]
+        np.add.at(table, labels[known], resp)
+    order = linear_sum_assignment(table)
+    if not table.any() or np.array_equal(order, np.arange(k)):
+        return params
+    aligned: P = take_components(params, order)
+    check_params(model, aligned, source.n_features, "relabelling the start to the known labels")
+    return aligned
 
 
 # -- guards ----------------------------------------------------------------------------------------

@@ -227,6 +227,11 @@ class DataSource(Protocol):
         """The floating dtype chunks are computed in (float32 stays float32, else float64)."""
         ...
 
+    @property
+    def has_labels(self) -> bool:
+        """Whether some chunks carry known latent values (semi-supervised EM)."""
+        ...
+
     def validate(self, model: LatentVariableModel[Any, Any]) -> None:
         """Check every row against ``model.validate_data`` and any labels against the model's
         latent values (raises ``ValueError`` naming the row)."""

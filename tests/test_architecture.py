@@ -15,12 +15,14 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
 
 def documented_layers() -> list[str]:
-    """The layer names of the text block under '## Layers', top to bottom."""
+    """The layer names of the text block under '## Layers', top to bottom (an indented line
+    continues the description above it)."""
     text = ARCHITECTURE.read_text(encoding="utf-8")
     section = text.split("## Layers", 1)[1]
     block = re.search(r"```text\n(.*?)```", section, re.S)
     assert block is not None, "docs/architecture.md: no ```text block under '## Layers'"
-    return [line.split()[0] for line in block.group(1).splitlines() if line.strip()]
+    lines = block.group(1).splitlines()
+    return [line.split()[0] for line in lines if line.strip() and not line[0].isspace()]
 
 
 def module_name(path: Path) -> str:

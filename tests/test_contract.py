@@ -342,3 +342,38 @@ def test_the_version_comes_from_the_package_metadata() -> None:
     from importlib.metadata import version
 
     assert emkit.__version__ == version("emkit")
+
+
+# -- known labels name the components ----------------------------------------------------------
+@pytest.mark.parametrize("seed", range(6))
+def test_known_labels_renumber_the_start(faithful: np.ndarray, seed: int) -> None:
+    """A few labelled rows decide which component is which, whatever the seed's start."""
+    model = gaussian_mixture()
+    order = np.argsort(faithful[:, 0])
+    labels = np.full(faithful.shape[0], -1)
+    labels[order[:4]] = 1  # short eruptions are component 1
+    labels[order[-4:]] = 0
+    result = emkit.fit(model, faithful, labels=labels, random_state=seed)
+    short, long_ = result.params.components.means[:, 0]
+    assert short > long_, "component 0 must be the long eruptions the labels name"
+    chunks = [(faithful[i : i + 50], None, labels[i : i + 50]) for i in range(0, 272, 50)]
+    streamed = emkit.fit(model, chunks, random_state=seed)
+    np.testing.assert_allclose(
+        streamed.params.components.means, result.params.components.means, rtol=1e-9
+    )
+
+
+def test_sources_say_whether_they_carry_labels(faithful: np.ndarray) -> None:
+    labels = np.full(faithful.shape[0], -1)
+    assert not emkit.ArraySource(faithful).has_labels
+    assert emkit.ArraySource(faithful, labels=labels).has_labels
+    assert not emkit.ChunkSource([faithful]).has_labels
+    assert emkit.ChunkSource([(faithful, None, labels)]).has_labels
+
+
+def test_given_starting_parameters_are_not_renumbered(faithful: np.ndarray) -> None:
+    model = gaussian_mixture()
+    start = model.init_params(faithful, np.random.default_rng(0), "kmeans")
+    labels = np.full(faithful.shape[0], -1)
+    result = emkit.fit(model, faithful, init=start, labels=labels, max_iter=0)
+    np.testing.assert_array_equal(result.params.weights, start.weights)

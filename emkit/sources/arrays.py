@@ -62,6 +62,10 @@ class _IndexedRows(abc.ABC):
         return self._dtype
 
     @property
+    def has_labels(self) -> bool:
+        return self.labels is not None
+
+    @property
     def total_weight(self) -> float:
         return float(self.n_samples if self.weights is None else self.weights.sum())
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar, final
+from typing import Any, NamedTuple, TypeVar, final
 
 import numpy as np
 
@@ -25,6 +25,16 @@ __all__ = ["ChunkSource"]
 
 P = TypeVar("P")
 S = TypeVar("S")
+
+
+class _Summary(NamedTuple):
+    """What one pass over the chunks found."""
+
+    n_rows: int
+    n_features: int
+    total_weight: float
+    dtype: np.dtype[Any]
+    labelled: bool
 
 
 @final
@@ -75,7 +85,7 @@ class ChunkSource:
         self.chunk_size = (
             None if chunk_size is None else check_int(chunk_size, "chunk_size", minimum=1)
         )
-        self._summary: tuple[int, int, float, np.dtype[Any]] | None = None
+        self._summary: _Summary | None = None
 
     # -- reading ---------------------------------------------------------------------------------
     def _raw_chunks(self, dtype: np.dtype[Any] | None, check: bool) -> Iterator[Chunk]:
@@ -111,10 +121,9 @@ class ChunkSource:
             start += X.shape[0]
             yield X, weights, labels
 
-    def _scan(
-        self, model: LatentVariableModel[Any, Any] | None
-    ) -> tuple[int, int, float, np.dtype[Any]]:
+    def _scan(self, model: LatentVariableModel[Any, Any] | None) -> _Summary:
         n_rows, n_features, weight, dtype = 0, -1, 0.0, None
+        labelled = False
         for X, weights, labels in self._raw_chunks(None, check=True):
             if dtype is None:
                 n_features, dtype = X.shape[1], X.dtype
@@ -127,32 +136,37 @@ class ChunkSource:
                 validate_chunk(model, X, weights, labels, n_rows)
             n_rows += X.shape[0]
             weight += X.shape[0] if weights is None else float(weights.sum())
+            labelled = labelled or labels is not None
         if dtype is None or n_rows == 0:
             raise ValueError("`X` must hold at least one row; its chunks are all empty")
         if weight <= 0:
             raise ValueError("the chunk weights must have at least one positive entry; all are 0")
-        return n_rows, n_features, weight, dtype
+        return _Summary(n_rows, n_features, weight, dtype, labelled)
 
-    def _sizes(self) -> tuple[int, int, float, np.dtype[Any]]:
+    def _sizes(self) -> _Summary:
         if self._summary is None:
             self._summary = self._scan(None)
         return self._summary
 
     @property
     def n_samples(self) -> int:
-        return self._sizes()[0]
+        return self._sizes().n_rows
 
     @property
     def n_features(self) -> int:
-        return self._sizes()[1]
+        return self._sizes().n_features
 
     @property
     def total_weight(self) -> float:
-        return self._sizes()[2]
+        return self._sizes().total_weight
 
     @property
     def dtype(self) -> np.dtype[Any]:
-        return self._sizes()[3]
+        return self._sizes().dtype
+
+    @property
+    def has_labels(self) -> bool:
+        return self._sizes().labelled
 
     def validate(self, model: LatentVariableModel[Any, Any]) -> None:
         """One pass: check every chunk (shape, finiteness, weights, labels, the model's domain)."""
@@ -160,7 +174,7 @@ class ChunkSource:
 
     def iter_chunks(self, model: LatentVariableModel[Any, Any]) -> Iterator[Chunk]:
         """``(X, weights, labels)`` pieces of at most ``chunk_size`` rows, in stream order."""
-        n_rows, n_features, _, dtype = self._sizes()
+        n_rows, n_features, _, dtype, _ = self._sizes()
         size = self.chunk_size or chunk_rows_for(model, n_features, dtype.itemsize)
         seen = 0
         for chunk in self._raw_chunks(dtype, check=False):
@@ -184,7 +198,7 @@ class ChunkSource:
     def init_sample(
         self, rng: np.random.Generator, max_rows: int = INIT_SAMPLE_ROWS
     ) -> tuple[Array, Array | None]:
-        n_rows, _, _, dtype = self._sizes()
+        n_rows, _, _, dtype, _ = self._sizes()
         chunks = self._raw_chunks(dtype, check=False)
         if n_rows <= max_rows:
             # Small data: every row, in stream order (as ArraySource returns it).

@@ -216,6 +216,10 @@ class DaskSource:
         return self._dtype
 
     @property
+    def has_labels(self) -> bool:
+        return self._labels is not None
+
+    @property
     def total_weight(self) -> float:
         if self._total_weight is None:
             assert self.sample_weight is not None
