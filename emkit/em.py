@@ -15,7 +15,6 @@ iteration and the offending parameter field.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar, final
 
@@ -29,6 +28,7 @@ from emkit.exceptions import (
     DegenerateComponentWarning,
     LikelihoodDecreaseWarning,
     ModelError,
+    warn_caller,
 )
 from emkit.protocols import Clustering, DataSource, Diagnosing, LatentVariableModel
 from emkit.schedules import SCHEDULES, Schedule, make_schedule
@@ -333,16 +333,15 @@ def fit(
     result = FitResult.best_of(model, runs, source.total_weight, source.n_features)
     run = runs[result.restart]
     if not run.converged and max_iter > 0 and not run.stopped_by_callback:
-        warnings.warn(
+        warn_caller(
             f"EM did not converge in max_iter={max_iter} iterations for {_name(model)} (last "
             f"change {run.last_change:.3g} per sample, tol={tol:g}); increase max_iter or tol, "
             "or check the initialisation",
             ConvergenceWarning,
-            stacklevel=2,
         )
     if isinstance(model, Diagnosing):
         for message in model.diagnose(loop.final_stats[result.restart], run.params):
-            warnings.warn(message, DegenerateComponentWarning, stacklevel=2)
+            warn_caller(message, DegenerateComponentWarning)
     return result
 
 
@@ -535,14 +534,13 @@ class _Loop(Generic[P, S]):
             if schedule.monotone and objective < previous - self.noise_rtol * (
                 abs(previous) + total_weight
             ):
-                warnings.warn(
+                warn_caller(
                     f"the EM objective of {_name(model)} decreased from {previous!r} to "
                     f"{objective!r}{where}. EM never decreases it, so {_name(model)}.m_step "
                     f"does not maximise the expected complete-data log-likelihood of its "
                     "e_step (or log_prior does not match the prior the M-step uses); "
                     "emkit.testing.check_model finds the usual causes",
                     LikelihoodDecreaseWarning,
-                    stacklevel=3,
                 )
             settled = previous_change if self.stopping == "lagged" else change
             converged = abs(settled) < self.tol

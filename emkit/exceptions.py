@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+import warnings
+
 __all__ = [
     "ConvergenceWarning",
     "DegenerateComponentWarning",
     "LikelihoodDecreaseWarning",
     "ModelError",
+    "warn_caller",
 ]
 
 
@@ -40,3 +44,17 @@ class ModelError(ValueError):
     objective becomes non-finite. The message names the model class, the step, the iteration
     and the parameter field.
     """
+
+
+def warn_caller(message: str, category: type[Warning]) -> None:
+    """Issue a warning attributed to the first caller outside emkit.
+
+    A warning raised deep inside a fit (by the driver, on behalf of ``fit_incremental`` or an
+    estimator) then points at the user's line, whichever emkit function they called.
+    """
+    frame = sys._getframe(1)  # who called warn_caller: stack level 2 of warnings.warn here
+    level = 2
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("emkit."):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

@@ -377,3 +377,15 @@ def test_given_starting_parameters_are_not_renumbered(faithful: np.ndarray) -> N
     labels = np.full(faithful.shape[0], -1)
     result = emkit.fit(model, faithful, init=start, labels=labels, max_iter=0)
     np.testing.assert_array_equal(result.params.weights, start.weights)
+
+
+def test_warnings_point_at_the_users_line(faithful: np.ndarray) -> None:
+    model = gaussian_mixture()
+    for call in (
+        lambda: emkit.fit(model, faithful, max_iter=1, tol=0.0, random_state=0),
+        lambda: emkit.fit_incremental(model, faithful, max_sweeps=1, tol=0.0, random_state=0),
+        lambda: emkit.GaussianMixture(2, max_iter=1, random_state=0).fit(faithful),
+    ):
+        with pytest.warns(emkit.ConvergenceWarning) as caught:
+            call()
+        assert caught[0].filename == __file__
