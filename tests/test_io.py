@@ -23,6 +23,8 @@ import emkit
 from emkit import io, registry
 from emkit.estimators import NotFittedError
 from emkit.families import CanonicalFamily, MeanParams
+from emkit.io.fields import array as read_array
+from emkit.io.writing import encode_array
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -263,9 +265,9 @@ def test_arrays_of_every_supported_dtype_round_trip(
         else None
     )
     values = data.draw(hnp.arrays(np.dtype(dtype), shape, elements=elements))
-    encoded = json.loads(json.dumps(io._encode_array(values, "x"), allow_nan=False))
+    encoded = json.loads(json.dumps(encode_array(values, "x"), allow_nan=False))
     assert encoded["dtype"] == dtype
-    decoded = io._array(encoded, "x", ndim=None)
+    decoded = read_array(encoded, "x", ndim=None)
     assert decoded.dtype == values.dtype
     assert decoded.shape == values.shape
     assert decoded.tobytes() == values.tobytes()
@@ -299,12 +301,12 @@ def test_arrays_of_every_supported_dtype_round_trip(
 )
 def test_malformed_arrays_are_refused(spec: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        io._array(spec, "x", ndim=None)
+        read_array(spec, "x", ndim=None)
 
 
 def test_unsupported_arrays_are_not_saved() -> None:
     with pytest.raises(TypeError, match=r"cannot save `x`: arrays of dtype complex128 are not"):
-        io._encode_array(np.zeros(2, dtype=complex), "x")
+        encode_array(np.zeros(2, dtype=complex), "x")
 
 
 # -- the file ----------------------------------------------------------------------------------
