@@ -117,8 +117,12 @@ def _distinct_rows(X: Array, weights: Array | None) -> _Distinct:
     n = X.shape[0]
     kept = np.arange(n) if weights is None else np.flatnonzero(weights > 0)
     dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    values = np.ascontiguousarray(X[kept], dtype=dtype)  # a copy: fancy indexing copies
-    values += 0.0  # -0.0 becomes 0.0, so that equal rows are equal bit for bit
+    # Without zero weights every row is kept: no copy of X unless it holds a -0.0, which
+    # becomes 0.0 so that equal rows are equal bit for bit.
+    values = X.astype(dtype, copy=False) if kept.shape[0] == n else X[kept].astype(dtype)
+    zeros = values == 0
+    if zeros.any() and np.signbit(values[zeros]).any():
+        values = values + 0.0
     groups, first = _canonical_groups(values)
     m = first.shape[0]
     kept_weights = None if weights is None else weights[kept]
