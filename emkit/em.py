@@ -301,7 +301,7 @@ def fit(
     if previous_objective is not None:
         if stopping != "lagged":
             raise ValueError('`previous_objective` applies only to stopping="lagged"')
-        previous_objective = float(previous_objective)
+        previous_objective = check_float(previous_objective, "previous_objective")
     callbacks = tuple(callbacks)
     for callback in callbacks:
         if not callable(callback):
