@@ -13,26 +13,34 @@ runtime-checkable Protocol; the layers that use one test for it with ``isinstanc
 back to the default behaviour stated in its docstring when it is absent. Nothing in emkit looks
 for an optional method by name.
 
-=========================  ==============  =====================================================
-capability                 of              used by, and the default without it
-=========================  ==============  =====================================================
-:class:`ChunkCost`         model           sources size chunks; default 16 x itemsize x features
-:class:`Diagnosing`        model           the driver's DegenerateComponentWarning; default none
-:class:`Components`        model           labels (semi-supervised EM) are checked against
-                                           ``n_components``; default: labels not checked
-:class:`Clustering`        model           estimators, the command line: ``predict``/``proba``
-:class:`Scoring`           model           ``score_samples``
-:class:`Sampling`          model           ``sample``
-:class:`Recenterable`      statistics      online and incremental EM combine statistics of
-                                           different iterations; default: statistics without
-                                           reference fields need no moving, others are refused
-:class:`FusedEStep`        family          the mixture's one-pass E-step; default
-                                           ``log_prob`` then ``expected_stats``
-:class:`FamilyChunkCost`   family          the mixture's ``bytes_per_row``; default K x D
-:class:`FamilyDiagnosing`  family          the mixture's ``diagnose``; default none
-:class:`RecenterableComponents`  family    the mixture's :class:`Recenterable`
-                           statistics
-=========================  ==============  =====================================================
+Of a model:
+
+* :class:`ChunkCost` (``bytes_per_row``): sources size chunks by it; default
+  16 x itemsize x n_features bytes per row.
+* :class:`Diagnosing` (``diagnose(stats, params)``): the driver's DegenerateComponentWarning;
+  default: nothing reported.
+* :class:`Components` (``n_components``): known labels are checked against it; default:
+  labels passed on unchecked.
+* :class:`Clustering` (``responsibilities``, ``predict``), :class:`Scoring`
+  (``score_samples``), :class:`Sampling` (``sample``): estimators and the command line; the
+  start of semi-supervised EM is renumbered to agree with known labels (Clustering).
+
+Of statistics:
+
+* :class:`Recenterable` (``recenter(like)``): online and incremental EM combine statistics of
+  different iterations; default: statistics without reference fields need no moving, others
+  are refused.
+* :class:`RecenterableComponents` (``recenter(like, counts)``): a family's statistics, moved by
+  :class:`~emkit.MixtureStats` with its counts.
+
+Of an exponential family:
+
+* :class:`FusedEStep` (``log_prob_with_stats``): the mixture's one-pass E-step; default
+  ``log_prob`` then ``expected_stats``.
+* :class:`FamilyChunkCost` (``bytes_per_row``): the mixture's chunk cost; default K x D.
+* :class:`FamilyDiagnosing` (``diagnose(params)``): the mixture's diagnosis; default none.
+
+And where the data lives: :class:`DataSource`, everything the drivers ask of it.
 
 Parameters and statistics are frozen attrs classes of numpy arrays; nothing is mutated in place.
 """
