@@ -11,7 +11,8 @@ pass in, and returns what it drew on, so figures compose::
     plotting.plot_history(result, ax=right)
 
 * :func:`plot_mixture`: the data coloured by most probable component, component means marked,
-  and for Gaussian components the 1- and 2-sigma covariance ellipses of a chosen pair of
+  and, for components whose family states its covariances (``FamilyCovariances``: the
+  Gaussian, or a plugin), the 1- and 2-sigma covariance ellipses of a chosen pair of
   features (one feature: a histogram with the weighted component densities);
 * :func:`plot_history`: the EM objective by iteration;
 * :func:`plot_component_images`: component means as small images (8x8 digits);
@@ -32,8 +33,8 @@ import numpy as np
 from emkit._backend import Array
 from emkit._validation import check_array
 from emkit.em import FitResult
-from emkit.families.gaussian import Gaussian, GaussianParams
 from emkit.mixture import FiniteMixture, MixtureParams
+from emkit.protocols import FamilyCovariances
 from emkit.selection import CRITERIA, Selection
 
 if TYPE_CHECKING:
@@ -127,21 +128,6 @@ def _component_means(params: MixtureParams[Any], model: FiniteMixture[Any, Any] 
     raise TypeError(f"cannot find the component means of {type(components).__name__}; pass `model`")
 
 
-def _sub_covariances(family: Gaussian, params: GaussianParams, pair: tuple[int, int]) -> Array:
-    """The (K, 2, 2) covariances of the features ``pair``, for every covariance type."""
-    n_components = params.means.shape[0]
-    cov = params.covariances
-    index = np.ix_(pair, pair)
-    kind = family.covariance_type
-    if kind == "full":
-        return np.asarray(cov[:, index[0], index[1]])
-    if kind == "tied":
-        return np.broadcast_to(cov[0][index], (n_components, 2, 2))
-    if kind == "diag":
-        return np.asarray(cov[:, list(pair)][:, :, None] * np.eye(2))
-    return np.asarray(cov[:, None, None] * np.eye(2))
-
-
 def _ellipse_geometry(cov: Array, n_std: float) -> tuple[float, float, float]:
     """Width, height and angle (degrees) of the contour at Mahalanobis distance ``n_std``.
 
@@ -197,7 +183,8 @@ def plot_mixture(
         Data with a single feature is drawn as a histogram with the weighted component
         densities (probabilities for a discrete family) and their sum instead.
     n_std : sequence of float, default (1.0, 2.0)
-        Mahalanobis radii of the ellipses drawn for each Gaussian component.
+        Mahalanobis radii of the ellipses drawn for each component whose family states its
+        covariances (:class:`~emkit.protocols.FamilyCovariances`, e.g. the Gaussian).
     feature_names : sequence of str, optional
         Axis labels (default "feature 0", "feature 1", ...).
     point_size, alpha : float
@@ -257,9 +244,9 @@ def plot_mixture(
         zorder=3,
         label="means",
     )
-    family = getattr(model, "family", None)
-    if isinstance(family, Gaussian) and isinstance(params.components, GaussianParams):
-        covariances = _sub_covariances(family, params.components, (i, j))
+    family = model.family
+    if isinstance(family, FamilyCovariances):
+        covariances = np.asarray(family.covariances(params.components))[:, [i, j]][:, :, [i, j]]
         for k in range(n_components):
             for radius in n_std:
                 width, height, angle = _ellipse_geometry(covariances[k], float(radius))

@@ -39,6 +39,8 @@ Of an exponential family:
   ``log_prob`` then ``expected_stats``.
 * :class:`FamilyChunkCost` (``bytes_per_row``): the mixture's chunk cost; default K x D.
 * :class:`FamilyDiagnosing` (``diagnose(params)``): the mixture's diagnosis; default none.
+* :class:`FamilyCovariances` (``covariances(params)``): each component's covariance matrix,
+  drawn as ellipses by :mod:`emkit.plotting`; default: no ellipses.
 
 And where the data lives: :class:`DataSource`, everything the drivers ask of it.
 
@@ -62,6 +64,7 @@ __all__ = [
     "Diagnosing",
     "ExponentialFamily",
     "FamilyChunkCost",
+    "FamilyCovariances",
     "FamilyDiagnosing",
     "FusedEStep",
     "LatentVariableModel",
@@ -414,4 +417,13 @@ class FamilyDiagnosing(Protocol[P_contra]):
 
     def diagnose(self, params: P_contra) -> list[str]:
         """Advice about fitted component parameters; empty when all is well."""
+        ...
+
+
+@runtime_checkable
+class FamilyCovariances(Protocol[P_contra]):
+    """A family that can state each component's covariance matrix (figures draw its ellipses)."""
+
+    def covariances(self, params: P_contra) -> Array:
+        """Covariance matrix of every component, shape (n_components, n_features, n_features)."""
         ...

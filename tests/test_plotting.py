@@ -277,3 +277,39 @@ def test_fitted_estimators_plot_like_their_result(faithful: np.ndarray) -> None:
     assert len(plotting.plot_component_images(bm)) == 2
     with pytest.raises(TypeError, match="fitted emkit estimator"):
         plotting.plot_mixture(faithful, emkit.GaussianMixture())
+
+
+# -- ellipses come from a capability, not from the Gaussian class ------------------------------
+@pytest.mark.parametrize("kind", emkit.COVARIANCE_TYPES)
+def test_gaussian_states_full_covariances_for_every_type(faithful: np.ndarray, kind: str) -> None:
+    family = emkit.Gaussian(kind)
+    result = _fit(faithful, family)
+    full = family.covariances(result.params.components)
+    assert full.shape == (K, 2, 2)
+    # Each full matrix is the covariance of that component's draws.
+    X = family.sample(result.params.components, 0, 200_000, np.random.default_rng(0))
+    np.testing.assert_allclose(np.cov(X.T), full[0], rtol=0.02, atol=0.02 * np.abs(full[0]).max())
+
+
+class _StatedCovariances:
+    """A plugin family (delegating to a Gaussian) that states its covariances: gets ellipses."""
+
+    def __init__(self) -> None:
+        self.inner = emkit.Gaussian("diag")
+
+    def __getattr__(self, name: str) -> object:
+        if name == "covariances":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def covariances(self, params: object) -> np.ndarray:
+        return self.inner.covariances(params)  # type: ignore[arg-type]
+
+
+def test_any_family_stating_covariances_gets_ellipses(faithful: np.ndarray) -> None:
+    inner = _fit(faithful, emkit.Gaussian("diag"))
+    plugin = FiniteMixture(_StatedCovariances(), K)  # type: ignore[arg-type]
+    assert isinstance(plugin.family, emkit.protocols.FamilyCovariances)
+    ax = plotting.plot_mixture(faithful, inner.params, model=plugin)
+    assert len(_ellipses(ax)) == 2 * K
+    assert not isinstance(emkit.Poisson(), emkit.protocols.FamilyCovariances)

@@ -352,6 +352,18 @@ class Gaussian:
     def mean(self, params: GaussianParams) -> Array:
         return params.means
 
+    def covariances(self, params: GaussianParams) -> Array:
+        """Every component's full covariance matrix (K, D, D), whatever the covariance type."""
+        n_components, n_features = params.means.shape
+        cov = params.covariances
+        if self.covariance_type == "full":
+            return np.asarray(cov)
+        if self.covariance_type == "tied":
+            return np.broadcast_to(cov[0], (n_components, n_features, n_features)).copy()
+        if self.covariance_type == "diag":
+            return np.asarray(cov[:, :, None] * np.eye(n_features))
+        return np.asarray(cov[:, None, None] * np.eye(n_features))
+
     def n_parameters(self, n_components: int, n_features: int) -> int:
         d = n_features
         covariance = {
