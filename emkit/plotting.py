@@ -156,7 +156,7 @@ def _check_pair(features: Sequence[int], n_features: int) -> tuple[int, int]:
 def plot_mixture(
     X: Any,
     result_or_params: Any,
-    model: Any = None,
+    model: FiniteMixture[Any, Any] | None = None,
     ax: Axes | None = None,
     features: Sequence[int] = (0, 1),
     *,
@@ -358,7 +358,7 @@ def plot_component_images(
     result_or_params: Any,
     shape: Sequence[int] | None = None,
     *,
-    model: Any = None,
+    model: FiniteMixture[Any, Any] | None = None,
     fig: Figure | SubFigure | None = None,
     ncols: int | None = None,
     cmap: str = "gray_r",
@@ -387,7 +387,7 @@ def plot_component_images(
     """
     result = _fitted_result(result_or_params)
     if result is not None:
-        model, params = result.model, result.params
+        model, params = _model_and_params(result, model)
     elif isinstance(result_or_params, MixtureParams):
         params = result_or_params
     else:

@@ -109,7 +109,7 @@ class Candidate:
     """One fitted candidate of a :func:`select` run."""
 
     n_components: int
-    family: Any
+    family: ExponentialFamily[Any, Any]
     result: FitResult[Any]
     n_parameters: int
     bic: float
@@ -145,7 +145,7 @@ class FailedCandidate:
     """
 
     n_components: int
-    family: Any
+    family: ExponentialFamily[Any, Any]
     error: str
 
     @property
@@ -232,7 +232,7 @@ def _families(
 
 def select(
     X: Any,
-    family: Any = None,
+    family: ExponentialFamily[Any, Any] | None = None,
     n_components: Iterable[int] = range(1, 9),
     *,
     covariance_types: Sequence[str] | None = None,
@@ -331,7 +331,7 @@ def select(
 
 
 def _fit_one(
-    family: Any,
+    family: ExponentialFamily[Any, Any],
     n_components: int,
     X: Any,
     sample_weight: Any,

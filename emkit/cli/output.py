@@ -16,6 +16,7 @@ import numpy as np
 from emkit._backend import Array
 from emkit.cli.errors import CliError
 from emkit.em import FitResult
+from emkit.mixture import FiniteMixture
 from emkit.protocols import LatentVariableModel
 from emkit.selection import aic, bic
 from emkit.tables import Table
@@ -145,7 +146,9 @@ def format_summary(
     tol, n_init : float, int
         The options the fit ran with.
     """
-    model: Any = result.model  # the FiniteMixture that ``emkit fit`` built
+    model = result.model
+    if not isinstance(model, FiniteMixture):
+        raise TypeError(f"a fit summary describes a FiniteMixture; got {type(model).__name__}")
     params = result.params
     means = np.asarray(model.family.mean(params.components))
     shown = min(means.shape[1], SUMMARY_MAX_FEATURES)
