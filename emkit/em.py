@@ -15,7 +15,7 @@ iteration and the offending parameter field.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar, final
 
 import attrs
@@ -33,7 +33,7 @@ from emkit.exceptions import (
 from emkit.protocols import Clustering, DataSource, Diagnosing, LatentVariableModel
 from emkit.schedules import SCHEDULES, Schedule, make_schedule
 from emkit.sources import as_source
-from emkit.stats import take_components
+from emkit.stats import NonFinite, first_non_finite, take_components
 
 __all__ = [
     "DECREASE_RTOL",
@@ -43,7 +43,6 @@ __all__ = [
     "Run",
     "align_to_labels",
     "check_params",
-    "first_non_finite",
     "fit",
 ]
 
@@ -370,7 +369,9 @@ def align_to_labels(model: LatentVariableModel[P, Any], source: DataSource, para
     two components once EM has begun: with known labels (-1 for unknown) the components are
     renumbered so that ``sum`` over labelled rows of the responsibility of the row's label is
     the largest possible (an assignment on the K x K table of responsibilities summed per
-    label). Needs :class:`~emkit.protocols.Clustering`; other models keep their start.
+    label). Needs :class:`~emkit.protocols.Clustering`; other models keep their start. It
+    costs one pass over the source's chunks (responsibilities of the labelled rows only),
+    once per restart and only when some rows carry labels.
     """
     if not isinstance(model, Clustering):
         return params
@@ -393,33 +394,12 @@ def align_to_labels(model: LatentVariableModel[P, Any], source: DataSource, para
 
 
 # -- guards ----------------------------------------------------------------------------------------
-def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
-    """``(path, leaf)`` of every constructor field of an attrs tree (``params.means``, ...)."""
-    if attrs.has(type(value)):
-        for field in attrs.fields(type(value)):
-            if field.init:
-                yield from _leaves(getattr(value, field.name), f"{path}.{field.name}")
-    else:
-        yield path, value
-
-
-def first_non_finite(params: Any, path: str = "params") -> tuple[str, str] | None:
-    """The path of the first parameter field holding NaN or infinity, and where; or ``None``."""
-    for where, leaf in _leaves(params, path):
-        if isinstance(leaf, bool) or not isinstance(
-            leaf, np.ndarray | float | int | np.floating | np.integer
-        ):
-            continue
-        values = np.asarray(leaf)
-        if not np.issubdtype(values.dtype, np.number):
-            continue
-        bad = ~np.isfinite(values)
-        if bad.any():
-            if values.ndim == 0:
-                return where, f"holds {values.item()}"
-            index = tuple(int(i) for i in np.argwhere(bad)[0])
-            return where, f"holds {values[index]} at index {index if len(index) > 1 else index[0]}"
-    return None
+def _describe(bad: NonFinite) -> str:
+    """``holds nan at index (1, 0)`` (one number per axis; none for a scalar)."""
+    if not bad.position:
+        return f"holds {bad.value}"
+    index = bad.position if len(bad.position) > 1 else bad.position[0]
+    return f"holds {bad.value} at index {index}"
 
 
 def check_params(
@@ -427,11 +407,11 @@ def check_params(
 ) -> None:
     """Raise :class:`ModelError` unless ``params`` (from ``step``) are finite and pass the
     model's own ``validate_params``; ``where`` says when (iteration and restart)."""
-    bad = first_non_finite(params)
+    bad = first_non_finite(params, "params")
     if bad is not None:
         raise ModelError(
-            f"{step} returned a non-finite parameter{where}: `{bad[0]}` {bad[1]}. EM cannot "
-            "continue from it; check the arithmetic of the step (a division by a count that "
+            f"{step} returned a non-finite parameter{where}: `{bad.path}` {_describe(bad)}. EM "
+            "cannot continue from it; check the arithmetic of the step (a division by a count that "
             "can be 0, a log of 0, an overflow)"
         )
     try:
@@ -451,10 +431,11 @@ def _check_objective(
 ) -> None:
     if math.isfinite(log_likelihood) and math.isfinite(log_prior):
         return
-    bad = first_non_finite(params)
+    bad = first_non_finite(params, "params")
     if bad is not None:
         raise ModelError(
-            f"the EM objective of {_name(model)} is not finite{where}: `{bad[0]}` {bad[1]}"
+            f"the EM objective of {_name(model)} is not finite{where}: `{bad.path}` "
+            f"{_describe(bad)}"
         )
     culprit, value = (
         ("e_step", log_likelihood)

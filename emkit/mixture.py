@@ -27,7 +27,7 @@ from emkit.protocols import (
     RecenterableComponents,
 )
 from emkit.registry import register_model
-from emkit.stats import add, references
+from emkit.stats import add, same_references
 
 __all__ = [
     "COUNT_FLOOR",
@@ -92,7 +92,7 @@ class MixtureStats(Generic[S]):
 
 def recenter_components(stats: S, like: S, counts: Array) -> S:
     """A family's statistics around ``like``'s reference fields (unchanged when they agree)."""
-    if all(np.array_equal(a, b) for a, b in zip(references(stats), references(like), strict=True)):
+    if same_references(stats, like):
         return stats
     if not isinstance(stats, RecenterableComponents):
         raise TypeError(

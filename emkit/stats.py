@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import reduce
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import attrs
 import numpy as np
@@ -27,9 +27,14 @@ from emkit.protocols import Recenterable
 
 __all__ = [
     "NOT_ADDITIVE",
+    "NonFinite",
     "add",
+    "first_non_finite",
+    "init_fields",
+    "leaves",
     "recenter",
     "references",
+    "same_references",
     "scale",
     "sum_all",
     "take_components",
@@ -42,9 +47,69 @@ T = TypeVar("T")
 NOT_ADDITIVE = {"additive": False}
 
 
-def _init_fields(obj: Any) -> list[attrs.Attribute[Any]]:
-    """The fields a value is built from; derived fields (``init=False``) are recomputed."""
-    return [f for f in attrs.fields(type(obj)) if f.init]
+def init_fields(value: Any) -> list[attrs.Attribute[Any]]:
+    """The fields an attrs value (or class) is built from, in definition order.
+
+    Derived fields (``init=False``, e.g. a Gaussian's precision Cholesky factor) are left out:
+    the constructor recomputes them.
+    """
+    cls = value if isinstance(value, type) else type(value)
+    return [f for f in attrs.fields(cls) if f.init]
+
+
+def leaves(tree: Any, path: str, *, derived: bool = False) -> list[tuple[str, Any]]:
+    """Every leaf of an attrs tree with its attribute path, in field order.
+
+    Parameters
+    ----------
+    tree : object
+        Parameters or statistics, possibly nested; anything that is not attrs is a leaf.
+    path : str
+        The name of ``tree`` in the paths, e.g. ``"params"``.
+    derived : bool, default False
+        Include derived (``init=False``) fields too.
+
+    Returns
+    -------
+    list of (str, object)
+        ``(path, value)`` pairs, e.g. ``("params.components.means", array)``.
+    """
+    if not attrs.has(type(tree)):
+        return [(path, tree)]
+    fields = attrs.fields(type(tree)) if derived else init_fields(tree)
+    found: list[tuple[str, Any]] = []
+    for field in fields:
+        found.extend(leaves(getattr(tree, field.name), f"{path}.{field.name}", derived=derived))
+    return found
+
+
+class NonFinite(NamedTuple):
+    """Where a tree first holds NaN or infinity: the leaf's path, the entry's position (``()``
+    for a scalar) and value, and how many entries of that leaf are not finite."""
+
+    path: str
+    position: tuple[int, ...]
+    value: float
+    n_entries: int
+
+
+def first_non_finite(tree: Any, path: str, *, derived: bool = False) -> NonFinite | None:
+    """The first NaN or infinity among the numeric leaves of an attrs tree, or ``None``.
+
+    Leaves that are not numbers or arrays of numbers (strings, ``None``) are skipped.
+    """
+    for where, leaf in leaves(tree, path, derived=derived):
+        if isinstance(leaf, bool | str | bytes) or leaf is None:
+            continue
+        try:
+            values = np.asarray(leaf, dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+        bad = ~np.isfinite(values)
+        if bad.any():
+            index = tuple(int(i) for i in np.argwhere(bad)[0]) if values.ndim else ()
+            return NonFinite(where, index, float(values[index]), int(bad.sum()))
+    return None
 
 
 def _is_additive(field: attrs.Attribute[Any]) -> bool:
@@ -55,7 +120,7 @@ def _map(fn: Callable[..., Any], first: T, *rest: T, keep: Callable[..., Any] | 
     """Apply ``fn`` to matching leaves of attrs trees; non-additive leaves go through ``keep``."""
     if attrs.has(type(first)):
         changes = {}
-        for field in _init_fields(first):
+        for field in init_fields(first):
             values = [getattr(obj, field.name) for obj in (first, *rest)]
             if attrs.has(type(values[0])):
                 changes[field.name] = _map(fn, *values, keep=keep)
@@ -109,13 +174,18 @@ def references(stats: Any) -> list[Array]:
     """The reference (``NOT_ADDITIVE``) leaves of a statistics tree, in field order."""
     found: list[Array] = []
     if attrs.has(type(stats)):
-        for field in _init_fields(stats):
+        for field in init_fields(stats):
             value = getattr(stats, field.name)
             if attrs.has(type(value)):
                 found.extend(references(value))
             elif not _is_additive(field):
                 found.append(np.asarray(value))
     return found
+
+
+def same_references(a: Any, b: Any) -> bool:
+    """Whether two statistics trees hold equal reference (``NOT_ADDITIVE``) leaves."""
+    return all(np.array_equal(x, y) for x, y in zip(references(a), references(b), strict=True))
 
 
 def recenter(stats: T, like: T) -> T:
@@ -133,8 +203,7 @@ def recenter(stats: T, like: T) -> T:
     """
     if type(stats) is not type(like):
         raise TypeError(f"cannot recenter {type(stats).__name__} like {type(like).__name__}")
-    mine, theirs = references(stats), references(like)
-    if all(np.array_equal(a, b) for a, b in zip(mine, theirs, strict=True)):
+    if same_references(stats, like):
         return stats
     if isinstance(stats, Recenterable):
         moved: T = stats.recenter(like)  # type: ignore[arg-type]
@@ -161,7 +230,7 @@ def take_components(a: T, order: Array) -> T:
     def _take_tree(obj: Any) -> Any:
         if attrs.has(type(obj)):
             return attrs.evolve(
-                obj, **{f.name: _take_tree(getattr(obj, f.name)) for f in _init_fields(obj)}
+                obj, **{f.name: _take_tree(getattr(obj, f.name)) for f in init_fields(obj)}
             )
         return take(obj)
 

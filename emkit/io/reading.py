@@ -38,11 +38,11 @@ from emkit.io.schema import (
     PARAMS_KEYS,
     TOP_FIELDS,
     TUPLE_KEY,
-    init_fields,
     resolve_nested,
 )
 from emkit.io.writing import encode_object
 from emkit.protocols import LatentVariableModel
+from emkit.stats import init_fields
 
 __all__ = ["from_dict", "load"]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
 import numpy as np
 
 from emkit import registry
@@ -26,7 +25,6 @@ __all__ = [
     "PARAMS_KEYS",
     "TOP_FIELDS",
     "TUPLE_KEY",
-    "init_fields",
     "resolve_nested",
 ]
 
@@ -87,22 +85,6 @@ PARAMS_KEYS = {"type", "fields"}
 
 #: The one key of a tuple setting.
 TUPLE_KEY = "tuple"
-
-
-def init_fields(cls: type) -> list[attrs.Attribute[Any]]:
-    """The fields ``cls(...)`` takes; derived fields (``init=False``) are recomputed.
-
-    Parameters
-    ----------
-    cls : type
-        An attrs class: a family, a model or a parameter class.
-
-    Returns
-    -------
-    list of attrs.Attribute
-        Its fields with ``init=True``, in definition order.
-    """
-    return [field for field in attrs.fields(cls) if field.init]
 
 
 def resolve_nested(name: str) -> type:

@@ -29,10 +29,10 @@ from emkit.io.schema import (
     FORMAT_NAME,
     FORMAT_VERSION,
     TUPLE_KEY,
-    init_fields,
     resolve_nested,
 )
 from emkit.protocols import ExponentialFamily, LatentVariableModel
+from emkit.stats import init_fields
 
 __all__ = ["encode_array", "encode_object", "save", "to_dict"]
 

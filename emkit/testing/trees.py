@@ -13,6 +13,9 @@ import attrs
 import numpy as np
 
 from emkit._backend import Array
+from emkit.stats import NonFinite
+from emkit.stats import first_non_finite as stats_first_non_finite
+from emkit.stats import leaves as stats_leaves
 
 __all__ = [
     "as_numeric",
@@ -26,26 +29,12 @@ __all__ = [
 
 
 def leaves(obj: Any, path: str) -> list[tuple[str, Any]]:
-    """Every leaf of an attrs tree with its attribute path, in field order.
+    """Every leaf of an attrs tree with its attribute path, derived fields included.
 
-    Parameters
-    ----------
-    obj : object
-        An attrs instance (statistics, parameters), possibly nested; anything else is a leaf.
-    path : str
-        The name of ``obj`` in messages, e.g. ``"stats"``.
-
-    Returns
-    -------
-    list of (str, object)
-        ``(attribute path, value)`` pairs, e.g. ``("stats.components.sum_x", array)``.
+    :func:`emkit.stats.leaves` with ``derived=True``: a check also looks at the fields a
+    plugin's constructor computes, since a wrong derivation is a plugin bug too.
     """
-    if attrs.has(type(obj)):
-        out: list[tuple[str, Any]] = []
-        for field in attrs.fields(type(obj)):
-            out.extend(leaves(getattr(obj, field.name), f"{path}.{field.name}"))
-        return out
-    return [(path, obj)]
+    return stats_leaves(obj, path, derived=True)
 
 
 def reference_paths(obj: Any, path: str) -> list[str]:
@@ -207,29 +196,10 @@ def assert_trees_close(
             )
 
 
-def first_non_finite(tree: Any, root: str) -> tuple[str, tuple[int, ...], float, int] | None:
-    """The first non-finite entry of the numeric leaves of an attrs tree.
+def first_non_finite(tree: Any, root: str) -> NonFinite | None:
+    """The first non-finite entry of an attrs tree, derived fields included.
 
-    Parameters
-    ----------
-    tree : object
-        An attrs instance (statistics, parameters), possibly nested.
-    root : str
-        The name of ``tree`` in the path, e.g. ``"params"``.
-
-    Returns
-    -------
-    (str, tuple of int, float, int) or None
-        ``(path, index, value, count)``: the leaf's attribute path, the index of its first
-        non-finite entry, that entry, and how many entries of the leaf are non-finite; None
-        when every entry is finite.
+    :func:`emkit.stats.first_non_finite` with ``derived=True``: ``(path, index, value, count)``
+    or ``None`` when every entry is finite.
     """
-    for path, value in leaves(tree, root):
-        arr = as_numeric(value)
-        if arr is None:
-            continue
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            index = tuple(int(i) for i in np.argwhere(bad)[0]) if arr.ndim else ()
-            return path, index, float(arr[index]), int(bad.sum())
-    return None
+    return stats_first_non_finite(tree, root, derived=True)
