@@ -1,8 +1,10 @@
 """emkit: Expectation-Maximization for latent-variable models.
 
-One protocol (:class:`LatentVariableModel`), one driver (:func:`fit`), and finite mixtures of
-exponential families (:class:`FiniteMixture` of :class:`Gaussian`, :class:`Bernoulli`,
-:class:`Poisson`, or your own :class:`ExponentialFamily`).
+One protocol ([`LatentVariableModel`][emkit.protocols.LatentVariableModel]), one driver
+([`fit`][emkit.em.fit]), and finite mixtures of exponential families
+([`FiniteMixture`][emkit.mixture.FiniteMixture] of [`Gaussian`][emkit.families.gaussian.Gaussian],
+[`Bernoulli`][emkit.families.bernoulli.Bernoulli], [`Poisson`][emkit.families.poisson.Poisson], or
+your own [`ExponentialFamily`][emkit.protocols.ExponentialFamily]).
 
 >>> import emkit
 >>> X = emkit.datasets.load_faithful().data

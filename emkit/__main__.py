@@ -1,4 +1,4 @@
-"""``python -m emkit`` runs the ``emkit`` command line (see :mod:`emkit.cli`)."""
+"""``python -m emkit`` runs the ``emkit`` command line (see ``emkit.cli``)."""
 
 import sys
 

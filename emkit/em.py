@@ -1,14 +1,16 @@
-"""The one EM driver: fits any :class:`~emkit.protocols.LatentVariableModel` on any data source.
+"""The one EM driver: fits any [`LatentVariableModel`][emkit.protocols.LatentVariableModel] on any
+data source.
 
 Each iteration is an M-step on the statistics of the previous pass followed by one pass over the
 data (the E-step at the new parameters), so every reported objective belongs to the parameters
 returned with it. The objective is ``log p(X | theta) + log p(theta)``; EM never lets it go down.
-The same loop runs incremental EM (an M-step after every chunk, see :mod:`emkit.schedules`) and
-the scikit-learn-style estimators (whose stopping rule is ``stopping="lagged"``).
+The same loop runs incremental EM (an M-step after every chunk, see
+[`emkit.schedules`][emkit.schedules]) and the scikit-learn-style estimators (whose stopping rule is
+``stopping="lagged"``).
 
 The driver protects a plugin author from silent failures: every M-step's output must be finite
 and pass the model's own ``validate_params``, and the objective must stay finite; otherwise the
-fit stops with a :class:`~emkit.exceptions.ModelError` that names the model class, the
+fit stops with a [`ModelError`][emkit.exceptions.ModelError] that names the model class, the
 iteration and the offending parameter field.
 """
 
@@ -49,13 +51,17 @@ __all__ = [
 P = TypeVar("P")
 S = TypeVar("S")
 
-#: ``"change"``: stop when the objective changes by less than ``tol`` per unit weight.
-#: ``"lagged"``: scikit-learn's rule, stop one M-step after the first such change.
 STOPPING_RULES = ("change", "lagged")
+"""The values of ``fit(stopping=...)``.
 
-#: Relative size (per unit of |objective| + total weight) of a decrease that still counts as
-#: floating-point noise, by the precision the E-step computes in.
+``"change"`` stops when the objective changes by less than ``tol`` per unit weight;
+``"lagged"`` (scikit-learn's rule) stops one M-step after the first such change.
+"""
+
 DECREASE_RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-4}
+"""Relative size (per unit of |objective| + total weight) of a decrease that still counts as
+floating-point noise, by the precision the E-step computes in.
+"""
 
 
 @final
@@ -96,7 +102,7 @@ class IterationState(Generic[P]):
 @final
 @attrs.frozen(eq=False)
 class FitResult(Generic[P]):
-    """The outcome of :func:`fit`: the best of ``n_init`` runs.
+    """The outcome of [`fit`][emkit.em.fit]: the best of ``n_init`` runs.
 
     Attributes
     ----------
@@ -176,7 +182,7 @@ class FitResult(Generic[P]):
 @final
 @attrs.frozen(eq=False)
 class Run(Generic[P]):
-    """How one EM run ended: what :meth:`FitResult.best_of` chooses from.
+    """How one EM run ended: what [`FitResult.best_of`][emkit.em.FitResult.best_of] chooses from.
 
     Attributes
     ----------
@@ -237,7 +243,7 @@ def fit(
         An array (in memory), a path to a ``.npy`` file or a ``np.memmap`` (read in row
         blocks), a list of 2-D arrays or a callable returning a fresh iterator of them (chunks),
         a ``dask.array.Array`` (fitted on the active Dask cluster), or a DataSource; see
-        :func:`emkit.sources.as_source`.
+        [`emkit.sources.as_source`][emkit.sources.as_source].
     init : str, parameters, or callable, default "kmeans"
         A method name for ``model.init_params`` (for mixtures: "kmeans", "k-means++",
         "random", "random_from_data"), starting parameters, or ``f(X_sample, rng) -> params``.
@@ -258,7 +264,7 @@ def fit(
         start's objective is compared with (a warm start, as scikit-learn's ``warm_start``).
     schedule : {"batch", "incremental"}, default "batch"
         Batch EM, or incremental EM with an M-step after every chunk (see
-        :mod:`emkit.schedules`).
+        [`emkit.schedules`][emkit.schedules]).
     sample_weight : array-like of shape (n_samples,), optional
         Non-negative row weights; an integer weight equals repeating the row.
     labels : int array-like of shape (n_samples,), optional
@@ -267,8 +273,8 @@ def fit(
     random_state : None, int, SeedSequence or numpy Generator
         The same seed gives an identical result.
     callbacks : sequence of callables
-        Each is called with an :class:`IterationState` after initialisation and after every
-        iteration; a callback that returns ``True`` stops the run.
+        Each is called with an [`IterationState`][emkit.em.IterationState] after initialisation and
+        after every iteration; a callback that returns ``True`` stops the run.
     chunk_size : int, optional
         Rows per E-step chunk for in-memory, memory-mapped and chunked data (default: from a
         memory budget).
@@ -290,7 +296,8 @@ def fit(
     LikelihoodDecreaseWarning
         The objective went down by more than floating-point noise (a bug in the model).
     DegenerateComponentWarning
-        The model's ``diagnose`` (:class:`~emkit.protocols.Diagnosing`) reports a degenerate fit.
+        The model's ``diagnose`` ([`Diagnosing`][emkit.protocols.Diagnosing]) reports a degenerate
+        fit.
     """
     n_init = check_int(n_init, "n_init", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=0)
@@ -369,7 +376,7 @@ def align_to_labels(model: LatentVariableModel[P, Any], source: DataSource, para
     two components once EM has begun: with known labels (-1 for unknown) the components are
     renumbered so that ``sum`` over labelled rows of the responsibility of the row's label is
     the largest possible (an assignment on the K x K table of responsibilities summed per
-    label). Needs :class:`~emkit.protocols.Clustering`; other models keep their start. It
+    label). Needs [`Clustering`][emkit.protocols.Clustering]; other models keep their start. It
     costs one pass over the source's chunks (responsibilities of the labelled rows only),
     once per restart and only when some rows carry labels.
     """
@@ -405,8 +412,9 @@ def _describe(bad: NonFinite) -> str:
 def check_params(
     model: LatentVariableModel[P, Any], params: P, n_features: int, step: str, where: str = ""
 ) -> None:
-    """Raise :class:`ModelError` unless ``params`` (from ``step``) are finite and pass the
-    model's own ``validate_params``; ``where`` says when (iteration and restart)."""
+    """Raise [`ModelError`][emkit.exceptions.ModelError] unless ``params`` (from ``step``) are
+    finite and pass the model's own ``validate_params``; ``where`` says when (iteration and
+    restart)."""
     bad = first_non_finite(params, "params")
     if bad is not None:
         raise ModelError(
@@ -450,7 +458,7 @@ def _check_objective(
 
 # -- the loop --------------------------------------------------------------------------------------
 class _Loop(Generic[P, S]):
-    """The one EM loop; :meth:`run` is one run from one start."""
+    """The one EM loop; ``run`` is one run from one start."""
 
     def __init__(
         self,

@@ -32,7 +32,7 @@ class LikelihoodDecreaseWarning(RuntimeWarning):
     EM can never decrease ``log p(X | theta) + log p(theta)``; a decrease means a model's M-step
     is not the maximiser of its E-step's expected complete-data log-likelihood (or its
     ``log_prior`` is not the prior its M-step uses). The message names the model class;
-    :func:`emkit.testing.check_model` finds the usual causes.
+    [`emkit.testing.check_model`][emkit.testing.check_model] finds the usual causes.
     """
 
 

@@ -34,8 +34,8 @@ __all__ = [
     "nearest_center",
 ]
 
-#: The names accepted by :func:`initial_responsibilities`.
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+"""The names accepted by [`initial_responsibilities`][emkit.init.initial_responsibilities]."""
 
 #: Lloyd iterations of the "kmeans" method and its tolerance on the relative inertia change.
 KMEANS_MAX_ITER = 100

@@ -41,8 +41,8 @@ __all__ = [
 P = TypeVar("P")
 S = TypeVar("S")
 
-#: Component counts are floored here so that an empty component never divides by zero.
 COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
+"""Component counts are floored here so that an empty component never divides by zero."""
 
 #: A chunk is split across threads only into blocks of at least this many rows: smaller blocks
 #: cost more in thread hand-off than they gain.
@@ -56,8 +56,8 @@ MIN_BLOCK_ROWS = 1024
 #: budget still bounds the memory of a pass.
 BLOCK_BYTES = 8 * 2**20
 
-#: How far mixing weights may sum from 1 (user-given, loaded from a file or from an M-step).
 WEIGHT_SUM_ATOL = 1e-6
+"""How far mixing weights may sum from 1 (user-given, loaded from a file or from an M-step)."""
 
 #: A fitted component with fewer effective data points than this is reported as collapsed.
 COLLAPSE_COUNT = 1.0
@@ -84,7 +84,8 @@ class MixtureStats(Generic[S]):
         """The family's statistics moved to ``like``'s reference points, using the counts.
 
         A family whose statistics hold reference fields provides
-        :class:`~emkit.protocols.RecenterableComponents`; statistics without them need no move.
+        [`RecenterableComponents`][emkit.protocols.RecenterableComponents]; statistics without them
+        need no move.
         """
         moved = recenter_components(self.components, like.components, self.counts)
         return MixtureStats(counts=self.counts, components=moved)
@@ -143,7 +144,8 @@ class FiniteMixture(Generic[P, S]):
         method: str = "kmeans",
         weights: Array | None = None,
     ) -> MixtureParams[P]:
-        """Parameters from one M-step on initial responsibilities (see :mod:`emkit.init`)."""
+        """Parameters from one M-step on initial responsibilities (see
+        [`emkit.init`][emkit.init])."""
         resp = initial_responsibilities(X, self.n_components, method, rng, weights)
         return self.params_from_responsibilities(X, resp, weights)
 
@@ -274,8 +276,8 @@ class FiniteMixture(Generic[P, S]):
         """Advice about a fit's final statistics and parameters.
 
         Reports components that hold (almost) no data, and whatever the family finds when it
-        is :class:`~emkit.protocols.FamilyDiagnosing` (e.g. a Gaussian with no spread along a
-        feature).
+        is [`FamilyDiagnosing`][emkit.protocols.FamilyDiagnosing] (e.g. a Gaussian with no spread
+        along a feature).
         """
         messages = []
         collapsed = np.flatnonzero(stats.counts < COLLAPSE_COUNT)

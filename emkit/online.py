@@ -1,7 +1,7 @@
 """Online and incremental EM: parameters that move before the whole data has been seen.
 
-Both drivers work on the same additive statistics as :func:`emkit.fit`, and differ from it only
-in *which* statistics the M-step sees.
+Both drivers work on the same additive statistics as [`emkit.fit`][emkit.em.fit], and differ from it
+only in *which* statistics the M-step sees.
 
 Online EM (Cappé & Moulines, 2009)
     For a one-shot stream of mini-batches. A running average ``s`` of the *per-sample* expected
@@ -9,15 +9,17 @@ Online EM (Cappé & Moulines, 2009)
     step, ``s <- s + gamma_t (s_batch / w_batch - s)`` with ``gamma_t = (t + t0)^-kappa``,
     ``kappa`` in (0.5, 1], and the M-step runs on it. The first ``warmup`` batches are averaged
     exactly (``gamma_t = 1/t`` for equal batches) before the first M-step, and the parameters
-    may be Polyak averaged. :func:`online_step` is one such step on a frozen :class:`OnlineState`;
-    :func:`fit_online` runs it over a stream.
+    may be Polyak averaged. [`online_step`][emkit.online.online_step] is one such step on a frozen
+    [`OnlineState`][emkit.online.OnlineState]; [`fit_online`][emkit.online.fit_online] runs it over
+    a stream.
 
 Incremental EM (Neal & Hinton, 1998)
-    For a re-iterable source of blocks (anything :func:`emkit.sources.as_source` accepts). Each
-    block's statistics are kept; visiting a block replaces its contribution to the total with its
-    statistics at the current parameters, and an M-step follows every block. This is coordinate
-    ascent on the free energy, so it never decreases that lower bound, and it reaches the fixed
-    points of batch EM, usually in fewer passes. :func:`fit_incremental` runs it.
+    For a re-iterable source of blocks (anything
+    [`emkit.sources.as_source`][emkit.sources.as_source] accepts). Each block's statistics are kept;
+    visiting a block replaces its contribution to the total with its statistics at the current
+    parameters, and an M-step follows every block. This is coordinate ascent on the free energy, so
+    it never decreases that lower bound, and it reaches the fixed points of batch EM, usually in
+    fewer passes. [`fit_incremental`][emkit.online.fit_incremental] runs it.
 
 The scale of the statistics and the prior
     An M-step that includes a prior (a Dirichlet on the weights, the Bernoulli pseudo-counts, the
@@ -33,8 +35,8 @@ Moving statistics to a new reference point
     Statistics stored around a reference point that depends on the parameters of the E-step
     (a Gaussian's center, a regression's reference coefficients) cannot simply be added across
     iterations. Both drivers first move the old statistics to the new points with
-    :func:`emkit.stats.recenter`, which asks the statistics themselves
-    (:class:`~emkit.protocols.Recenterable`): this module knows no family.
+    [`emkit.stats.recenter`][emkit.stats.recenter], which asks the statistics themselves
+    ([`Recenterable`][emkit.protocols.Recenterable]): this module knows no family.
 """
 
 from __future__ import annotations
@@ -209,11 +211,12 @@ def start_online(
     random_state: Any = None,
     settings: OnlineSettings | None = None,
 ) -> OnlineState[P]:
-    """A fresh :class:`OnlineState` whose starting parameters come from the batch ``X``.
+    """A fresh [`OnlineState`][emkit.online.OnlineState] whose starting parameters come from the
+    batch ``X``.
 
     ``X`` is only used to initialise (by ``model.init_params`` with the method ``init``, a
-    callable ``f(X, rng) -> params``, or given parameters); pass it to :func:`online_step`
-    afterwards to learn from it.
+    callable ``f(X, rng) -> params``, or given parameters); pass it to
+    [`online_step`][emkit.online.online_step] afterwards to learn from it.
     """
     X, weights = _check_batch(model, X, sample_weight, None)
     rng = check_random_state(random_state)
@@ -257,7 +260,7 @@ def online_step(
     ----------
     model : LatentVariableModel
     state : OnlineState
-        From :func:`start_online` or a previous step.
+        From [`start_online`][emkit.online.start_online] or a previous step.
     X : array-like of shape (n_batch, n_features)
     sample_weight : array-like of shape (n_batch,), optional
 
@@ -313,7 +316,7 @@ def online_step(
 @final
 @attrs.frozen(eq=False)
 class OnlineResult(Generic[P]):
-    """The outcome of :func:`fit_online`.
+    """The outcome of [`fit_online`][emkit.online.fit_online].
 
     Attributes
     ----------
@@ -321,10 +324,10 @@ class OnlineResult(Generic[P]):
     params : P
         The final estimate (Polyak-averaged when averaging is on).
     state : OnlineState
-        The final state: pass it to :func:`online_step` to keep learning.
+        The final state: pass it to [`online_step`][emkit.online.online_step] to keep learning.
     history : array of shape (n_batches,)
         The running per-sample log-likelihood after every batch (see
-        :attr:`OnlineState.log_likelihood`).
+        [`OnlineState.log_likelihood`][emkit.online.OnlineState]).
     n_batches : int
     n_samples : float
         Total weight of the rows seen.
@@ -344,7 +347,7 @@ OnlineCallback = Callable[[OnlineState[Any]], Any]
 def as_fit_result(
     model: LatentVariableModel[P, Any], state: OnlineState[P], history: Sequence[float]
 ) -> FitResult[P]:
-    """A :class:`~emkit.FitResult` of online EM so far (what ``partial_fit`` reports).
+    """A [`FitResult`][emkit.em.FitResult] of online EM so far (what ``partial_fit`` reports).
 
     ``history`` holds the running objective per sample after every batch. The result's
     log-likelihood is the running per-sample log-likelihood times the weight seen (a
@@ -401,12 +404,12 @@ def fit_online(
         Starting parameters, computed from the first batch when given as a method name or a
         callable ``f(X, rng)``.
     kappa, offset, warmup, average_after, n_samples
-        See :class:`OnlineSettings`.
+        See [`OnlineSettings`][emkit.online.OnlineSettings].
     random_state : None, int, SeedSequence or Generator
         For the initialisation.
     callbacks : sequence of callables
-        Each is called with the :class:`OnlineState` after every batch; returning ``True``
-        stops the fit.
+        Each is called with the [`OnlineState`][emkit.online.OnlineState] after every batch;
+        returning ``True`` stops the fit.
 
     Returns
     -------
@@ -465,27 +468,27 @@ def fit_incremental(
 ) -> FitResult[P]:
     """Incremental EM (Neal & Hinton): an M-step after every block of rows.
 
-    This is :func:`emkit.fit` with ``schedule="incremental"`` (see :mod:`emkit.schedules`):
-    the same loop, guards, warnings and result. The blocks are the chunks of the source
-    (``chunk_size`` rows for arrays and memory maps, the given chunks of a chunk stream, the
-    blocks of a Dask array). After one pass at the start, every visit of block ``b`` computes
-    its statistics at the current parameters, replaces its previous contribution to the total,
-    and runs an M-step on the total.
+    This is [`emkit.fit`][emkit.em.fit] with ``schedule="incremental"`` (see
+    [`emkit.schedules`][emkit.schedules]): the same loop, guards, warnings and result. The blocks
+    are the chunks of the source (``chunk_size`` rows for arrays and memory maps, the given chunks
+    of a chunk stream, the blocks of a Dask array). After one pass at the start, every visit of
+    block ``b`` computes its statistics at the current parameters, replaces its previous
+    contribution to the total, and runs an M-step on the total.
 
     Parameters
     ----------
     model : LatentVariableModel
-    X : anything :func:`emkit.sources.as_source` accepts
+    X : anything [`emkit.sources.as_source`][emkit.sources.as_source] accepts
     init : str, parameters, or callable, default "kmeans"
-        As in :func:`emkit.fit`.
+        As in [`emkit.fit`][emkit.em.fit].
     max_sweeps : int, default 50
         Maximum number of passes over all the blocks after the initial one.
     tol : float, default 1e-3
         Stop when the sweep objective changes by less than ``tol`` per unit of data weight.
     n_init, sample_weight, labels, random_state, chunk_size
-        As in :func:`emkit.fit`.
+        As in [`emkit.fit`][emkit.em.fit].
     callbacks : sequence of callables
-        Called with an :class:`~emkit.em.IterationState` after the initial pass and after
+        Called with an [`IterationState`][emkit.em.IterationState] after the initial pass and after
         every sweep (``iteration`` counts sweeps); returning ``True`` stops.
 
     Returns

@@ -10,13 +10,15 @@ pass in, and returns what it drew on, so figures compose::
     plotting.plot_mixture(X, result, ax=left)
     plotting.plot_history(result, ax=right)
 
-* :func:`plot_mixture`: the data coloured by most probable component, component means marked,
-  and, for components whose family states its covariances (``FamilyCovariances``: the
-  Gaussian, or a plugin), the 1- and 2-sigma covariance ellipses of a chosen pair of
-  features (one feature: a histogram with the weighted component densities);
-* :func:`plot_history`: the EM objective by iteration;
-* :func:`plot_component_images`: component means as small images (8x8 digits);
-* :func:`plot_selection`: BIC / AIC / ICL against the number of components.
+* [`plot_mixture`][emkit.plotting.plot_mixture]: the data coloured by most probable component,
+  component means marked, and, for components whose family states its covariances
+  (``FamilyCovariances``: the Gaussian, or a plugin), the 1- and 2-sigma covariance ellipses of a
+  chosen pair of features (one feature: a histogram with the weighted component densities);
+* [`plot_history`][emkit.plotting.plot_history]: the EM objective by iteration;
+* [`plot_component_images`][emkit.plotting.plot_component_images]: component means as small images
+  (8x8 digits);
+* [`plot_selection`][emkit.plotting.plot_selection]: BIC / AIC / ICL against the number of
+  components.
 
 matplotlib is imported only when a function is called, so ``import emkit.plotting`` works
 without it; a call then raises ``ImportError`` saying how to install it.
@@ -55,7 +57,7 @@ INSTALL_HINT = "pip install 'emkit[plot]'"
 #: Grid points of the density curves of a one-feature continuous mixture.
 _DENSITY_POINTS = 400
 
-#: Line styles of the criteria in :func:`plot_selection`, in the order of ``CRITERIA``.
+#: Line styles of the criteria in ``plot_selection``, in the order of ``CRITERIA``.
 _CRITERION_STYLES = {"bic": "-", "aic": "--", "icl": ":"}
 
 
@@ -184,7 +186,7 @@ def plot_mixture(
         densities (probabilities for a discrete family) and their sum instead.
     n_std : sequence of float, default (1.0, 2.0)
         Mahalanobis radii of the ellipses drawn for each component whose family states its
-        covariances (:class:`~emkit.protocols.FamilyCovariances`, e.g. the Gaussian).
+        covariances ([`FamilyCovariances`][emkit.protocols.FamilyCovariances], e.g. the Gaussian).
     feature_names : sequence of str, optional
         Axis labels (default "feature 0", "feature 1", ...).
     point_size, alpha : float
@@ -431,7 +433,7 @@ def plot_selection(
     Parameters
     ----------
     selection : Selection
-        From :func:`emkit.select`.
+        From [`emkit.select`][emkit.selection.select].
     criteria : sequence of {"bic", "aic", "icl"}, default ("bic", "aic")
         One line per criterion and per family setting (e.g. covariance type); solid BIC,
         dashed AIC, dotted ICL.

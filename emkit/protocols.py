@@ -2,11 +2,11 @@
 
 Two core contracts:
 
-* :class:`LatentVariableModel` is what the EM driver fits: an E-step that returns *additive*
-  expected sufficient statistics with the log-likelihood, and an M-step that maps summed
-  statistics to new parameters.
-* :class:`ExponentialFamily` is what a finite mixture is built from: one component distribution,
-  evaluated for all components at once.
+* [`LatentVariableModel`][emkit.protocols.LatentVariableModel] is what the EM driver fits: an E-step
+  that returns *additive* expected sufficient statistics with the log-likelihood, and an M-step that
+  maps summed statistics to new parameters.
+* [`ExponentialFamily`][emkit.protocols.ExponentialFamily] is what a finite mixture is built from:
+  one component distribution, evaluated for all components at once.
 
 and the optional *capabilities* a model, a family or a statistics type may add. Each is a
 runtime-checkable Protocol; the layers that use one test for it with ``isinstance`` and fall
@@ -15,34 +15,39 @@ for an optional method by name.
 
 Of a model:
 
-* :class:`ChunkCost` (``bytes_per_row``): sources size chunks by it; default
+* [`ChunkCost`][emkit.protocols.ChunkCost] (``bytes_per_row``): sources size chunks by it; default
   16 x itemsize x n_features bytes per row.
-* :class:`Diagnosing` (``diagnose(stats, params)``): the driver's DegenerateComponentWarning;
-  default: nothing reported.
-* :class:`Components` (``n_components``): known labels are checked against it; default:
-  labels passed on unchecked.
-* :class:`Clustering` (``responsibilities``, ``predict``), :class:`Scoring`
-  (``score_samples``), :class:`Sampling` (``sample``): estimators and the command line; the
-  start of semi-supervised EM is renumbered to agree with known labels (Clustering).
+* [`Diagnosing`][emkit.protocols.Diagnosing] (``diagnose(stats, params)``): the driver's
+  DegenerateComponentWarning; default: nothing reported.
+* [`Components`][emkit.protocols.Components] (``n_components``): known labels are checked against
+  it; default: labels passed on unchecked.
+* [`Clustering`][emkit.protocols.Clustering] (``responsibilities``, ``predict``),
+  [`Scoring`][emkit.protocols.Scoring] (``score_samples``), [`Sampling`][emkit.protocols.Sampling]
+  (``sample``): estimators and the command line; the start of semi-supervised EM is renumbered to
+  agree with known labels (Clustering).
 
 Of statistics:
 
-* :class:`Recenterable` (``recenter(like)``): online and incremental EM combine statistics of
-  different iterations; default: statistics without reference fields need no moving, others
-  are refused.
-* :class:`RecenterableComponents` (``recenter(like, counts)``): a family's statistics, moved by
-  :class:`~emkit.MixtureStats` with its counts.
+* [`Recenterable`][emkit.protocols.Recenterable] (``recenter(like)``): online and incremental EM
+  combine statistics of different iterations; default: statistics without reference fields need no
+  moving, others are refused.
+* [`RecenterableComponents`][emkit.protocols.RecenterableComponents] (``recenter(like, counts)``): a
+  family's statistics, moved by [`MixtureStats`][emkit.mixture.MixtureStats] with its counts.
 
 Of an exponential family:
 
-* :class:`FusedEStep` (``log_prob_with_stats``): the mixture's one-pass E-step; default
-  ``log_prob`` then ``expected_stats``.
-* :class:`FamilyChunkCost` (``bytes_per_row``): the mixture's chunk cost; default K x D.
-* :class:`FamilyDiagnosing` (``diagnose(params)``): the mixture's diagnosis; default none.
-* :class:`FamilyCovariances` (``covariances(params)``): each component's covariance matrix,
-  drawn as ellipses by :mod:`emkit.plotting`; default: no ellipses.
+* [`FusedEStep`][emkit.protocols.FusedEStep] (``log_prob_with_stats``): the mixture's one-pass
+  E-step; default ``log_prob`` then ``expected_stats``.
+* [`FamilyChunkCost`][emkit.protocols.FamilyChunkCost] (``bytes_per_row``): the mixture's chunk
+  cost; default K x D.
+* [`FamilyDiagnosing`][emkit.protocols.FamilyDiagnosing] (``diagnose(params)``): the mixture's
+  diagnosis; default none.
+* [`FamilyCovariances`][emkit.protocols.FamilyCovariances] (``covariances(params)``): each
+  component's covariance matrix, drawn as ellipses by [`emkit.plotting`][emkit.plotting]; default:
+  no ellipses.
 
-And where the data lives: :class:`DataSource`, everything the drivers ask of it.
+And where the data lives: [`DataSource`][emkit.protocols.DataSource], everything the drivers ask of
+it.
 
 Parameters and statistics are frozen attrs classes of numpy arrays; nothing is mutated in place.
 """
@@ -210,12 +215,15 @@ class ExponentialFamily(Protocol[P, S]):
 # -- where the data lives --------------------------------------------------------------------------
 @runtime_checkable
 class DataSource(Protocol):
-    """Rows that the EM drivers make passes over (see :mod:`emkit.sources`).
+    """Rows that the EM drivers make passes over (see [`emkit.sources`][emkit.sources]).
 
-    The drivers never touch rows themselves: batch EM needs :meth:`expectation`, incremental EM
-    and the classification entropy need :meth:`iter_chunks`, every driver needs the sizes,
-    :meth:`validate` and :meth:`init_sample`. A chunk is ``(X, weights, labels)`` with ``X``
-    (n_chunk, n_features) in :attr:`dtype` and ``weights``/``labels`` (n_chunk,) or ``None``.
+    The drivers never touch rows themselves: batch EM needs
+    [`expectation`][emkit.protocols.DataSource.expectation], incremental EM and the classification
+    entropy need [`iter_chunks`][emkit.protocols.DataSource.iter_chunks], every driver needs the
+    sizes, [`validate`][emkit.protocols.DataSource.validate] and
+    [`init_sample`][emkit.protocols.DataSource.init_sample]. A chunk is ``(X, weights, labels)``
+    with ``X`` (n_chunk, n_features) in [`dtype`][emkit.protocols.DataSource.dtype] and
+    ``weights``/``labels`` (n_chunk,) or ``None``.
     """
 
     @property
@@ -282,8 +290,9 @@ class ChunkCost(Protocol):
 class Diagnosing(Protocol[P_contra, S_contra]):
     """A model that can explain a degenerate fit (a collapsed component, a constant column).
 
-    The driver emits each message as a :class:`~emkit.DegenerateComponentWarning` after a fit.
-    Without it nothing is reported.
+    The driver emits each message as a
+    [`DegenerateComponentWarning`][emkit.exceptions.DegenerateComponentWarning] after a fit. Without
+    it nothing is reported.
     """
 
     def diagnose(self, stats: S_contra, params: P_contra) -> list[str]:
@@ -295,7 +304,7 @@ class Diagnosing(Protocol[P_contra, S_contra]):
 class Components(Protocol):
     """A model with a finite number of latent values (components, states).
 
-    Known labels (``labels=`` of :func:`emkit.fit`, -1 for unknown) are checked against
+    Known labels (``labels=`` of [`emkit.fit`][emkit.em.fit], -1 for unknown) are checked against
     ``n_components`` before a fit. Without it, labels are passed to ``e_step`` unchecked.
     """
 
@@ -368,7 +377,7 @@ class RecenterableComponents(Protocol):
 
     A family's statistics inside a mixture do not hold the counts ``n_k`` that moving second
     moments needs (``sum r (x - c')^2`` follows from the sums around ``c`` *and* ``n_k``);
-    :class:`~emkit.MixtureStats` passes its own counts.
+    [`MixtureStats`][emkit.mixture.MixtureStats] passes its own counts.
     """
 
     def recenter(self, like: Self, counts: Array) -> Self:

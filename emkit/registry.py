@@ -1,18 +1,20 @@
 """One registry of the classes emkit can rebuild by name: families, models and estimators.
 
-Saving and loading (:mod:`emkit.io`), the command line (``emkit fit --family NAME``) and the
+Saving and loading ([`emkit.io`][emkit.io]), the command line (``emkit fit --family NAME``) and the
 estimators all look classes up here, so a plugin registered once works everywhere a built-in
 one does. Nothing is ever imported by a name read from a file: only registered classes are
 rebuilt.
 
 Registering
-    ``register_family(Exponential)`` (a :class:`~emkit.CanonicalFamily`, whose parameters are
-    :class:`~emkit.MeanParams`), ``register_family(MyFamily, MyParams)``,
-    ``register_model(MyModel, MyParams)`` and ``register_estimator(MyEstimator)``. Each returns
-    the class, so it also works as a call right after the class statement. The registered name
-    is the class name unless ``name=`` is given; look-ups ignore case (``--family gaussian``).
-    A parameter class is registered under its class name along with its family or model
-    (:func:`register_params` registers one more, for parameters nested in a model's own).
+    ``register_family(Exponential)`` (a
+    [`CanonicalFamily`][emkit.families.canonical.CanonicalFamily], whose parameters are
+    [`MeanParams`][emkit.families.canonical.MeanParams]), ``register_family(MyFamily, MyParams)``,
+    ``register_model(MyModel, MyParams)`` and ``register_estimator(MyEstimator)``. Each returns the
+    class, so it also works as a call right after the class statement. The registered name is the
+    class name unless ``name=`` is given; look-ups ignore case (``--family gaussian``). A parameter
+    class is registered under its class name along with its family or model
+    ([`register_params`][emkit.registry.register_params] registers one more, for parameters nested
+    in a model's own).
 
 Registering again
     A class with the same module and qualified name as the registered one replaces it: re-running
@@ -22,21 +24,21 @@ Registering again
 
 Installed plugins
     A package makes its classes known without being imported by the user through the entry-point
-    group :data:`PLUGIN_GROUP` (``emkit.plugins``): each entry point names a module (importing it
-    registers its classes) or a callable (called once, with no arguments). In
+    group [`PLUGIN_GROUP`][emkit.registry.PLUGIN_GROUP] (``emkit.plugins``): each entry point names
+    a module (importing it registers its classes) or a callable (called once, with no arguments). In
     ``pyproject.toml``::
 
         [project.entry-points."emkit.plugins"]
         myfamily = "mypackage.families"
 
     Entry points are loaded the first time a name is not found or the registry is listed;
-    :func:`load_plugins` with ``refresh=True`` looks again (after installing a package into a
-    running session). A plugin that fails to load raises ``ImportError`` naming it, each time
-    until it is fixed.
+    [`load_plugins`][emkit.registry.load_plugins] with ``refresh=True`` looks again (after
+    installing a package into a running session). A plugin that fails to load raises ``ImportError``
+    naming it, each time until it is fixed.
 
 Tests
-    :func:`isolated` undoes every registration made inside it, and can start from emkit's own
-    classes only, with entry points not yet loaded.
+    [`isolated`][emkit.registry.isolated] undoes every registration made inside it, and can start
+    from emkit's own classes only, with entry points not yet loaded.
 """
 
 from __future__ import annotations
@@ -71,8 +73,8 @@ __all__ = [
     "registered_models",
 ]
 
-#: The entry-point group through which installed packages register their classes.
 PLUGIN_GROUP = "emkit.plugins"
+"""The entry-point group through which installed packages register their classes."""
 
 #: Modules whose classes count as emkit's own (kept by ``isolated(builtins_only=True)``).
 _BUILTIN_PACKAGE = "emkit"
@@ -214,7 +216,8 @@ def _register_with_params(kind: _Kind, cls: type, params_cls: type, name: str) -
 
 
 def register_family(cls: T, params_cls: type | None = None, *, name: str | None = None) -> T:
-    """Make the family ``cls`` known to :func:`emkit.load`, the command line and the estimators.
+    """Make the family ``cls`` known to [`emkit.load`][emkit.io.load], the command line and the
+    estimators.
 
     Parameters
     ----------
@@ -224,7 +227,8 @@ def register_family(cls: T, params_cls: type | None = None, *, name: str | None 
         families and models.
     params_cls : attrs class, optional
         The class of its component parameters. Defaults to the class attribute
-        ``params_type`` (:class:`~emkit.MeanParams` for every :class:`~emkit.CanonicalFamily`).
+        ``params_type`` ([`MeanParams`][emkit.families.canonical.MeanParams] for every
+        [`CanonicalFamily`][emkit.families.canonical.CanonicalFamily]).
     name : str, optional
         The registered name (default: the class name). Look-ups ignore case.
 
@@ -256,12 +260,13 @@ def register_family(cls: T, params_cls: type | None = None, *, name: str | None 
 def register_model(cls: T, params_cls: type, *, name: str | None = None) -> T:
     """Make the latent-variable model ``cls`` and its parameter class known.
 
-    Saved fits of a registered model load back with :func:`emkit.load`.
+    Saved fits of a registered model load back with [`emkit.load`][emkit.io.load].
 
     Parameters
     ----------
     cls : attrs class
-        The model. Its ``__init__`` fields are its settings (as for :func:`register_family`).
+        The model. Its ``__init__`` fields are its settings (as for
+        [`register_family`][emkit.registry.register_family]).
     params_cls : attrs class
         The class of its parameters, whose ``__init__`` fields hold arrays, numbers and
         instances of other registered parameter classes (a mixture holds its family's).
@@ -288,9 +293,10 @@ def register_model(cls: T, params_cls: type, *, name: str | None = None) -> T:
 def register_params(cls: T) -> T:
     """Make a parameter class known by its class name, for parameters nested in a model's own.
 
-    :func:`register_family` and :func:`register_model` register the class of the parameters
-    of a family or model; this registers one more, e.g. a part of a model's parameters that is
-    no family's.
+    [`register_family`][emkit.registry.register_family] and
+    [`register_model`][emkit.registry.register_model] register the class of the parameters of a
+    family or model; this registers one more, e.g. a part of a model's parameters that is no
+    family's.
 
     Raises
     ------
@@ -311,7 +317,7 @@ def register_estimator(cls: T, *, name: str | None = None) -> T:
 
     The class provides ``param_names()``, ``get_params(deep=False)``, ``fitted_result()``,
     ``build_model()``, ``validate_settings()`` and ``restore_fit(result, feature_names)``
-    (see :class:`~emkit.estimators.MixtureEstimator`).
+    (see [`MixtureEstimator`][emkit.estimators.MixtureEstimator]).
 
     Raises
     ------
@@ -411,7 +417,7 @@ def registered_estimators() -> tuple[str, ...]:
 
 
 def load_plugins(*, refresh: bool = False) -> None:
-    """Load the :data:`PLUGIN_GROUP` entry points of installed packages.
+    """Load the [`PLUGIN_GROUP`][emkit.registry.PLUGIN_GROUP] entry points of installed packages.
 
     Look-ups call this the first time a name is not found, so there is rarely a reason to call
     it yourself. Each entry point is loaded once per process.

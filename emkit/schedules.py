@@ -1,12 +1,13 @@
 """Which statistics each M-step sees: the schedules of the one EM driver.
 
-:func:`emkit.fit` runs one loop for every kind of EM; a schedule says what one iteration does.
+[`emkit.fit`][emkit.em.fit] runs one loop for every kind of EM; a schedule says what one iteration
+does.
 
-``"batch"`` (:class:`BatchEM`)
+``"batch"`` ([`BatchEM`][emkit.schedules.BatchEM])
     One M-step on the statistics of the whole data, then one pass over all of it (the E-step
     at the new parameters). The objective never decreases.
 
-``"incremental"`` (:class:`IncrementalEM`, Neal & Hinton 1998)
+``"incremental"`` ([`IncrementalEM`][emkit.schedules.IncrementalEM], Neal & Hinton 1998)
     One iteration is a *sweep* over the source's chunks: each chunk's statistics are kept, and
     visiting a chunk replaces its contribution to the total with its statistics at the current
     parameters, followed by an M-step. It is coordinate ascent on the free energy, so it never
@@ -15,8 +16,8 @@
     parameters it was visited with (plus the log-prior after the sweep); the exact
     log-likelihood at the final parameters comes from one more pass.
 
-Statistics of different iterations are combined with :func:`emkit.stats.recenter` first, so a
-model whose statistics are stored around a reference point works with either schedule.
+Statistics of different iterations are combined with [`emkit.stats.recenter`][emkit.stats.recenter]
+first, so a model whose statistics are stored around a reference point works with either schedule.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ __all__ = ["SCHEDULES", "BatchEM", "IncrementalEM", "Schedule", "make_schedule"]
 P = TypeVar("P")
 S = TypeVar("S")
 
-#: The schedule names :func:`emkit.fit` accepts.
 SCHEDULES = ("batch", "incremental")
+"""The schedule names [`emkit.fit`][emkit.em.fit] accepts."""
 
 
 class Schedule(Protocol[P, S]):
@@ -133,7 +134,8 @@ def _sum_recentered(items: list[S]) -> S:
 def make_schedule(
     name: str, model: LatentVariableModel[P, S], source: DataSource
 ) -> Schedule[P, S]:
-    """The schedule called ``name`` (one of :data:`SCHEDULES`) for ``model`` on ``source``."""
+    """The schedule called ``name`` (one of [`SCHEDULES`][emkit.schedules.SCHEDULES]) for ``model``
+    on ``source``."""
     schedules: dict[str, Any] = {"batch": BatchEM, "incremental": IncrementalEM}
     schedule: Schedule[P, S] = schedules[name](model, source)
     return schedule

@@ -40,14 +40,16 @@ __all__ = [
 ]
 
 CRITERIA = ("bic", "aic", "icl")
+"""The values of ``select(criterion=...)``: the information criteria a selection can rank by."""
 
-#: What :func:`select` calls around the fit of each candidate: ``hook(label, n_components)``
-#: returns a context manager, entered before the fit and left after it, whose value is a
-#: sequence of callbacks for that fit's iterations (or ``None``).
 CandidateHook = Callable[
     [str, int],
     AbstractContextManager[Sequence[Callable[[IterationState[Any]], Any]] | None],
 ]
+"""What [`select`][emkit.selection.select] calls around the fit of each candidate:
+``hook(label, n_components)`` returns a context manager, entered before the fit and left after it,
+whose value is a sequence of callbacks for that fit's iterations (or ``None``).
+"""
 
 
 def n_parameters(result: FitResult[Any]) -> int:
@@ -106,7 +108,7 @@ def family_label(family: ExponentialFamily[Any, Any]) -> str:
 @final
 @attrs.frozen(eq=False)
 class Candidate:
-    """One fitted candidate of a :func:`select` run."""
+    """One fitted candidate of a [`select`][emkit.selection.select] run."""
 
     n_components: int
     family: ExponentialFamily[Any, Any]
@@ -134,7 +136,8 @@ class Candidate:
 @final
 @attrs.frozen(eq=False)
 class FailedCandidate:
-    """A candidate of a :func:`select` run whose fit raised ``ValueError`` and was skipped.
+    """A candidate of a [`select`][emkit.selection.select] run whose fit raised ``ValueError`` and
+    was skipped.
 
     Attributes
     ----------
@@ -157,7 +160,8 @@ class FailedCandidate:
 @final
 @attrs.frozen(eq=False)
 class Selection:
-    """The table of a :func:`select` run and the best candidate under ``criterion``.
+    """The table of a [`select`][emkit.selection.select] run and the best candidate under
+    ``criterion``.
 
     Attributes
     ----------
@@ -247,8 +251,8 @@ def select(
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features), or where such rows live
-        Anything :func:`emkit.fit` accepts with repeatable passes: an array, a ``.npy`` path or
-        ``np.memmap``, a list of chunks, a Dask array.
+        Anything [`emkit.fit`][emkit.em.fit] accepts with repeatable passes: an array, a ``.npy``
+        path or ``np.memmap``, a list of chunks, a Dask array.
     family : ExponentialFamily, default ``Gaussian()``
     n_components : iterable of int, default 1..8
     covariance_types : sequence of str, optional
@@ -259,17 +263,17 @@ def select(
     sample_weight : array-like of shape (n_samples,), optional
     on_candidate : callable, optional
         ``on_candidate(label, n_components)`` is called before each candidate's fit, with the
-        candidate's :func:`family_label` (``"Gaussian(full)"``) and number of components. It
-        returns a context manager (write it with :func:`contextlib.contextmanager`) that is
-        entered before the fit and left after it, also when the fit raises (the exception
+        candidate's [`family_label`][emkit.selection.family_label] (``"Gaussian(full)"``) and number
+        of components. It returns a context manager (write it with ``contextlib.contextmanager``)
+        that is entered before the fit and left after it, also when the fit raises (the exception
         passes through it); the value it gives is a sequence of callbacks added to that fit's
         ``callbacks`` (or ``None``). A progress display starts in it and finishes on leaving.
     skip_failures : bool, default False
         When a candidate's fit raises ``ValueError`` (say, more components than rows), record
-        it in :attr:`Selection.failed` and go on with the next one, instead of raising. If
-        every candidate fails, ``ValueError`` is raised all the same.
+        it in [`Selection.failed`][emkit.selection.Selection] and go on with the next one, instead
+        of raising. If every candidate fails, ``ValueError`` is raised all the same.
     **fit_options
-        Passed to :func:`emkit.fit` (n_init, max_iter, tol, random_state, callbacks, ...).
+        Passed to [`emkit.fit`][emkit.em.fit] (n_init, max_iter, tol, random_state, callbacks, ...).
 
     Returns
     -------

@@ -43,8 +43,8 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: Field metadata marking a statistic that is shared by every chunk rather than summed.
 NOT_ADDITIVE = {"additive": False}
+"""Field metadata marking a statistic that is shared by every chunk rather than summed."""
 
 
 def init_fields(value: Any) -> list[attrs.Attribute[Any]]:
@@ -192,8 +192,8 @@ def recenter(stats: T, like: T) -> T:
     """``stats`` re-expressed around the reference points of ``like`` (same statistics type).
 
     Statistics of different EM iterations can be added only once they share their reference
-    fields (see :class:`~emkit.protocols.Recenterable`). Statistics without reference fields,
-    or already around the same points, come back unchanged; others are moved by their own
+    fields (see [`Recenterable`][emkit.protocols.Recenterable]). Statistics without reference
+    fields, or already around the same points, come back unchanged; others are moved by their own
     ``recenter`` method.
 
     Raises

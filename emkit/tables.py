@@ -1,13 +1,13 @@
 """Reading numeric data files: delimited text (CSV, TSV, ...) and ``.npy`` arrays.
 
-Every problem is reported as a :class:`DataFileError` naming the file, the line (1-based, as in
+Every problem is reported as a ``DataFileError`` naming the file, the line (1-based, as in
 an editor) and the column, so that a command-line user can fix the file at once.
 
-Delimited text is read with the standard library's :mod:`csv` module, so quoted fields work as
+Delimited text is read with the standard library's ``csv`` module, so quoted fields work as
 spreadsheets write them: ``"height, cm",weight`` is two cells, and ``""`` inside a quoted field
 is one quote. A ``.npy`` file is opened as a read-only memory map, never loaded whole: the
-rows are checked block by block, and :func:`emkit.fit` reads it in row blocks
-(:class:`emkit.sources.MemmapSource`).
+rows are checked block by block, and [`emkit.fit`][emkit.em.fit] reads it in row blocks
+([`emkit.sources.MemmapSource`][emkit.sources.MemmapSource]).
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ class Table:
         The 1-based line of each row in a text file, for messages.
     binary : callable returning a Table, or None
         The data's own 0/1 form where it has one: a bundled dataset whose loader can binarize
-        (the digits: pixel intensity >= 8, as :func:`emkit.datasets.load_digits`).
+        (the digits: pixel intensity >= 8, as
+        [`emkit.datasets.load_digits`][emkit.datasets.load_digits]).
     """
 
     data: Array
@@ -92,7 +93,7 @@ def default_names(n_features: int) -> tuple[str, ...]:
 def row_blocks(data: Array, block_bytes: int | None = None) -> Iterator[slice]:
     """Slices of consecutive rows of ``data``, each about ``block_bytes`` in memory.
 
-    ``block_bytes`` defaults to :data:`NPY_BLOCK_BYTES`.
+    ``block_bytes`` defaults to ``NPY_BLOCK_BYTES``.
     """
     if block_bytes is None:
         block_bytes = NPY_BLOCK_BYTES
@@ -347,7 +348,7 @@ def read_data(
     ----------
     spec : str
         ``*.npy`` (opened as a memory map), a delimited text file, ``-``, or one of
-        :data:`emkit.datasets.DATASETS`.
+        [`emkit.datasets.DATASETS`][emkit.datasets.DATASETS].
     binarize : bool, default False
         For a bundled dataset that has a binary form (the digits): that form (pixels as 0/1
         for a Bernoulli mixture) instead of the raw values. Other data is not changed.

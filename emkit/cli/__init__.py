@@ -12,8 +12,8 @@
 DATA is a CSV or TSV file (header row optional, detected; quoted fields allowed), a ``.npy``
 file (memory-mapped and read in row blocks, never loaded whole), ``-`` for CSV on standard
 input, or the name of a bundled dataset (faithful, earthquakes, digits). ``--family`` takes any
-family of :mod:`emkit.registry` (plugins included) and sets its settings by name. Bad input
-prints one line ``emkit: error: ...`` on stderr and exits with status 2 (``--debug`` adds the
+family of [`emkit.registry`][emkit.registry] (plugins included) and sets its settings by name. Bad
+input prints one line ``emkit: error: ...`` on stderr and exits with status 2 (``--debug`` adds the
 traceback). Everything numerical happens in the library: this package only reads, prints and
 writes.
 

@@ -1,9 +1,10 @@
 """The subcommands: ``fit``, ``predict``, ``score``, ``sample`` and ``select``.
 
 Each reads its input, calls the library, and prints; everything numerical happens in the
-library. A saved model is used through its capabilities (:class:`emkit.protocols.Clustering`,
-:class:`~emkit.protocols.Scoring`, :class:`~emkit.protocols.Sampling`), so any registered model
-that has them works, and one that lacks one is told so in one line.
+library. A saved model is used through its capabilities
+([`emkit.protocols.Clustering`][emkit.protocols.Clustering], [`Scoring`][emkit.protocols.Scoring],
+[`Sampling`][emkit.protocols.Sampling]), so any registered model that has them works, and one that
+lacks one is told so in one line.
 """
 
 from __future__ import annotations

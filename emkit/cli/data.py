@@ -1,8 +1,9 @@
 """Data for a model: checked against it with line numbers, and visited in row chunks.
 
 A ``.npy`` file stays a memory map throughout: it is checked block by block, fitted by
-:func:`emkit.fit` from the map (:class:`emkit.sources.MemmapSource`), and predicted and scored
-chunk by chunk, so that no step holds the whole file in memory.
+[`emkit.fit`][emkit.em.fit] from the map
+([`emkit.sources.MemmapSource`][emkit.sources.MemmapSource]), and predicted and scored chunk by
+chunk, so that no step holds the whole file in memory.
 """
 
 from __future__ import annotations

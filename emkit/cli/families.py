@@ -1,4 +1,5 @@
-"""``--family NAME`` and its settings: any family of :mod:`emkit.registry`, set by field name.
+"""``--family NAME`` and its settings: any family of [`emkit.registry`][emkit.registry], set by
+field name.
 
 The command line knows no family by name. ``--family`` looks the name up in the registry (any
 case; installed plugins register through the ``emkit.plugins`` entry points), and every setting

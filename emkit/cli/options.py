@@ -48,7 +48,8 @@ def parse_components(text: str) -> list[int]:
 
 
 def parse_covariance_list(text: str) -> list[str]:
-    """Covariance types from ``"all"`` (:data:`emkit.COVARIANCE_TYPES`) or ``"full,diag"``.
+    """Covariance types from ``"all"``
+    ([`emkit.COVARIANCE_TYPES`][emkit.families.gaussian.COVARIANCE_TYPES]) or ``"full,diag"``.
 
     The names are checked later, by the family's own constructor.
     """

@@ -28,7 +28,7 @@ class Progress:
         Written before every line (``"Gaussian(full) K=3: "`` in ``emkit select``).
     every : bool, default True
         Off a terminal: one line per iteration (True), or only the last line, on
-        :meth:`finish` (False).
+        ``finish`` (False).
     """
 
     def __init__(self, stream: IO[str], n_init: int, prefix: str = "", every: bool = True):

@@ -1,12 +1,10 @@
 """Real datasets bundled with emkit, small and classic.
 
-=================  ==========  ========================================================
-loader             shape       what
-=================  ==========  ========================================================
-load_faithful      (272, 2)    Old Faithful eruptions: duration and waiting time (min)
-load_earthquakes   (107, 1)    major (magnitude 7+) earthquakes per year, 1900-2006
-load_digits        (1797, 64)  8x8 handwritten digits, with the true digit as target
-=================  ==========  ========================================================
+| loader | shape | what |
+| --- | --- | --- |
+| ``load_faithful`` | (272, 2) | Old Faithful eruptions: duration and waiting time (min) |
+| ``load_earthquakes`` | (107, 1) | major (magnitude 7+) earthquakes per year, 1900-2006 |
+| ``load_digits`` | (1797, 64) | 8x8 handwritten digits, with the true digit as target |
 """
 
 from __future__ import annotations
@@ -94,8 +92,8 @@ def load_digits(binarize: bool = True, threshold: float = 8.0) -> Dataset:
     return Dataset(pixels, names[:-1], values[:, -1].astype(int), None, load_digits.__doc__ or "")
 
 
-#: Bundled datasets by name.
 DATASETS = {"faithful": load_faithful, "earthquakes": load_earthquakes, "digits": load_digits}
+"""Bundled datasets by name."""
 
 
 def load(name: str, **options: Any) -> Dataset:

@@ -1,10 +1,11 @@
-"""scikit-learn style estimators: :class:`GaussianMixture`, :class:`BernoulliMixture`,
-:class:`PoissonMixture`.
+"""scikit-learn style estimators: [`GaussianMixture`][emkit.estimators.GaussianMixture],
+[`BernoulliMixture`][emkit.estimators.BernoulliMixture],
+[`PoissonMixture`][emkit.estimators.PoissonMixture].
 
-Each builds a :class:`~emkit.FiniteMixture`, fits it with :func:`emkit.fit`, and answers
-``predict`` / ``score`` / ``sample`` through the mixture's own methods (see
-:mod:`emkit.estimators.base` for the conventions they share). The three classes are registered
-in :mod:`emkit.registry`, so :func:`emkit.load` rebuilds them.
+Each builds a [`FiniteMixture`][emkit.mixture.FiniteMixture], fits it with
+[`emkit.fit`][emkit.em.fit], and answers ``predict`` / ``score`` / ``sample`` through the mixture's
+own methods (see ``emkit.estimators.base`` for the conventions they share). The three classes are
+registered in [`emkit.registry`][emkit.registry], so [`emkit.load`][emkit.io.load] rebuilds them.
 """
 
 from emkit.estimators.base import MixtureEstimator, NotFittedError

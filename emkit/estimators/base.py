@@ -1,18 +1,20 @@
-"""The machinery every scikit-learn style estimator shares (:class:`MixtureEstimator`).
+"""The machinery every scikit-learn style estimator shares
+([`MixtureEstimator`][emkit.estimators.MixtureEstimator]).
 
-scikit-learn style estimators: :class:`GaussianMixture`, :class:`BernoulliMixture`,
-:class:`PoissonMixture`.
+scikit-learn style estimators: [`GaussianMixture`][emkit.estimators.GaussianMixture],
+[`BernoulliMixture`][emkit.estimators.BernoulliMixture],
+[`PoissonMixture`][emkit.estimators.PoissonMixture].
 
-They are thin wrappers: each builds a :class:`~emkit.FiniteMixture`, fits it with
-:func:`emkit.fit`, and answers ``predict`` / ``score`` / ``sample`` through the mixture's own
-methods. All the mathematics lives in the core; these classes translate scikit-learn's
+They are thin wrappers: each builds a [`FiniteMixture`][emkit.mixture.FiniteMixture], fits it with
+[`emkit.fit`][emkit.em.fit], and answers ``predict`` / ``score`` / ``sample`` through the mixture's
+own methods. All the mathematics lives in the core; these classes translate scikit-learn's
 conventions.
 
 * ``get_params`` / ``set_params`` / ``repr`` / ``clone`` work as for scikit-learn estimators,
   without importing scikit-learn (it is needed only to run ``check_estimator``). Constructor
   parameters are stored untouched and validated in ``fit``.
-* :class:`GaussianMixture` takes :class:`sklearn.mixture.GaussianMixture`'s parameters with the
-  same meanings and defaults, and the same fitted attributes in the same shapes.
+* [`GaussianMixture`][emkit.estimators.GaussianMixture] takes ``sklearn.mixture.GaussianMixture``'s
+  parameters with the same meanings and defaults, and the same fitted attributes in the same shapes.
 
 Stopping rule and ``lower_bound_``
     scikit-learn evaluates the log-likelihood in the E-step *before* each M-step and stops once
@@ -63,7 +65,8 @@ class NotFittedError(ValueError, AttributeError):
 
 
 def _not_fitted_error() -> type[NotFittedError]:
-    """:class:`NotFittedError`, also a scikit-learn NotFittedError once scikit-learn is loaded.
+    """[`NotFittedError`][emkit.estimators.NotFittedError], also a scikit-learn NotFittedError once
+    scikit-learn is loaded.
 
     scikit-learn (and code written for it) catches its own class; emkit never imports
     scikit-learn, so the combined class exists only when the user has imported it already.
@@ -180,7 +183,8 @@ class MixtureEstimator:
 
     # -- the model -----------------------------------------------------------------------------
     def build_model(self) -> FiniteMixture[Any, Any]:
-        """The :class:`FiniteMixture` these parameters describe (validating its settings)."""
+        """The [`FiniteMixture`][emkit.mixture.FiniteMixture] these parameters describe (validating
+        its settings)."""
         return FiniteMixture(self._build_family(), self.n_components, self._weight_concentration())
 
     def validate_settings(self) -> None:
@@ -217,7 +221,8 @@ class MixtureEstimator:
         X : array-like or DataFrame of shape (n_samples, n_features), or where such rows live
             A path to a ``.npy`` file, a list of chunks (or a callable returning an iterator of
             them) or a Dask array is fitted without loading it whole (see
-            :func:`emkit.sources.as_source`; chunks carry their own weights and labels).
+            [`emkit.sources.as_source`][emkit.sources.as_source]; chunks carry their own weights and
+            labels).
         y : ignored
             Present for scikit-learn's API; use ``labels`` for known components.
         labels : int array-like of shape (n_samples,), optional
@@ -246,7 +251,7 @@ class MixtureEstimator:
         return self.predict(X)
 
     def partial_fit(self, X: Any, y: Any = None, *, sample_weight: Any = None) -> MixtureEstimator:
-        """One step of online EM on the mini-batch ``X`` (see :mod:`emkit.online`).
+        """One step of online EM on the mini-batch ``X`` (see [`emkit.online`][emkit.online]).
 
         The first call starts from the parameters of an earlier ``fit`` (or ``emkit.load``), or
         else from ``init_params`` (with ``weights_init`` etc.) computed on this batch. Every call
@@ -255,9 +260,9 @@ class MixtureEstimator:
         far (so priors keep their batch-EM weight). The fitted attributes follow each call:
         ``n_iter_`` counts batches, ``lower_bound_`` is the running log-likelihood per sample of
         the batches at the parameters each one met (plus the log-prior per sample), and
-        ``converged_`` stays False. :func:`emkit.online.fit_online` and
-        :func:`emkit.online.online_step` expose the step size, warm-up, Polyak averaging and the
-        dataset size the prior is weighed against.
+        ``converged_`` stays False. [`emkit.online.fit_online`][emkit.online.fit_online] and
+        [`emkit.online.online_step`][emkit.online.online_step] expose the step size, warm-up, Polyak
+        averaging and the dataset size the prior is weighed against.
 
         Parameters
         ----------
@@ -519,7 +524,7 @@ class StartFromData:
 
 
 class VerboseProgress:
-    """scikit-learn's verbose output (on stderr), as a callback of :func:`emkit.fit`.
+    """scikit-learn's verbose output (on stderr), as a callback of [`emkit.fit`][emkit.em.fit].
 
     ``verbose >= 1``: one line when each run starts and ends; ``verbose >= 2``: also the change
     every ``interval`` iterations. The lower bound is the objective per unit of

@@ -1,4 +1,5 @@
-"""Mixtures for binary and count data: :class:`BernoulliMixture`, :class:`PoissonMixture`."""
+"""Mixtures for binary and count data: [`BernoulliMixture`][emkit.estimators.BernoulliMixture],
+[`PoissonMixture`][emkit.estimators.PoissonMixture]."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ class BernoulliMixture(MixtureEstimator):
     ----------
     n_components : int, default 1
     tol, max_iter, n_init, init_params, random_state, warm_start, verbose, verbose_interval
-        As for :class:`GaussianMixture`.
+        As for [`GaussianMixture`][emkit.estimators.GaussianMixture].
     weights_init : array of shape (n_components,), optional
     means_init : array of shape (n_components, n_features), optional
         Starting probabilities of a 1, strictly inside (0, 1).
@@ -36,8 +37,8 @@ class BernoulliMixture(MixtureEstimator):
     means_ : (n_components, n_features)
         Probability of a 1 for every feature and component.
     converged_, n_iter_, lower_bound_, lower_bounds_, n_features_in_, feature_names_in_, result_
-        As for :class:`GaussianMixture`; ``lower_bound_`` includes the priors' log-density per
-        unit of weight.
+        As for [`GaussianMixture`][emkit.estimators.GaussianMixture]; ``lower_bound_`` includes the
+        priors' log-density per unit of weight.
     """
 
     _positive_only: ClassVar[bool] = True
@@ -95,7 +96,7 @@ class PoissonMixture(MixtureEstimator):
     ----------
     n_components : int, default 1
     tol, max_iter, n_init, init_params, random_state, warm_start, verbose, verbose_interval
-        As for :class:`GaussianMixture`.
+        As for [`GaussianMixture`][emkit.estimators.GaussianMixture].
     weights_init : array of shape (n_components,), optional
     means_init : array of shape (n_components, n_features), optional
         Starting rates (>= 0).
@@ -112,7 +113,7 @@ class PoissonMixture(MixtureEstimator):
     means_ : (n_components, n_features)
         The rates.
     converged_, n_iter_, lower_bound_, lower_bounds_, n_features_in_, feature_names_in_, result_
-        As for :class:`BernoulliMixture`.
+        As for [`BernoulliMixture`][emkit.estimators.BernoulliMixture].
     """
 
     _positive_only: ClassVar[bool] = True

@@ -1,4 +1,5 @@
-"""scikit-learn's GaussianMixture, on emkit's driver: :class:`GaussianMixture`."""
+"""scikit-learn's GaussianMixture, on emkit's driver:
+[`GaussianMixture`][emkit.estimators.GaussianMixture]."""
 
 from __future__ import annotations
 

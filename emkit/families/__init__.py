@@ -1,4 +1,4 @@
-"""Component distributions: each an :class:`~emkit.protocols.ExponentialFamily`."""
+"""Component distributions: each an [`ExponentialFamily`][emkit.protocols.ExponentialFamily]."""
 
 from emkit.families.bernoulli import Bernoulli
 from emkit.families.canonical import CanonicalFamily, MeanParams, MeanStats

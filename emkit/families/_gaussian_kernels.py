@@ -25,11 +25,11 @@ Numerics: the quadratic form is expanded around ``g``, not around each component
 rounding error grows like ``eps * |mu_k - g|^2 / sigma^2`` (Mahalanobis units). For float64 that
 is below 1e-12 unless a component lies thousands of standard deviations from the others; data
 far from the origin (offset by 1e6) costs nothing since ``g`` absorbs the offset. When that bound
-is exceeded (a collapsing or very remote component; see :data:`QUADRATIC_MAX_BOUND`) every
+is exceeded (a collapsing or very remote component; see ``QUADRATIC_MAX_BOUND``) every
 covariance type falls back to distances and rank updates around each component's own mean:
 full covariance through the stacked-Cholesky product ``(x - g) @ [U_1 ... U_K]``, the other
 types one component at a time (they are then viewed as full factors; slower, but exact). Full
-covariance also takes the stacked product for data wider than :data:`QUADRATIC_MAX_FEATURES`,
+covariance also takes the stacked product for data wider than ``QUADRATIC_MAX_FEATURES``,
 where ``F`` (D^2 / 2 columns) would be too large.
 """
 
@@ -53,7 +53,7 @@ __all__ = ["QUADRATIC_MAX_FEATURES", "GaussianKernel", "kernel_for"]
 QUADRATIC_MAX_FEATURES = 64
 
 #: Full covariance uses the quadratic features only while the rounding bound of the expanded
-#: quadratic form (:func:`_rounding_bound`) stays below this, by dtype: absolute errors of the
+#: quadratic form (``_rounding_bound``) stays below this, by dtype: absolute errors of the
 #: log-density of at most about 1e5 * 1.1e-16 ~ 1e-11 per row in float64 (a tenth of the
 #: driver's noise allowance) and 5e4 * 6e-8 ~ 3e-3 per row in float32, random in sign from row
 #: to row (on the benchmark's 32-feature data, bound ~2e4, fitted float32 parameters agree with
@@ -299,7 +299,7 @@ def moment_sums(
 
 
 def _first_moments(resp: Array, z: Array) -> Array:
-    """``resp^T @ z`` (K, D), always as a float64 product (see :func:`moment_sums`)."""
+    """``resp^T @ z`` (K, D), always as a float64 product (see ``moment_sums``)."""
     return np.asarray(resp.T.astype(np.float64) @ z.astype(np.float64, copy=False))
 
 

@@ -41,7 +41,7 @@ class Bernoulli(CanonicalFamily):
 
     Notes
     -----
-    Parameters of a mixture are :class:`~emkit.families.canonical.MeanParams` with
+    Parameters of a mixture are [`MeanParams`][emkit.families.canonical.MeanParams] with
     ``mean`` (n_components, n_features) holding the probabilities of a 1.
     """
 

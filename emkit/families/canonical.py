@@ -16,7 +16,8 @@ and everything else follows:
 * a conjugate prior ``p(eta) ∝ exp(tau (m0 . eta - A(eta)))`` acts as ``tau`` pseudo-observations
   with mean ``m0``, so the MAP M-step is ``mu_k = (sum_n r_nk T(x_n) + tau m0) / (n_k + tau)``.
 
-A new family of this kind is one short file: see :mod:`emkit.families.bernoulli`.
+A new family of this kind is one short file: see
+[`emkit.families.bernoulli`][emkit.families.bernoulli].
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ class CanonicalFamily(abc.ABC):
     """Base class of a canonical exponential family (see the module docstring).
 
     Subclasses are frozen attrs classes; they set the conjugate prior through
-    :meth:`prior` (``tau = 0`` means no prior, plain maximum likelihood).
+    [`prior`][emkit.families.canonical.CanonicalFamily.prior] (``tau = 0`` means no prior, plain
+    maximum likelihood).
     """
 
     # -- the four ingredients ------------------------------------------------------------------
@@ -120,7 +122,7 @@ class CanonicalFamily(abc.ABC):
     def sample(self, params: MeanParams, component: int, n: int, rng: np.random.Generator) -> Array:
         """``n`` draws from one component, shape (n, n_features)."""
 
-    #: The class of the parameters (for :func:`emkit.registry.register_family`).
+    #: The class of the parameters (for ``emkit.registry.register_family``).
     params_type: ClassVar[type] = MeanParams
 
     #: True when ``log h(x) = 0`` for every x (the E-step then skips it).

@@ -14,18 +14,17 @@ directly, for speed and accuracy:
 * every chunk is evaluated with a few large matrix products: the log-densities of all
   components are one product of the chunk's features ``(z z^T, z)`` with the natural
   parameters, and the statistics one product of the responsibilities with the same features
-  (:mod:`emkit.families._gaussian_kernels`).
+  (``emkit.families._gaussian_kernels``).
 
-Shapes of :class:`GaussianParams` by covariance type (K components, D features):
+Shapes of [`GaussianParams`][emkit.families.gaussian.GaussianParams] by covariance type (K
+components, D features):
 
-============  =================  ======================================================
-type          ``covariances``    meaning
-============  =================  ======================================================
-full          (K, D, D)          one covariance matrix per component
-tied          (1, D, D)          one matrix shared by all components
-diag          (K, D)             per-component variances of each feature
-spherical     (K,)               one variance per component
-============  =================  ======================================================
+| type | ``covariances`` | meaning |
+| --- | --- | --- |
+| full | (K, D, D) | one covariance matrix per component |
+| tied | (1, D, D) | one matrix shared by all components |
+| diag | (K, D) | per-component variances of each feature |
+| spherical | (K,) | one variance per component |
 """
 
 from __future__ import annotations
@@ -52,6 +51,7 @@ from emkit.stats import NOT_ADDITIVE
 __all__ = ["COVARIANCE_TYPES", "Gaussian", "GaussianParams", "GaussianStats"]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+"""The values of ``Gaussian(covariance_type=...)``."""
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
 #: A fitted variance within this fraction of ``reg_covar`` above it carries no information from

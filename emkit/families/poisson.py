@@ -59,7 +59,7 @@ class Poisson(CanonicalFamily):
 
     Notes
     -----
-    Parameters of a mixture are :class:`~emkit.families.canonical.MeanParams` with
+    Parameters of a mixture are [`MeanParams`][emkit.families.canonical.MeanParams] with
     ``mean`` (n_components, n_features) holding the rates.
     """
 

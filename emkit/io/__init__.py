@@ -1,10 +1,11 @@
 """Save and load fitted models as JSON: no pickle, exact floats, every field checked on the way in.
 
-:func:`save` writes a :class:`~emkit.FitResult` of any registered model, or a fitted estimator of
-a registered class (:class:`~emkit.GaussianMixture`, :class:`~emkit.BernoulliMixture`,
-:class:`~emkit.PoissonMixture`, or a plugin's); :func:`load` reads either back. Models, families,
-parameter classes and estimators are found by name in :mod:`emkit.registry`, the one place
-that says which classes a file may name.
+[`save`][emkit.io.save] writes a [`FitResult`][emkit.em.FitResult] of any registered model, or a
+fitted estimator of a registered class ([`GaussianMixture`][emkit.estimators.GaussianMixture],
+[`BernoulliMixture`][emkit.estimators.BernoulliMixture],
+[`PoissonMixture`][emkit.estimators.PoissonMixture], or a plugin's); [`load`][emkit.io.load] reads
+either back. Models, families, parameter classes and estimators are found by name in
+[`emkit.registry`][emkit.registry], the one place that says which classes a file may name.
 
 The file (format version 2)
     One JSON object::
@@ -59,7 +60,7 @@ Version 1
 
 Safety
     * Nothing is ever unpickled or imported by a name read from the file: only classes
-      registered in :mod:`emkit.registry` are rebuilt.
+      registered in [`emkit.registry`][emkit.registry] are rebuilt.
     * A file that is truncated, not JSON, from a newer format version, or hand-edited into a
       broken model (unknown types, missing or extra fields, wrong shapes, non-finite values,
       negative variances, covariances that are not positive definite, weights that do not sum
@@ -70,10 +71,11 @@ Safety
       target (``os.replace``), so a failed save never destroys an existing file.
 
 Modules
-    ``schema`` (the format's name, versions, keys and dtypes), ``writing`` (:func:`save`,
-    :func:`to_dict`: the document and the atomic write), ``reading`` (:func:`load`,
-    :func:`from_dict`: decoding and checking version 2), ``legacy`` (version 1 translated to
-    version 2), ``fields`` (the readers that name the field of an error).
+    ``schema`` (the format's name, versions, keys and dtypes), ``writing`` ([`save`][emkit.io.save],
+    [`to_dict`][emkit.io.to_dict]: the document and the atomic write), ``reading``
+    ([`load`][emkit.io.load], [`from_dict`][emkit.io.from_dict]: decoding and checking version 2),
+    ``legacy`` (version 1 translated to version 2), ``fields`` (the readers that name the field of
+    an error).
 """
 
 from __future__ import annotations

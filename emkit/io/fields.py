@@ -1,9 +1,9 @@
 """Small readers of a decoded JSON document that name the field they read.
 
-Each checks one value and raises :class:`InvalidDocumentError` whose message names the field by
+Each checks one value and raises ``InvalidDocumentError`` whose message names the field by
 its path in the document (``"fit.history"``, ``"params.fields.weights"``) and the rule it
-breaks; :func:`emkit.io.load` and :func:`emkit.io.from_dict` put the file name in front.
-Shared by :mod:`emkit.io.reading` and :mod:`emkit.io.legacy`.
+breaks; [`emkit.io.load`][emkit.io.load] and [`emkit.io.from_dict`][emkit.io.from_dict] put the file
+name in front. Shared by ``emkit.io.reading`` and ``emkit.io.legacy``.
 """
 
 from __future__ import annotations

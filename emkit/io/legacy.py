@@ -1,10 +1,10 @@
 """Version 1 of the file format (emkit's first, mixtures only), translated to version 2.
 
-A version-1 document holds a :class:`~emkit.FiniteMixture` of one family as ``model:
-{"type": "FiniteMixture", "family": {"name", "attrs"}, "n_components",
+A version-1 document holds a [`FiniteMixture`][emkit.mixture.FiniteMixture] of one family as
+``model: {"type": "FiniteMixture", "family": {"name", "attrs"}, "n_components",
 "weight_concentration"}``, its parameters as ``params: {"weights", "components"}`` and an
-estimator's class as ``estimator.class``. :func:`upgrade_v1` rewrites it in the layout of
-version 2, which :mod:`emkit.io.reading` then checks like any other, so errors in its arrays
+estimator's class as ``estimator.class``. ``upgrade_v1`` rewrites it in the layout of
+version 2, which ``emkit.io.reading`` then checks like any other, so errors in its arrays
 name the field of the translation.
 """
 

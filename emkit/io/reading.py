@@ -1,9 +1,10 @@
-"""Reading a model file: :func:`load` and :func:`from_dict` decode a version-2 document (a
-version-1 one is translated by :mod:`emkit.io.legacy` first) and check every field on the way.
+"""Reading a model file: [`load`][emkit.io.load] and [`from_dict`][emkit.io.from_dict] decode a
+version-2 document (a version-1 one is translated by ``emkit.io.legacy`` first) and check every
+field on the way.
 
-Problems are raised as :class:`~emkit.io.fields.InvalidDocumentError` naming the field by its
-path in the document; :func:`load` and :func:`from_dict` turn them into ``ValueError`` starting
-with the file name (or ``source``).
+Problems are raised as ``InvalidDocumentError`` naming the field by its
+path in the document; [`load`][emkit.io.load] and [`from_dict`][emkit.io.from_dict] turn them into
+``ValueError`` starting with the file name (or ``source``).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ __all__ = ["from_dict", "load"]
 
 
 def load(path: str | os.PathLike[str]) -> Any:
-    """Read a model written by :func:`save` (format version 2, or version 1).
+    """Read a model written by [`save`][emkit.io.save] (format version 2, or version 1).
 
     Parameters
     ----------
@@ -56,7 +57,7 @@ def load(path: str | os.PathLike[str]) -> Any:
 
     Returns
     -------
-    A fitted estimator (the class that was saved) or a :class:`~emkit.FitResult`, whose
+    A fitted estimator (the class that was saved) or a [`FitResult`][emkit.em.FitResult], whose
     parameters are bit-for-bit those that were saved.
 
     Raises
@@ -93,7 +94,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def from_dict(doc: Any, source: str = "<model>") -> Any:
-    """Rebuild what :func:`to_dict` produced; ``source`` prefixes error messages."""
+    """Rebuild what [`to_dict`][emkit.io.to_dict] produced; ``source`` prefixes error messages."""
     try:
         return _decode(doc)
     except InvalidDocumentError as exc:

@@ -1,7 +1,7 @@
 """The layout of emkit's model file: its name and versions, its keys and array dtypes, which
 fields of a class it holds, and which class a nested name stands for.
 
-Shared by :mod:`emkit.io.writing`, :mod:`emkit.io.reading` and :mod:`emkit.io.legacy`, so the
+Shared by ``emkit.io.writing``, ``emkit.io.reading`` and ``emkit.io.legacy``, so the
 three agree on the format by construction.
 """
 
@@ -28,11 +28,11 @@ __all__ = [
     "resolve_nested",
 ]
 
-#: Value of the file's ``"format"`` field.
 FORMAT_NAME = "emkit-model"
+"""Value of the file's ``"format"`` field."""
 
-#: The format version this emkit writes; it reads this version and every older one.
 FORMAT_VERSION = 2
+"""The format version this emkit writes; it reads this version and every older one."""
 
 #: The oldest format version this emkit reads.
 OLDEST_VERSION = 1

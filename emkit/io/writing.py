@@ -1,8 +1,8 @@
-"""Writing a fitted model: the JSON document of :func:`save` and :func:`to_dict`, and the atomic
-file write.
+"""Writing a fitted model: the JSON document of [`save`][emkit.io.save] and
+[`to_dict`][emkit.io.to_dict], and the atomic file write.
 
 The document is built from the registry's names and the classes' ``__init__`` fields (see
-:mod:`emkit.io` for the format); everything the format cannot represent raises ``TypeError``
+[`emkit.io`][emkit.io] for the format); everything the format cannot represent raises ``TypeError``
 naming the field, and NaN or infinity raises ``ValueError``, before anything is written.
 """
 
@@ -46,13 +46,14 @@ _USER_FRAME = 4
 
 
 def save(fitted: Any, path: str | os.PathLike[str]) -> None:
-    """Write a :class:`~emkit.FitResult` or a fitted estimator to ``path`` as JSON.
+    """Write a [`FitResult`][emkit.em.FitResult] or a fitted estimator to ``path`` as JSON.
 
     Parameters
     ----------
     fitted : FitResult or estimator
-        The result of :func:`emkit.fit` (or another driver) on a registered model, or a fitted
-        estimator of a registered class (:func:`emkit.registry.register_estimator`).
+        The result of [`emkit.fit`][emkit.em.fit] (or another driver) on a registered model, or a
+        fitted estimator of a registered class
+        ([`emkit.registry.register_estimator`][emkit.registry.register_estimator]).
     path : str or path-like
         The file to write (conventionally ``*.json``). An existing file is replaced only once
         the new one is completely written.
@@ -73,7 +74,7 @@ def save(fitted: Any, path: str | os.PathLike[str]) -> None:
 
 
 def to_dict(fitted: Any) -> dict[str, Any]:
-    """The JSON document of :func:`save` as a plain dict (see :mod:`emkit.io`)."""
+    """The JSON document of [`save`][emkit.io.save] as a plain dict (see [`emkit.io`][emkit.io])."""
     return _to_dict(fitted)
 
 
@@ -275,7 +276,7 @@ def encode_array(value: Array, where: str) -> dict[str, Any]:
     Parameters
     ----------
     value : numpy.ndarray
-        The array, of a dtype in :data:`emkit.io.schema.DTYPES`.
+        The array, of a dtype in ``emkit.io.schema.DTYPES``.
     where : str
         Its path in the document, for the error message.
 

@@ -8,25 +8,26 @@ The driver never touches rows itself. It asks a source for
 and a few sizes. Because statistics add over rows, a source is free to visit its rows in any
 chunks: the answer is the same as one E-step on everything.
 
-Sources shipped here (:func:`as_source` picks one from the type of ``X``):
+Sources shipped here ([`as_source`][emkit.sources.as_source] picks one from the type of ``X``):
 
-=====================  ==========================================  ===============================
-source                 ``X``                                       rows live
-=====================  ==========================================  ===============================
-:class:`ArraySource`   a numpy array (or anything array-like)      in memory, visited in chunks
-:class:`ChunkSource`   a list of arrays, or a callable returning   wherever the chunks come from
-                       a fresh iterator of chunks
-:class:`MemmapSource`  a path to a ``.npy`` file, a ``np.memmap``  on disk, read in row blocks
-:class:`DaskSource`    a ``dask.array.Array``                      on a Dask cluster (or locally)
-=====================  ==========================================  ===============================
+* [`ArraySource`][emkit.sources.ArraySource]: ``X`` is a numpy array (or anything
+  array-like); the rows live in memory and are visited in chunks.
+* [`ChunkSource`][emkit.sources.ChunkSource]: ``X`` is a list of arrays, or a callable returning
+  a fresh iterator of chunks; the rows live wherever the chunks come from.
+* [`MemmapSource`][emkit.sources.MemmapSource]: ``X`` is a path to a ``.npy`` file, or a
+  ``np.memmap``; the rows live on disk and are read in row blocks.
+* [`DaskSource`][emkit.sources.DaskSource]: ``X`` is a ``dask.array.Array``; the rows live on a
+  Dask cluster (or locally).
 
 Every source returns the same statistics for the same rows up to the order of floating-point
 additions, so a fit does not depend on where the data lives (to about 1e-12 relative).
 
-Initialisation never loads everything: :meth:`DataSource.init_sample` returns at most
-:data:`INIT_SAMPLE_ROWS` rows, a uniform sample without replacement. Sources with random access
-(arrays, memory maps, Dask arrays) draw the same row indices from the same generator, so they
-start from the same point; a chunk stream draws its sample by reservoir sampling in one pass.
+Initialisation never loads everything:
+[`DataSource.init_sample`][emkit.sources.DataSource.init_sample] returns at most
+[`INIT_SAMPLE_ROWS`][emkit.sources.INIT_SAMPLE_ROWS] rows, a uniform sample without replacement.
+Sources with random access (arrays, memory maps, Dask arrays) draw the same row indices from the
+same generator, so they start from the same point; a chunk stream draws its sample by reservoir
+sampling in one pass.
 """
 
 from __future__ import annotations
@@ -80,11 +81,12 @@ def _is_chunk_sequence(X: Any) -> bool:
 
 
 def source_kind(X: Any) -> str:
-    """Which source :func:`as_source` makes of ``X``, without reading any rows.
+    """Which source [`as_source`][emkit.sources.as_source] makes of ``X``, without reading any rows.
 
-    Returns one of ``"source"`` (already a :class:`DataSource`), ``"dask"``, ``"memmap"``
-    (a ``.npy`` path or a ``np.memmap``), ``"chunks"``, ``"iterator"`` (a one-shot iterator,
-    which :func:`as_source` refuses) or ``"array"`` (everything else: in memory).
+    Returns one of ``"source"`` (already a [`DataSource`][emkit.sources.DataSource]), ``"dask"``,
+    ``"memmap"`` (a ``.npy`` path or a ``np.memmap``), ``"chunks"``, ``"iterator"`` (a one-shot
+    iterator, which [`as_source`][emkit.sources.as_source] refuses) or ``"array"`` (everything else:
+    in memory).
     """
     if isinstance(X, DataSource) and not isinstance(X, np.ndarray):
         return "source"
@@ -102,16 +104,16 @@ def source_kind(X: Any) -> str:
 def as_source(
     X: Any, sample_weight: Any = None, labels: Any = None, chunk_size: int | None = None
 ) -> DataSource:
-    """Wrap ``X`` as a :class:`DataSource`, chosen by its type.
+    """Wrap ``X`` as a [`DataSource`][emkit.sources.DataSource], chosen by its type.
 
-    * a :class:`DataSource`: returned as it is;
-    * a ``dask.array.Array``: :class:`DaskSource` (persisted once; for a Dask DataFrame pass
-      ``df.to_dask_array(lengths=True)``);
+    * a [`DataSource`][emkit.sources.DataSource]: returned as it is;
+    * a ``dask.array.Array``: [`DaskSource`][emkit.sources.DaskSource] (persisted once; for a Dask
+      DataFrame pass ``df.to_dask_array(lengths=True)``);
     * a path (``str`` or ``os.PathLike``) ending in ``.npy``, or a ``numpy.memmap``:
-      :class:`MemmapSource`;
+      [`MemmapSource`][emkit.sources.MemmapSource];
     * a list or tuple of 2-D arrays (or DataFrames, or ``(X, weights[, labels])`` tuples), or a
-      callable returning a fresh iterator of them: :class:`ChunkSource`;
-    * anything else array-like: :class:`ArraySource`.
+      callable returning a fresh iterator of them: [`ChunkSource`][emkit.sources.ChunkSource];
+    * anything else array-like: [`ArraySource`][emkit.sources.ArraySource].
 
     ``sample_weight`` and ``labels`` go with in-memory, memory-mapped and Dask data; a chunk
     stream carries its weights and labels in its chunks.

@@ -1,5 +1,6 @@
-"""Rows of one array: in memory (:class:`ArraySource`) or a memory-mapped ``.npy`` file
-(:class:`MemmapSource`), visited in row chunks so that a pass's memory stays bounded."""
+"""Rows of one array: in memory ([`ArraySource`][emkit.sources.ArraySource]) or a memory-mapped
+``.npy`` file ([`MemmapSource`][emkit.sources.MemmapSource]), visited in row chunks so that a pass's
+memory stays bounded."""
 
 from __future__ import annotations
 
@@ -34,8 +35,9 @@ S = TypeVar("S")
 class _IndexedRows(abc.ABC):
     """Rows of one array indexed in place, with optional per-row weights and labels.
 
-    The sizes of :class:`ArraySource` and :class:`MemmapSource`; subclasses set ``X`` and
-    ``_dtype`` (the dtype chunks are computed in) and call :meth:`_set_row_data`.
+    The sizes of [`ArraySource`][emkit.sources.ArraySource] and
+    [`MemmapSource`][emkit.sources.MemmapSource]; subclasses set ``X`` and ``_dtype`` (the dtype
+    chunks are computed in) and call ``_set_row_data``.
     """
 
     X: Array
@@ -92,7 +94,8 @@ class ArraySource(_IndexedRows):
     labels : int array-like of shape (n_samples,), optional
         Known latent labels, -1 where unknown (semi-supervised EM).
     chunk_size : int, optional
-        Rows per chunk; by default chosen from :data:`CHUNK_BYTES` and the model.
+        Rows per chunk; by default chosen from [`CHUNK_BYTES`][emkit.sources.CHUNK_BYTES] and the
+        model.
     """
 
     def __init__(
@@ -136,8 +139,9 @@ class MemmapSource(_IndexedRows):
 
     The file is opened with ``np.load(path, mmap_mode="r")`` and every pass copies one block of
     rows at a time into memory, so the memory a fit needs is bounded by the block size (about
-    :data:`CHUNK_BYTES`), not by the file. Pages of a block are handed back to the operating
-    system once the block has been used, so the resident size stays bounded as well.
+    [`CHUNK_BYTES`][emkit.sources.CHUNK_BYTES]), not by the file. Pages of a block are handed back
+    to the operating system once the block has been used, so the resident size stays bounded as
+    well.
 
     Parameters
     ----------
@@ -148,7 +152,7 @@ class MemmapSource(_IndexedRows):
     labels : int array-like of shape (n_samples,), optional
         Known components, -1 where unknown.
     chunk_size : int, optional
-        Rows per block (default: from :data:`CHUNK_BYTES` and the model).
+        Rows per block (default: from [`CHUNK_BYTES`][emkit.sources.CHUNK_BYTES] and the model).
     """
 
     def __init__(

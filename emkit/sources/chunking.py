@@ -30,14 +30,15 @@ __all__ = [
 P = TypeVar("P")
 S = TypeVar("S")
 
-#: Memory budget for one chunk's E-step temporaries (bytes); see :func:`chunk_rows_for`.
 CHUNK_BYTES = 64 * 2**20
+"""Memory budget for one chunk's E-step temporaries (bytes); see
+[`chunk_rows_for`][emkit.sources.chunk_rows_for]."""
 
-#: Initialisation (k-means and friends) looks at no more than this many rows, drawn uniformly.
 INIT_SAMPLE_ROWS = DEFAULT_INIT_SAMPLE_ROWS
+"""Initialisation (k-means and friends) looks at no more than this many rows, drawn uniformly."""
 
-#: ``(X, weights, labels)`` of one chunk of rows; weights and labels may be ``None``.
 Chunk = tuple[Array, Array | None, Array | None]
+"""``(X, weights, labels)`` of one chunk of rows; weights and labels may be ``None``."""
 
 
 def chunk_rows_for(
@@ -45,7 +46,7 @@ def chunk_rows_for(
 ) -> int:
     """Rows per chunk so that one chunk's E-step temporaries fit in ``budget`` bytes.
 
-    Uses the model's ``bytes_per_row`` when it is :class:`~emkit.protocols.ChunkCost`, else
+    Uses the model's ``bytes_per_row`` when it is [`ChunkCost`][emkit.protocols.ChunkCost], else
     ``16 * itemsize * n_features`` bytes per row.
     """
     if isinstance(model, ChunkCost):
@@ -108,7 +109,8 @@ def check_chunk_weights(weights: Any, n_rows: int, where: str) -> Array | None:
 
 
 def check_model_labels(labels: Array, model: LatentVariableModel[Any, Any]) -> None:
-    """Labels must name latent values of ``model`` (when it is :class:`Components`)."""
+    """Labels must name latent values of ``model`` (when it is
+    [`Components`][emkit.protocols.Components])."""
     if isinstance(model, Components):
         check_labels(labels, labels.shape[0], model.n_components)
 

@@ -1,4 +1,4 @@
-"""A stream of row chunks that can be read again (:class:`ChunkSource`)."""
+"""A stream of row chunks that can be read again ([`ChunkSource`][emkit.sources.ChunkSource])."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ class ChunkSource:
     Every EM iteration is one pass over the chunks, so they must come out the same (same rows,
     same order) on every pass; a pass that yields a different number of rows raises
     ``ValueError``. A one-shot iterator or generator cannot be re-read: pass a function that
-    returns a fresh one, or fit it with :func:`emkit.online.fit_online` instead.
+    returns a fresh one, or fit it with [`emkit.online.fit_online`][emkit.online.fit_online]
+    instead.
 
     Parameters
     ----------
@@ -55,14 +56,15 @@ class ChunkSource:
         other numeric types become float64).
     chunk_size : int, optional
         Chunks with more rows are split into pieces of this many rows for the E-step (by default
-        a size chosen from :data:`CHUNK_BYTES` and the model).
+        a size chosen from [`CHUNK_BYTES`][emkit.sources.CHUNK_BYTES] and the model).
 
     Notes
     -----
     The sizes (``n_samples``, ``total_weight``) come from one pass over the chunks the first
-    time they are needed; :meth:`validate` makes that pass and checks every chunk on the way.
-    :meth:`init_sample` draws a uniform sample without replacement by reservoir sampling: each
-    row gets a uniform random key and the ``max_rows`` smallest keys are kept, chunk by chunk.
+    time they are needed; [`validate`][emkit.sources.ChunkSource.validate] makes that pass and
+    checks every chunk on the way. ``init_sample`` draws a uniform sample without replacement by
+    reservoir sampling: each row gets a uniform random key and the ``max_rows`` smallest keys are
+    kept, chunk by chunk.
     """
 
     def __init__(

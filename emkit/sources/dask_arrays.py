@@ -2,7 +2,7 @@
 
 The rows stay where Dask keeps them (persisted once, in the workers' memory). Each iteration sends
 the small parameters, maps ``model.e_step`` over the row blocks, and sums the per-block
-``(statistics, log-likelihood)`` in a tree of fan-in :data:`TREE_FAN_IN`; only the summed
+``(statistics, log-likelihood)`` in a tree of fan-in ``TREE_FAN_IN``; only the summed
 statistics come back, and the M-step runs on the client. Tasks are pure functions of (model,
 parameters, block), so a task that Dask re-runs after losing a worker returns the same value and
 each block is counted exactly once.

@@ -6,14 +6,15 @@
 >>> check_family(emkit.Poisson(), X, n_components=2)
 
 Each check raises ``AssertionError`` with a message that names the method at fault, the law it
-breaks, by how much, and the usual causes. :func:`check_family` runs, in this order:
+breaks, by how much, and the usual causes. [`check_family`][emkit.testing.check_family] runs, in
+this order:
 
-* ingredients (a :class:`~emkit.CanonicalFamily` only): ``sufficient_statistics``,
-  ``natural_parameters``, ``log_partition`` and ``log_base_measure`` return arrays of the
-  documented shapes (checked first, so a shape slip never surfaces as a numpy broadcasting
-  error);
-* prior (a :class:`~emkit.CanonicalFamily` only): ``prior() = (tau, m0)`` has ``tau >= 0`` and,
-  when ``tau > 0``, ``m0`` in the mean space;
+* ingredients (a [`CanonicalFamily`][emkit.families.canonical.CanonicalFamily] only):
+  ``sufficient_statistics``, ``natural_parameters``, ``log_partition`` and ``log_base_measure``
+  return arrays of the documented shapes (checked first, so a shape slip never surfaces as a numpy
+  broadcasting error);
+* prior (a [`CanonicalFamily`][emkit.families.canonical.CanonicalFamily] only):
+  ``prior() = (tau, m0)`` has ``tau >= 0`` and, when ``tau > 0``, ``m0`` in the mean space;
 * statistics type: ``expected_stats`` and ``e_step`` return attrs classes of arrays;
 * parameters: ``init_params`` and ``m_step`` give finite parameters that ``validate_params``
   accepts (so a NaN M-step is reported as such, not as a failure of a later law);
@@ -22,15 +23,15 @@ breaks, by how much, and the usual causes. :func:`check_family` runs, in this or
 * normalisation: every component's density sums or integrates to 1;
 * additivity: the statistics of a three-way row split add up to the statistics of all rows;
 * sample weights: integer row weights equal repeated rows;
-* recentering (statistics that are :class:`~emkit.protocols.Recenterable`): moving the
+* recentering (statistics that are [`Recenterable`][emkit.protocols.Recenterable]): moving the
   reference point changes nothing the M-step sees;
 * relabelling: permuting the components permutes ``log_prob``'s columns and nothing else;
 * M-step optimality: on hard labels, ``maximize`` beats any other parameters on the
   complete-data objective ``sum_n log p(x_n | theta_{z_n}) + log p(theta)``;
 * monotone EM: EM from a random start never decreases the objective.
 
-:func:`check_model` runs the checks that apply to any latent-variable model: parameters,
-statistics type, additivity, sample weights, recentering and monotone EM.
+[`check_model`][emkit.testing.check_model] runs the checks that apply to any latent-variable model:
+parameters, statistics type, additivity, sample weights, recentering and monotone EM.
 
 Every tolerance is a named constant of ``emkit.testing.tolerances``, re-exported here.
 

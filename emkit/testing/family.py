@@ -1,8 +1,10 @@
-"""The checks an :class:`~emkit.protocols.ExponentialFamily` must pass: :func:`check_family`.
+"""The checks an [`ExponentialFamily`][emkit.protocols.ExponentialFamily] must pass:
+[`check_family`][emkit.testing.check_family].
 
 The family's own laws (ingredients, prior, shapes, relabelling, M-step optimality) are here;
-:func:`check_family` adds the normalisation check (:mod:`emkit.testing.normalisation`) and the
-model checks (:mod:`emkit.testing.model`) on a finite mixture of the family.
+[`check_family`][emkit.testing.check_family] adds the normalisation check
+(``emkit.testing.normalisation``) and the model checks (``emkit.testing.model``) on a finite mixture
+of the family.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ def _expect_shape(got: Any, expected: tuple[int, ...], what: str, rule: str, hin
 
 
 def check_ingredients(family: Any, X: Array, n_components: int = 3, random_state: int = 0) -> None:
-    """The four ingredients of a :class:`~emkit.CanonicalFamily` have the documented shapes.
+    """The four ingredients of a [`CanonicalFamily`][emkit.families.canonical.CanonicalFamily] have
+    the documented shapes.
 
     ``sufficient_statistics(X)`` is (n_samples, n_stats); ``natural_parameters(mean)`` is
     (n_components, n_stats); ``log_partition(natural)`` is (n_components,);
@@ -139,7 +142,8 @@ def check_ingredients(family: Any, X: Array, n_components: int = 3, random_state
 
 
 def check_prior(family: Any, n_features: int) -> None:
-    """A :class:`~emkit.CanonicalFamily`'s conjugate prior ``prior() = (tau, m0)`` is proper.
+    """A [`CanonicalFamily`][emkit.families.canonical.CanonicalFamily]'s conjugate prior
+    ``prior() = (tau, m0)`` is proper.
 
     ``tau`` (pseudo-observations) is finite and ``>= 0``; when ``tau > 0``, ``m0`` broadcast to
     (1, n_stats) passes ``check_mean`` and gives finite natural parameters and log-partition.
@@ -336,13 +340,18 @@ def check_family(
 ) -> None:
     """Every contract check on an exponential family, with data ``X`` in its support.
 
-    Runs, in order: :func:`check_ingredients` and :func:`check_prior` (CanonicalFamily only), the
-    statistics type of ``expected_stats``, :func:`check_parameters` on ``init_params``,
-    :func:`check_shapes`, the statistics of one ``e_step`` and :func:`check_parameters` on one
-    ``m_step``, :func:`check_normalisation`, :func:`check_additivity`,
-    :func:`check_sample_weight`, :func:`check_recenter` (statistics that can move their
-    reference point), :func:`check_relabelling`, :func:`check_mstep_optimality` and
-    :func:`check_monotone_em`.
+    Runs, in order: [`check_ingredients`][emkit.testing.check_ingredients] and
+    [`check_prior`][emkit.testing.check_prior] (CanonicalFamily only), the statistics type of
+    ``expected_stats``, [`check_parameters`][emkit.testing.check_parameters] on ``init_params``,
+    [`check_shapes`][emkit.testing.check_shapes], the statistics of one ``e_step`` and
+    [`check_parameters`][emkit.testing.check_parameters] on one ``m_step``,
+    [`check_normalisation`][emkit.testing.check_normalisation],
+    [`check_additivity`][emkit.testing.check_additivity],
+    [`check_sample_weight`][emkit.testing.check_sample_weight],
+    [`check_recenter`][emkit.testing.check_recenter] (statistics that can move their reference
+    point), [`check_relabelling`][emkit.testing.check_relabelling],
+    [`check_mstep_optimality`][emkit.testing.check_mstep_optimality] and
+    [`check_monotone_em`][emkit.testing.check_monotone_em].
 
     Parameters
     ----------

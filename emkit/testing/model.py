@@ -1,8 +1,9 @@
-"""The checks any :class:`~emkit.protocols.LatentVariableModel` must pass.
+"""The checks any [`LatentVariableModel`][emkit.protocols.LatentVariableModel] must pass.
 
 Parameters, the statistics type, additivity over a row split, sample weights, recentering and
-monotone EM; :func:`check_model` runs them all. :func:`emkit.testing.check_family` runs them on a
-finite mixture of the family it checks.
+monotone EM; [`check_model`][emkit.testing.check_model] runs them all.
+[`emkit.testing.check_family`][emkit.testing.check_family] runs them on a finite mixture of the
+family it checks.
 """
 
 from __future__ import annotations
@@ -133,8 +134,8 @@ def check_statistics_type(stats: Any, method: str) -> None:
     """Statistics are an instance of an attrs class whose fields are arrays, numbers, or attrs
     classes of them.
 
-    :mod:`emkit.stats` adds, scales and reorders statistics field by field; the driver, the
-    sources and the online algorithms rely on it. A tuple, dict, list or dataclass cannot be
+    [`emkit.stats`][emkit.stats] adds, scales and reorders statistics field by field; the driver,
+    the sources and the online algorithms rely on it. A tuple, dict, list or dataclass cannot be
     combined that way.
 
     Parameters
@@ -209,7 +210,8 @@ def check_parameters(
 
 
 def checked_init(model: LatentVariableModel[Any, Any], X: Array, rng: np.random.Generator) -> Any:
-    """Random initial parameters of ``model``, checked by :func:`check_parameters`.
+    """Random initial parameters of ``model``, checked by
+    [`check_parameters`][emkit.testing.check_parameters].
 
     Parameters
     ----------
@@ -239,9 +241,10 @@ def checked_iteration(
 ) -> tuple[Any, Any]:
     """One EM iteration from ``params``, each half checked.
 
-    The E-step must return finite statistics of an attrs class (:func:`check_statistics_type`)
-    and a finite log-likelihood; the M-step must return parameters that pass
-    :func:`check_parameters`.
+    The E-step must return finite statistics of an attrs class
+    ([`check_statistics_type`][emkit.testing.check_statistics_type]) and a finite log-likelihood;
+    the M-step must return parameters that pass
+    [`check_parameters`][emkit.testing.check_parameters].
 
     Parameters
     ----------
@@ -381,7 +384,8 @@ def check_sample_weight(
 
 def _can_refuse_recentering(stats: Any) -> bool:
     """True when some nested statistics hold reference fields but cannot move them: the
-    documented default is then to refuse (see :class:`emkit.protocols.Recenterable`)."""
+    documented default is then to refuse (see
+    [`emkit.protocols.Recenterable`][emkit.protocols.Recenterable])."""
     for path in reference_paths(stats, "stats"):
         owner = get_path(stats, path.rsplit(".", 1)[0])
         if not isinstance(owner, Recenterable | RecenterableComponents):
@@ -390,7 +394,8 @@ def _can_refuse_recentering(stats: Any) -> bool:
 
 
 def runs_recenter_check(stats: Any) -> bool:
-    """Whether the model checks run :func:`check_recenter` on these statistics.
+    """Whether the model checks run [`check_recenter`][emkit.testing.check_recenter] on these
+    statistics.
 
     Parameters
     ----------
@@ -400,7 +405,7 @@ def runs_recenter_check(stats: Any) -> bool:
     Returns
     -------
     bool
-        True when ``stats`` is :class:`~emkit.protocols.Recenterable` and every nested
+        True when ``stats`` is [`Recenterable`][emkit.protocols.Recenterable] and every nested
         statistics that holds a reference field can move it.
     """
     return isinstance(stats, Recenterable) and not _can_refuse_recentering(stats)
@@ -417,7 +422,7 @@ def check_recenter(model: LatentVariableModel[Any, Any], X: Array, params: Any) 
     ----------
     model : LatentVariableModel
         Its statistics have the method ``recenter(like)``
-        (:class:`emkit.protocols.Recenterable`).
+        ([`emkit.protocols.Recenterable`][emkit.protocols.Recenterable]).
     X : array of shape (n_samples, n_features)
     params : parameters of ``model``
     """

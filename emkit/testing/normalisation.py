@@ -1,4 +1,5 @@
-"""Every component's density sums or integrates to 1: :func:`check_normalisation`.
+"""Every component's density sums or integrates to 1:
+[`check_normalisation`][emkit.testing.check_normalisation].
 
 How ``Z = sum or integral of exp(log_prob)`` is found depends on the data: an exact sum over
 the support of a discrete feature, ``scipy.integrate.quad`` for one continuous feature, a sum

@@ -2,7 +2,7 @@
 
 A contract check calls the plugin's own code (``e_step``, ``m_step``, ``log_prob``...). When
 that code crashes, the check reports the crash as an ``AssertionError`` that names the call, in
-the same words as the laws it checks; the names used in messages come from :func:`describe`.
+the same words as the laws it checks; the names used in messages come from ``describe``.
 """
 
 from __future__ import annotations

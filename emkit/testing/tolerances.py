@@ -1,4 +1,4 @@
-"""Every tolerance and size the contract checks of :mod:`emkit.testing` use, by name.
+"""Every tolerance and size the contract checks of [`emkit.testing`][emkit.testing] use, by name.
 
 Each constant says what error it allows and why that error is rounding, sampling noise or a
 deliberate bound, never a fudge factor. Plugin authors can read them (``emkit.testing`` re-exports

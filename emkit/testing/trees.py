@@ -31,8 +31,8 @@ __all__ = [
 def leaves(obj: Any, path: str) -> list[tuple[str, Any]]:
     """Every leaf of an attrs tree with its attribute path, derived fields included.
 
-    :func:`emkit.stats.leaves` with ``derived=True``: a check also looks at the fields a
-    plugin's constructor computes, since a wrong derivation is a plugin bug too.
+    [`emkit.stats.leaves`][emkit.stats.leaves] with ``derived=True``: a check also looks at the
+    fields a plugin's constructor computes, since a wrong derivation is a plugin bug too.
     """
     return stats_leaves(obj, path, derived=True)
 
@@ -64,7 +64,7 @@ def reference_paths(obj: Any, path: str) -> list[str]:
 
 
 def get_path(obj: Any, path: str) -> Any:
-    """The value at an attribute path of :func:`leaves` or :func:`reference_paths`.
+    """The value at an attribute path of ``leaves`` or ``reference_paths``.
 
     Parameters
     ----------
@@ -199,7 +199,7 @@ def assert_trees_close(
 def first_non_finite(tree: Any, root: str) -> NonFinite | None:
     """The first non-finite entry of an attrs tree, derived fields included.
 
-    :func:`emkit.stats.first_non_finite` with ``derived=True``: ``(path, index, value, count)``
-    or ``None`` when every entry is finite.
+    [`emkit.stats.first_non_finite`][emkit.stats.first_non_finite] with ``derived=True``:
+    ``(path, index, value, count)`` or ``None`` when every entry is finite.
     """
     return stats_first_non_finite(tree, root, derived=True)
