@@ -66,7 +66,17 @@ COLLAPSE_COUNT = 1.0
 @final
 @attrs.frozen(eq=False)
 class MixtureParams(Generic[P]):
-    """Mixing weights (n_components,) and the family's parameters of every component."""
+    """Mixing weights and the family's parameters of every component.
+
+    Attributes
+    ----------
+    weights : array of shape (n_components,)
+        Mixing weights ``pi_k``, non-negative, summing to 1.
+    components : P
+        The family's parameters of all components (e.g.
+        [`MeanParams`][emkit.families.canonical.MeanParams] with ``mean`` (n_components,
+        n_stats), or [`GaussianParams`][emkit.families.gaussian.GaussianParams]).
+    """
 
     weights: Array
     components: P
@@ -75,7 +85,17 @@ class MixtureParams(Generic[P]):
 @final
 @attrs.frozen(eq=False)
 class MixtureStats(Generic[S]):
-    """Summed responsibilities ``n_k`` (n_components,) and the family's weighted statistics."""
+    """Summed responsibilities and the family's weighted statistics: what the E-step returns.
+
+    Attributes
+    ----------
+    counts : array of shape (n_components,)
+        ``n_k = sum_n w_n r_nk``.
+    components : S
+        The family's statistics ``sum_n w_n r_nk T(x_n)`` (e.g.
+        [`MeanStats`][emkit.families.canonical.MeanStats] with ``sum_t`` (n_components,
+        n_stats), or [`GaussianStats`][emkit.families.gaussian.GaussianStats]).
+    """
 
     counts: Array
     components: S
@@ -86,6 +106,17 @@ class MixtureStats(Generic[S]):
         A family whose statistics hold reference fields provides
         [`RecenterableComponents`][emkit.protocols.RecenterableComponents]; statistics without them
         need no move.
+
+        Parameters
+        ----------
+        like : MixtureStats
+            Statistics whose reference points (e.g. a Gaussian's ``center``) these are moved to.
+
+        Returns
+        -------
+        stats : MixtureStats
+            The same ``counts`` (n_components,) and the family's statistics around ``like``'s
+            reference points.
         """
         moved = recenter_components(self.components, like.components, self.counts)
         return MixtureStats(counts=self.counts, components=moved)
@@ -135,6 +166,22 @@ class FiniteMixture(Generic[P, S]):
 
     # -- the LatentVariableModel protocol ------------------------------------------------------
     def validate_data(self, X: Array) -> Array:
+        """Check that ``X`` lies in the family's support; return it.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X : array of shape (n_samples, n_features)
+            As the family's ``validate_data`` returns it.
+
+        Raises
+        ------
+        ValueError
+            If a value lies outside the support.
+        """
         return self.family.validate_data(X)
 
     def init_params(
@@ -144,15 +191,48 @@ class FiniteMixture(Generic[P, S]):
         method: str = "kmeans",
         weights: Array | None = None,
     ) -> MixtureParams[P]:
-        """Parameters from one M-step on initial responsibilities (see
-        [`emkit.init`][emkit.init])."""
+        """Starting parameters: one M-step on initial responsibilities.
+
+        The responsibilities come from
+        [`initial_responsibilities`][emkit.init.initial_responsibilities] (k-means, k-means++
+        seeding or random assignments), then
+        [`params_from_responsibilities`][emkit.mixture.FiniteMixture.params_from_responsibilities]
+        turns them into parameters.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            The rows to start from (the driver passes a bounded sample).
+        rng : numpy.random.Generator
+        method : str, default "kmeans"
+            One of [`INIT_METHODS`][emkit.init.INIT_METHODS].
+        weights : array of shape (n_samples,), optional
+            Row weights.
+
+        Returns
+        -------
+        params : MixtureParams
+        """
         resp = initial_responsibilities(X, self.n_components, method, rng, weights)
         return self.params_from_responsibilities(X, resp, weights)
 
     def params_from_responsibilities(
         self, X: Array, resp: Array, weights: Array | None = None
     ) -> MixtureParams[P]:
-        """The M-step applied to given responsibilities (n_samples, n_components)."""
+        """The M-step applied to given responsibilities.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        resp : array of shape (n_samples, n_components)
+            Responsibilities ``r_nk`` (rows summing to 1, or hard 0/1 assignments).
+        weights : array of shape (n_samples,), optional
+            Row weights.
+
+        Returns
+        -------
+        params : MixtureParams
+        """
         if weights is not None:
             resp = resp * weights[:, None]
         counts = resp.sum(axis=0, dtype=np.float64)
@@ -165,6 +245,28 @@ class FiniteMixture(Generic[P, S]):
         return self.m_step(stats)
 
     def validate_params(self, params: Any, n_features: int) -> MixtureParams[P]:
+        """Check user-given parameters: the weights here, the components by the family.
+
+        Parameters
+        ----------
+        params : MixtureParams
+            ``weights`` of shape (n_components,), non-negative and summing to 1 (within
+            [`WEIGHT_SUM_ATOL`][emkit.mixture.WEIGHT_SUM_ATOL]).
+        n_features : int
+
+        Returns
+        -------
+        params : MixtureParams
+            With the weights renormalised to sum to 1 exactly and the components as the family's
+            ``validate_params`` returns them.
+
+        Raises
+        ------
+        TypeError
+            If ``params`` is not a [`MixtureParams`][emkit.mixture.MixtureParams].
+        ValueError
+            If the weights or the components are invalid.
+        """
         if not isinstance(params, MixtureParams):
             raise TypeError(
                 f"initial parameters must be MixtureParams; got {type(params).__name__}"
@@ -192,6 +294,38 @@ class FiniteMixture(Generic[P, S]):
         weights: Array | None = None,
         labels: Array | None = None,
     ) -> tuple[MixtureStats[S], float]:
+        """The E-step on a chunk: responsibilities, then summed statistics and log-likelihood.
+
+        With the current parameters theta' the responsibilities are
+        ``r_nk = p(z_n = k | x_n, theta') = pi_k p(x_n | theta_k) / sum_j pi_j p(x_n | theta_j)``
+        (PRML's gamma(z_nk)), computed in log space. A known label fixes its row's
+        responsibility to that component. The family then sums its sufficient statistics with
+        these weights. Statistics add over rows, so a chunk may be any subset of the data.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        params : MixtureParams
+            ``weights`` (n_components,) and the family's parameters of every component.
+        weights : array of shape (n_samples,), optional
+            Non-negative row weights ``w_n``; an integer weight counts like repeated rows.
+        labels : int array of shape (n_samples,), optional
+            Known components, -1 where unknown (semi-supervised EM).
+
+        Returns
+        -------
+        stats : MixtureStats
+            ``counts`` ``n_k = sum_n w_n r_nk`` of shape (n_components,), and the family's
+            statistics of ``sum_n w_n r_nk T(x_n)`` (for a canonical family (n_components,
+            n_stats)).
+        log_likelihood : float
+            ``sum_n w_n log p(x_n | theta')`` (the prior is not included).
+
+        Raises
+        ------
+        ValueError
+            If a row has zero probability under every component.
+        """
         family = self.family
         if not isinstance(family, FusedEStep):
             log_resp, log_norm = self._log_responsibilities(X, params, labels)
@@ -250,6 +384,27 @@ class FiniteMixture(Generic[P, S]):
         return _summed(resp, log_norm, weights, stats_of)
 
     def m_step(self, stats: MixtureStats[S]) -> MixtureParams[P]:
+        """The M-step: ``argmax_theta Q(theta, theta') + log p(theta)`` from summed statistics.
+
+        The weights maximise ``sum_k n_k log pi_k`` plus the Dirichlet prior under
+        ``sum_k pi_k = 1`` (a Lagrange multiplier):
+        ``pi_k = (n_k + alpha - 1) / (N + K (alpha - 1))``, ``N = sum_k n_k``; ``alpha = 1`` gives
+        ``pi_k = n_k / N``. The components are the family's
+        [`maximize`][emkit.protocols.ExponentialFamily.maximize] (moment matching). Counts are
+        floored at [`COUNT_FLOOR`][emkit.mixture.COUNT_FLOOR] first, so an empty component
+        divides by no zero.
+
+        Parameters
+        ----------
+        stats : MixtureStats
+            The statistics of [`e_step`][emkit.mixture.FiniteMixture.e_step] summed over all the
+            data: ``counts`` (n_components,) and the family's statistics.
+
+        Returns
+        -------
+        params : MixtureParams
+            ``weights`` (n_components,) and the family's parameters.
+        """
         counts = np.maximum(stats.counts, COUNT_FLOOR)
         weights = counts + (self.weight_concentration - 1.0)
         return MixtureParams(
@@ -258,6 +413,20 @@ class FiniteMixture(Generic[P, S]):
         )
 
     def log_prior(self, params: MixtureParams[P]) -> float:
+        """The family's log prior plus the log Dirichlet density of the weights.
+
+        ``log Gamma(K alpha) - K log Gamma(alpha) + (alpha - 1) sum_k log pi_k``, with
+        ``alpha = weight_concentration``; that term is 0 when ``alpha = 1``.
+
+        Parameters
+        ----------
+        params : MixtureParams
+            ``weights`` (n_components,) and the family's parameters of every component.
+
+        Returns
+        -------
+        log_prior : float
+        """
         log_prior = self.family.log_prior(params.components)
         alpha = self.weight_concentration
         if alpha != 1.0:
@@ -270,6 +439,16 @@ class FiniteMixture(Generic[P, S]):
         return log_prior
 
     def n_parameters(self, n_features: int) -> int:
+        """Free parameters: ``K - 1`` weights plus the family's component parameters.
+
+        Parameters
+        ----------
+        n_features : int
+
+        Returns
+        -------
+        n_parameters : int
+        """
         return self.n_components - 1 + self.family.n_parameters(self.n_components, n_features)
 
     def diagnose(self, stats: MixtureStats[S], params: MixtureParams[P]) -> list[str]:
@@ -278,6 +457,18 @@ class FiniteMixture(Generic[P, S]):
         Reports components that hold (almost) no data, and whatever the family finds when it
         is [`FamilyDiagnosing`][emkit.protocols.FamilyDiagnosing] (e.g. a Gaussian with no spread
         along a feature).
+
+        Parameters
+        ----------
+        stats : MixtureStats
+            The final statistics (``counts`` of shape (n_components,)).
+        params : MixtureParams
+            ``weights`` (n_components,) and the family's parameters of every component.
+
+        Returns
+        -------
+        messages : list of str
+            Empty when all is well.
         """
         messages = []
         collapsed = np.flatnonzero(stats.counts < COLLAPSE_COUNT)
@@ -292,7 +483,18 @@ class FiniteMixture(Generic[P, S]):
         return messages
 
     def bytes_per_row(self, n_features: int, itemsize: int) -> int:
-        """Bytes of temporaries per row of a chunk in one E-step (for automatic chunk sizes)."""
+        """Bytes of temporaries per row of a chunk in one E-step (for automatic chunk sizes).
+
+        Parameters
+        ----------
+        n_features : int
+        itemsize : int
+            Bytes of one number of the data's dtype.
+
+        Returns
+        -------
+        bytes_per_row : int
+        """
         # The family's chunk features (when it says how large they are; else a (n, K, D)
         # product), the (n, K) log-probabilities/responsibilities and a few (n,) sums.
         k = self.n_components
@@ -304,7 +506,18 @@ class FiniteMixture(Generic[P, S]):
 
     # -- using fitted parameters ---------------------------------------------------------------
     def joint_log_prob(self, X: Array, params: MixtureParams[P]) -> Array:
-        """``log pi_k + log p(x_n | theta_k)``, shape (n_samples, n_components)."""
+        """``log pi_k + log p(x_n | theta_k)``: the log joint density of every row and component.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        params : MixtureParams
+            ``weights`` (n_components,) and the family's parameters of every component.
+
+        Returns
+        -------
+        log_joint : array of shape (n_samples, n_components)
+        """
         with np.errstate(divide="ignore"):
             log_weights = np.log(params.weights)
         return self.family.log_prob(X, params.components) + log_weights
@@ -330,21 +543,70 @@ class FiniteMixture(Generic[P, S]):
         return log_joint
 
     def responsibilities(self, X: Array, params: MixtureParams[P]) -> Array:
-        """Posterior ``p(z = k | x_n)``, shape (n_samples, n_components); rows sum to 1."""
+        """The responsibilities ``p(z_n = k | x_n, params)`` of every row.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        params : MixtureParams
+            ``weights`` (n_components,) and the family's parameters of every component.
+
+        Returns
+        -------
+        resp : array of shape (n_samples, n_components)
+            Rows sum to 1.
+        """
         return np.exp(self._log_responsibilities(X, params)[0])
 
     def score_samples(self, X: Array, params: MixtureParams[P]) -> Array:
-        """``log p(x_n)`` of every row, shape (n_samples,)."""
+        """``log p(x_n | params) = log sum_k pi_k p(x_n | theta_k)`` of every row.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        params : MixtureParams
+            ``weights`` (n_components,) and the family's parameters of every component.
+
+        Returns
+        -------
+        log_density : array of shape (n_samples,)
+        """
         return logsumexp(self.joint_log_prob(X, params), axis=1)
 
     def predict(self, X: Array, params: MixtureParams[P]) -> Array:
-        """Most probable component of every row, shape (n_samples,)."""
+        """The most probable component of every row (the largest responsibility).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        params : MixtureParams
+            ``weights`` (n_components,) and the family's parameters of every component.
+
+        Returns
+        -------
+        labels : int array of shape (n_samples,)
+        """
         return np.asarray(np.argmax(self.joint_log_prob(X, params), axis=1))
 
     def sample(
         self, params: MixtureParams[P], n_samples: int, rng: np.random.Generator
     ) -> tuple[Array, Array]:
-        """Draw ``n_samples`` rows; returns ``(X, labels)`` with the component of each row."""
+        """Draw rows from the mixture: a component ``z ~ pi``, then ``x ~ p(x | theta_z)``.
+
+        Parameters
+        ----------
+        params : MixtureParams
+            ``weights`` (n_components,) and the family's parameters of every component.
+        n_samples : int
+            Number of rows, at least 1.
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        X : array of shape (n_samples, n_features)
+        labels : int array of shape (n_samples,)
+            The component each row was drawn from.
+        """
         n_samples = check_int(n_samples, "n_samples", minimum=1)
         labels = rng.choice(self.n_components, size=n_samples, p=params.weights)
         counts = np.bincount(labels, minlength=self.n_components)

@@ -103,17 +103,67 @@ class LatentVariableModel(Protocol[P, S]):
     """
 
     def validate_data(self, X: Array) -> Array:
-        """Check that ``X`` (n_samples, n_features) lies in the model's domain; return it."""
+        """Check that ``X`` lies in the model's domain; return it.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X : array of shape (n_samples, n_features)
+            The same data (a model may return a converted copy).
+
+        Raises
+        ------
+        ValueError
+            If a value lies outside the domain (the message names the row and column).
+        """
         ...
 
     def init_params(
         self, X: Array, rng: np.random.Generator, method: str, weights: Array | None = None
     ) -> P:
-        """Starting parameters from (a sample of) the data, by the named ``method``."""
+        """Starting parameters theta^(0) from (a sample of) the data, by the named ``method``.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            The rows to start from (the driver passes a bounded sample, see
+            [`DataSource.init_sample`][emkit.protocols.DataSource.init_sample]).
+        rng : numpy.random.Generator
+            The only source of randomness.
+        method : str
+            The name of the initialisation (for a mixture one of
+            [`INIT_METHODS`][emkit.init.INIT_METHODS]).
+        weights : array of shape (n_samples,), optional
+            Row weights.
+
+        Returns
+        -------
+        params : P
+        """
         ...
 
     def validate_params(self, params: P, n_features: int) -> P:
-        """Check user-supplied parameters (shapes, ranges); return them, possibly normalised."""
+        """Check user-supplied parameters (shapes, ranges); return them, possibly normalised.
+
+        Parameters
+        ----------
+        params : P
+        n_features : int
+            Number of columns of the data the parameters are for.
+
+        Returns
+        -------
+        params : P
+            The same parameters, possibly converted, normalised or with derived fields filled in.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``params`` has the wrong type, shape or range (the message names the field).
+        """
         ...
 
     def e_step(
@@ -145,15 +195,51 @@ class LatentVariableModel(Protocol[P, S]):
         ...
 
     def m_step(self, stats: S) -> P:
-        """``argmax_theta Q(theta, theta')`` given statistics summed over all the data."""
+        """``argmax_theta Q(theta, theta') + log p(theta)`` from statistics summed over the data.
+
+        ``Q(theta, theta')`` is the expected complete-data log-likelihood under the posterior of
+        the latent variables at the current parameters theta'; it depends on the data only
+        through the expected sufficient statistics that
+        [`e_step`][emkit.protocols.LatentVariableModel.e_step] summed.
+
+        Parameters
+        ----------
+        stats : S
+            The sum of the statistics of every chunk of the data.
+
+        Returns
+        -------
+        params : P
+            The new parameters theta.
+        """
         ...
 
     def log_prior(self, params: P) -> float:
-        """``log p(theta)`` up to a constant; ``0.0`` when the model has no prior."""
+        """``log p(theta)`` up to a constant; ``0.0`` when the model has no prior.
+
+        EM (MAP-EM with a prior) increases ``log_likelihood + log_prior``.
+
+        Parameters
+        ----------
+        params : P
+
+        Returns
+        -------
+        log_prior : float
+        """
         ...
 
     def n_parameters(self, n_features: int) -> int:
-        """Number of free parameters, for BIC and AIC."""
+        """Number of free parameters, for BIC and AIC.
+
+        Parameters
+        ----------
+        n_features : int
+
+        Returns
+        -------
+        n_parameters : int
+        """
         ...
 
 
@@ -168,47 +254,161 @@ class ExponentialFamily(Protocol[P, S]):
     """
 
     def validate_data(self, X: Array) -> Array:
-        """Check that ``X`` lies in the family's support; return it."""
+        """Check that ``X`` lies in the family's support; return it.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X : array of shape (n_samples, n_features)
+
+        Raises
+        ------
+        ValueError
+            If a value lies outside the support (the message names the row and column).
+        """
         ...
 
     def validate_params(self, params: P, n_components: int, n_features: int) -> P:
-        """Check user-supplied parameters; return them (possibly with derived fields filled in)."""
+        """Check user-supplied parameters; return them (possibly with derived fields filled in).
+
+        Parameters
+        ----------
+        params : P
+            The parameters of all components.
+        n_components : int
+        n_features : int
+
+        Returns
+        -------
+        params : P
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``params`` has the wrong type, shape or range (the message names the field).
+        """
         ...
 
     def log_prob(self, X: Array, params: P) -> Array:
-        """``log p(x_n | theta_k)`` as an array of shape (n_samples, n_components)."""
+        """``log p(x_n | theta_k)`` of every row under every component.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        params : P
+            The parameters of all components.
+
+        Returns
+        -------
+        log_prob : array of shape (n_samples, n_components)
+        """
         ...
 
     def expected_stats(self, X: Array, resp: Array, center: Array) -> S:
         """``sum_n resp[n, k] * T(x_n)`` for every component ``k``.
 
-        ``center`` (n_components, n_features) is a reference point per component, the same for
-        every chunk of one pass; families whose moments suffer from cancellation (the Gaussian)
-        accumulate around it, others ignore it.
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        resp : array of shape (n_samples, n_components)
+            The responsibilities ``r_nk``, already multiplied by the row weights.
+        center : array of shape (n_components, n_features)
+            A reference point per component, the same for every chunk of one pass; families
+            whose moments suffer from cancellation (the Gaussian) accumulate around it, others
+            ignore it.
+
+        Returns
+        -------
+        stats : S
+            The weighted sums of the sufficient statistics, additive over chunks of rows (for a
+            canonical family an array of shape (n_components, n_stats)).
         """
         ...
 
     def maximize(self, stats: S, counts: Array) -> P:
-        """Moment matching: parameters from summed statistics and component counts (n_components,).
+        """Moment matching: the components' parameters from summed statistics and counts.
 
-        ``counts`` are already floored away from zero.
+        The component part of the M-step: for each ``k`` the parameters whose expected
+        sufficient statistics equal the weighted average ``sum_n r_nk T(x_n) / n_k`` (with the
+        prior's pseudo-observations added where the family has one).
+
+        Parameters
+        ----------
+        stats : S
+            Statistics of [`expected_stats`][emkit.protocols.ExponentialFamily.expected_stats]
+            summed over all the data.
+        counts : array of shape (n_components,)
+            ``n_k = sum_n r_nk``, already floored away from zero.
+
+        Returns
+        -------
+        params : P
         """
         ...
 
     def log_prior(self, params: P) -> float:
-        """``log p(theta)`` of the family's prior up to a constant; ``0.0`` without one."""
+        """``log p(theta)`` of the family's prior up to a constant; ``0.0`` without one.
+
+        Parameters
+        ----------
+        params : P
+
+        Returns
+        -------
+        log_prior : float
+            Summed over all components.
+        """
         ...
 
     def mean(self, params: P) -> Array:
-        """Mean of each component in data space, shape (n_components, n_features)."""
+        """Mean of each component in data space.
+
+        A mixture passes it as the ``center`` of
+        [`expected_stats`][emkit.protocols.ExponentialFamily.expected_stats].
+
+        Parameters
+        ----------
+        params : P
+
+        Returns
+        -------
+        mean : array of shape (n_components, n_features)
+        """
         ...
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
-        """Free parameters of ``n_components`` components on ``n_features`` features."""
+        """Free parameters of ``n_components`` components on ``n_features`` features.
+
+        Parameters
+        ----------
+        n_components : int
+        n_features : int
+
+        Returns
+        -------
+        n_parameters : int
+        """
         ...
 
     def sample(self, params: P, component: int, n: int, rng: np.random.Generator) -> Array:
-        """``n`` draws from one component, shape (n, n_features)."""
+        """``n`` draws from one component.
+
+        Parameters
+        ----------
+        params : P
+        component : int
+            Index ``k`` of the component, ``0 <= k < n_components``.
+        n : int
+            Number of draws.
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        X : array of shape (n, n_features)
+        """
         ...
 
 

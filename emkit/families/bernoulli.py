@@ -42,28 +42,103 @@ class Bernoulli(CanonicalFamily):
     Notes
     -----
     Parameters of a mixture are [`MeanParams`][emkit.families.canonical.MeanParams] with
-    ``mean`` (n_components, n_features) holding the probabilities of a 1.
+    ``mean`` (n_components, n_features) holding the probabilities of a 1; ``T(x) = x``, so
+    n_stats = n_features.
+
+    The E-step and M-step ([`log_prob`][emkit.families.canonical.CanonicalFamily.log_prob],
+    [`expected_stats`][emkit.families.canonical.CanonicalFamily.expected_stats],
+    [`maximize`][emkit.families.canonical.CanonicalFamily.maximize],
+    [`log_prior`][emkit.families.canonical.CanonicalFamily.log_prior], ...) are those of
+    [`CanonicalFamily`][emkit.families.canonical.CanonicalFamily], built from the methods below.
     """
 
     pseudo_count: float = attrs.field(default=0.01, converter=_check_pseudo_count)
     zero_base_measure = True
 
     def sufficient_statistics(self, X: Array) -> Array:
+        """``T(x) = x``: the data itself.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        T : array of shape (n_samples, n_features)
+            ``X`` itself (not a copy).
+        """
         return X
 
     def natural_parameters(self, mean: Array) -> Array:
+        """The log-odds ``eta = logit(p) = log p - log(1 - p)``.
+
+        Parameters
+        ----------
+        mean : array of shape (n_components, n_features)
+            Probabilities ``p`` of a 1, strictly inside (0, 1).
+
+        Returns
+        -------
+        natural : array of shape (n_components, n_features)
+        """
         return np.log(mean) - np.log1p(-mean)
 
     def log_partition(self, natural: Array) -> Array:
+        """``A(eta) = sum_d log(1 + e^eta_d) = -sum_d log(1 - p_d)``.
+
+        Parameters
+        ----------
+        natural : array of shape (n_components, n_features)
+
+        Returns
+        -------
+        log_partition : array of shape (n_components,)
+        """
         return np.asarray(np.sum(np.logaddexp(0.0, natural), axis=1))
 
     def log_base_measure(self, X: Array) -> Array:
+        """``log h(x) = 0``: the base measure is 1 on {0, 1}.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_h : array of shape (n_samples,)
+            Zeros (the E-step skips them: ``zero_base_measure`` is True).
+        """
         return np.zeros(X.shape[0], dtype=X.dtype)
 
     def prior(self) -> tuple[float, float]:
+        """``(tau, m0) = (2c, 1/2)``: ``c = pseudo_count`` pseudo-observations of 0 and ``c`` of 1.
+
+        As a density in the log-odds ``eta`` the prior is
+        ``p(eta) ∝ exp(2c (eta / 2 - log(1 + e^eta))) = (p (1 - p))^c``; in ``p`` (Jacobian
+        ``dp/deta = p (1 - p)``) it is Beta(c, c). The M-step takes the MAP in ``eta``,
+        ``p_kd = (sum_n r_nk x_nd + c) / (n_k + 2c)``, which lies strictly inside (0, 1).
+
+        Returns
+        -------
+        tau : float
+            ``2 * pseudo_count``.
+        m0 : float
+            ``0.5``, the same for every feature and component.
+        """
         return 2.0 * self.pseudo_count, 0.5
 
     def check_support(self, X: Array) -> None:
+        """Check that ``X`` holds only 0 and 1.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Raises
+        ------
+        ValueError
+            Naming the first other value, its row and column.
+        """
         bad = (X != 0) & (X != 1)
         if bad.any():
             index = first_offender(bad)
@@ -74,6 +149,17 @@ class Bernoulli(CanonicalFamily):
             )
 
     def check_mean(self, mean: Array) -> None:
+        """Check that the probabilities lie strictly inside (0, 1) (their log-odds are finite).
+
+        Parameters
+        ----------
+        mean : array of shape (n_components, n_features)
+
+        Raises
+        ------
+        ValueError
+            Naming the first probability outside, its component and feature.
+        """
         bad = (mean <= 0) | (mean >= 1)
         if bad.any():
             index = first_offender(bad)
@@ -83,6 +169,23 @@ class Bernoulli(CanonicalFamily):
             )
 
     def sample(self, params: MeanParams, component: int, n: int, rng: np.random.Generator) -> Array:
+        """``n`` draws of independent Bernoulli features from one component.
+
+        Parameters
+        ----------
+        params : MeanParams
+            ``mean`` of shape (n_components, n_features).
+        component : int
+            Index ``k`` of the component.
+        n : int
+            Number of draws.
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        X : array of shape (n, n_features)
+            Zeros and ones, as float64.
+        """
         p = params.mean[component]
         return np.asarray(rng.random((n, p.shape[0])) < p, dtype=np.float64)
 

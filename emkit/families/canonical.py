@@ -87,57 +87,202 @@ class MeanStats:
 class CanonicalFamily(abc.ABC):
     """Base class of a canonical exponential family (see the module docstring).
 
-    Subclasses are frozen attrs classes; they set the conjugate prior through
-    [`prior`][emkit.families.canonical.CanonicalFamily.prior] (``tau = 0`` means no prior, plain
-    maximum likelihood).
+    A subclass is a frozen attrs class that implements the seven abstract methods: the four
+    ingredients
+    ([`sufficient_statistics`][emkit.families.canonical.CanonicalFamily.sufficient_statistics],
+    [`natural_parameters`][emkit.families.canonical.CanonicalFamily.natural_parameters],
+    [`log_partition`][emkit.families.canonical.CanonicalFamily.log_partition],
+    [`log_base_measure`][emkit.families.canonical.CanonicalFamily.log_base_measure]), the domain
+    checks ([`check_support`][emkit.families.canonical.CanonicalFamily.check_support],
+    [`check_mean`][emkit.families.canonical.CanonicalFamily.check_mean]) and
+    [`sample`][emkit.families.canonical.CanonicalFamily.sample]. It may set the conjugate prior
+    through [`prior`][emkit.families.canonical.CanonicalFamily.prior] (``tau = 0``, the default,
+    means no prior: plain maximum likelihood). Everything else, the
+    [`ExponentialFamily`][emkit.protocols.ExponentialFamily] methods a mixture calls
+    ([`log_prob`][emkit.families.canonical.CanonicalFamily.log_prob],
+    [`expected_stats`][emkit.families.canonical.CanonicalFamily.expected_stats],
+    [`maximize`][emkit.families.canonical.CanonicalFamily.maximize],
+    [`log_prior`][emkit.families.canonical.CanonicalFamily.log_prior], ...), is derived here.
+
+    Shapes are in terms of ``n_stats``, the length of ``T(x)``: the parameters are the mean
+    parameters ``mu = E[T(x)]`` of shape (n_components, n_stats), which is (n_components,
+    n_features) only when ``T(x) = x`` (Bernoulli, Poisson).
     """
 
     # -- the four ingredients ------------------------------------------------------------------
     @abc.abstractmethod
     def sufficient_statistics(self, X: Array) -> Array:
-        """T(X), shape (n_samples, n_stats)."""
+        """The sufficient statistics ``T(x)`` of every row.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        T : array of shape (n_samples, n_stats)
+            May be ``X`` itself when ``T(x) = x``.
+        """
 
     @abc.abstractmethod
     def natural_parameters(self, mean: Array) -> Array:
-        """eta from mean parameters, shape (n_components, n_stats)."""
+        """The natural parameters ``eta`` of the given mean parameters ``mu = E[T(x)]``.
+
+        The inverse of the gradient map ``mu = grad A(eta)``.
+
+        Parameters
+        ----------
+        mean : array of shape (n_components, n_stats)
+
+        Returns
+        -------
+        natural : array of shape (n_components, n_stats)
+        """
 
     @abc.abstractmethod
     def log_partition(self, natural: Array) -> Array:
-        """A(eta) for each component, shape (n_components,)."""
+        """The log-partition function ``A(eta) = log integral h(x) exp(eta . T(x)) dx``.
+
+        It normalises the density; its gradient is the mean, ``grad A(eta) = E[T(x)]``.
+
+        Parameters
+        ----------
+        natural : array of shape (n_components, n_stats)
+
+        Returns
+        -------
+        log_partition : array of shape (n_components,)
+        """
 
     @abc.abstractmethod
     def log_base_measure(self, X: Array) -> Array:
-        """log h(x) for each row, shape (n_samples,)."""
+        """The log base measure ``log h(x)`` of every row.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_h : array of shape (n_samples,)
+        """
 
     # -- the domain -------------------------------------------------------------------------------
     @abc.abstractmethod
     def check_support(self, X: Array) -> None:
-        """Raise ``ValueError`` naming the first value of ``X`` outside the support."""
+        """Check that every value of ``X`` lies in the support.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Raises
+        ------
+        ValueError
+            Naming the first value outside the support, its row and column.
+        """
 
     @abc.abstractmethod
     def check_mean(self, mean: Array) -> None:
-        """Raise ``ValueError`` if user-given mean parameters are outside the parameter space."""
+        """Check that user-given mean parameters lie in the parameter space.
+
+        Parameters
+        ----------
+        mean : array of shape (n_components, n_stats)
+
+        Raises
+        ------
+        ValueError
+            Naming the first value outside, its component and entry.
+        """
 
     @abc.abstractmethod
     def sample(self, params: MeanParams, component: int, n: int, rng: np.random.Generator) -> Array:
-        """``n`` draws from one component, shape (n, n_features)."""
+        """``n`` draws from one component.
 
-    #: The class of the parameters (for ``emkit.registry.register_family``).
+        Parameters
+        ----------
+        params : MeanParams
+            ``mean`` of shape (n_components, n_stats).
+        component : int
+            Index ``k`` of the component, ``0 <= k < n_components``.
+        n : int
+            Number of draws.
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        X : array of shape (n, n_features)
+        """
+
     params_type: ClassVar[type] = MeanParams
+    """The class of the parameters (for
+    [`register_family`][emkit.registry.register_family])."""
 
-    #: True when ``log h(x) = 0`` for every x (the E-step then skips it).
     zero_base_measure: ClassVar[bool] = False
+    """True when ``log h(x) = 0`` for every x (the E-step then skips it)."""
 
     def prior(self) -> tuple[float, Array | float]:
-        """Conjugate prior as ``(tau, m0)``: ``tau`` pseudo-observations with mean ``m0``."""
+        """The conjugate prior as ``(tau, m0)``: ``tau`` pseudo-observations with mean ``m0``.
+
+        The prior is the density in the natural parameters
+        ``p(eta) ∝ exp(tau (m0 . eta - A(eta)))`` for every component. The default ``(0.0, 0.0)``
+        is no prior.
+
+        Returns
+        -------
+        tau : float
+            Prior strength, ``tau >= 0``, in units of observations.
+        m0 : float or array broadcastable to (n_components, n_stats)
+            Prior mean of ``T(x)``.
+        """
         return 0.0, 0.0
 
     # -- everything else follows -------------------------------------------------------------
     def validate_data(self, X: Array) -> Array:
+        """Check that ``X`` lies in the support (by
+        [`check_support`][emkit.families.canonical.CanonicalFamily.check_support]); return it.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X : array of shape (n_samples, n_features)
+            The same array.
+
+        Raises
+        ------
+        ValueError
+            If a value lies outside the support.
+        """
         self.check_support(X)
         return X
 
     def validate_params(self, params: Any, n_components: int, n_features: int) -> MeanParams:
+        """Check user-given mean parameters: type, shape and range.
+
+        Parameters
+        ----------
+        params : MeanParams
+            ``mean`` of shape (n_components, n_stats).
+        n_components : int
+        n_features : int
+
+        Returns
+        -------
+        params : MeanParams
+            With ``mean`` converted to float64.
+
+        Raises
+        ------
+        TypeError
+            If ``params`` is not a [`MeanParams`][emkit.families.canonical.MeanParams].
+        ValueError
+            If ``mean`` has the wrong shape, or lies outside the parameter space
+            ([`check_mean`][emkit.families.canonical.CanonicalFamily.check_mean]).
+        """
         if not isinstance(params, MeanParams):
             raise TypeError(
                 f"`params` of {type(self).__name__} must be MeanParams; got {type(params).__name__}"
@@ -153,12 +298,43 @@ class CanonicalFamily(abc.ABC):
         return MeanParams(mean)
 
     def log_prob(self, X: Array, params: MeanParams) -> Array:
+        """``log p(x_n | eta_k) = eta_k . T(x_n) - A(eta_k) + log h(x_n)``, all rows and components.
+
+        One matrix product ``T(X) @ eta^T`` for all rows and components.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        params : MeanParams
+            ``mean`` of shape (n_components, n_stats); ``eta`` is its
+            [`natural_parameters`][emkit.families.canonical.CanonicalFamily.natural_parameters].
+
+        Returns
+        -------
+        log_prob : array of shape (n_samples, n_components)
+            In the precision of ``X``.
+        """
         log_p, row_offset, _ = self.log_prob_with_stats(X, params)
         if row_offset is not None:
             log_p += row_offset[:, None].astype(log_p.dtype)
         return log_p
 
     def expected_stats(self, X: Array, resp: Array, center: Array) -> MeanStats:
+        """The responsibility-weighted sums ``sum_n r_nk T(x_n)`` of every component.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        resp : array of shape (n_samples, n_components)
+            The responsibilities ``r_nk``, already multiplied by the row weights.
+        center : array
+            Ignored: sums of ``T(x)`` need no reference point.
+
+        Returns
+        -------
+        stats : MeanStats
+            ``sum_t`` of shape (n_components, n_stats), in float64.
+        """
         t = self.sufficient_statistics(X)
         resp = resp.astype(t.dtype, copy=False)
         return MeanStats(sum_t=(resp.T @ t).astype(np.float64, copy=False))
@@ -168,9 +344,25 @@ class CanonicalFamily(abc.ABC):
     ) -> tuple[Array, Array | None, Callable[[Array], MeanStats]]:
         """The fused E-step of a chunk: two matrix products in all.
 
-        Returns ``(T(X) @ eta^T - A(eta)`` (n, K), ``log h(X)`` (n,) or None when it is 0, and
-        a function of the responsibilities giving ``resp^T @ T(X)``). ``log h(X)`` is the same
-        for every component, so a mixture adds it to the row's log-likelihood only.
+        ``log h(X)`` is the same for every component, so a mixture adds it to the row's
+        log-likelihood only (it does not change the responsibilities).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        params : MeanParams
+            ``mean`` of shape (n_components, n_stats).
+
+        Returns
+        -------
+        log_prob : array of shape (n_samples, n_components)
+            ``T(X) @ eta^T - A(eta)``, without ``log h(X)``.
+        row_offset : array of shape (n_samples,) or None
+            ``log h(X)``; ``None`` when it is 0
+            ([`zero_base_measure`][emkit.families.canonical.CanonicalFamily.zero_base_measure]).
+        stats_of : callable
+            ``stats_of(resp)`` with ``resp`` of shape (n_samples, n_components) returns the
+            [`MeanStats`][emkit.families.canonical.MeanStats] ``resp^T @ T(X)``, reusing ``T(X)``.
         """
         natural, neg_log_partition = self._natural(params, X.dtype)
         t = self.sufficient_statistics(X)
@@ -188,7 +380,19 @@ class CanonicalFamily(abc.ABC):
         return np.asarray(log_p), row_offset, stats_of
 
     def bytes_per_row(self, n_components: int, n_features: int, itemsize: int) -> int:
-        """Bytes of the per-row temporaries of one chunk (for automatic chunk sizes)."""
+        """Bytes of the per-row temporaries of one chunk (for automatic chunk sizes).
+
+        Parameters
+        ----------
+        n_components : int
+        n_features : int
+        itemsize : int
+            Bytes of one number of the data's dtype.
+
+        Returns
+        -------
+        bytes_per_row : int
+        """
         # T(X) unless it is X itself, and the integer/float temporaries of log h(X).
         probe = np.zeros((1, n_features))
         statistics = self.sufficient_statistics(probe)
@@ -212,11 +416,43 @@ class CanonicalFamily(abc.ABC):
         return cached
 
     def maximize(self, stats: MeanStats, counts: Array) -> MeanParams:
+        """The M-step of every component: moment matching, with the prior as pseudo-observations.
+
+        ``mu_k = (sum_n r_nk T(x_n) + tau m0) / (n_k + tau)``, with ``(tau, m0)`` from
+        [`prior`][emkit.families.canonical.CanonicalFamily.prior]. This is the maximiser over
+        the natural parameters ``eta_k`` of ``sum_n r_nk log p(x_n | eta_k) + log p(eta_k)``:
+        its gradient vanishes where ``grad A(eta_k) = E[T(x)] = mu_k`` equals that average.
+        Without a prior (``tau = 0``) it is the maximum-likelihood estimate.
+
+        Parameters
+        ----------
+        stats : MeanStats
+            ``sum_t`` of shape (n_components, n_stats), summed over all the data.
+        counts : array of shape (n_components,)
+            ``n_k = sum_n r_nk``, already floored away from zero.
+
+        Returns
+        -------
+        params : MeanParams
+            ``mean`` of shape (n_components, n_stats).
+        """
         tau, m0 = self.prior()
         mean = (stats.sum_t + tau * np.asarray(m0)) / (counts[:, None] + tau)
         return MeanParams(mean)
 
     def log_prior(self, params: MeanParams) -> float:
+        """``sum_k tau (m0 . eta_k - A(eta_k))``: the log conjugate prior, up to a constant.
+
+        Parameters
+        ----------
+        params : MeanParams
+            ``mean`` of shape (n_components, n_stats).
+
+        Returns
+        -------
+        log_prior : float
+            ``0.0`` when ``tau = 0`` (no prior).
+        """
         tau, m0 = self.prior()
         if tau == 0.0:
             return 0.0
@@ -225,8 +461,30 @@ class CanonicalFamily(abc.ABC):
         return float(tau * (np.sum(m0 * natural) - np.sum(self.log_partition(natural))))
 
     def mean(self, params: MeanParams) -> Array:
+        """The mean parameters ``E[T(x)]`` of every component.
+
+        Parameters
+        ----------
+        params : MeanParams
+
+        Returns
+        -------
+        mean : array of shape (n_components, n_stats)
+            The mean in data space, (n_components, n_features), when ``T(x) = x``.
+        """
         return params.mean
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
+        """Free parameters: ``n_components * n_stats``.
+
+        Parameters
+        ----------
+        n_components : int
+        n_features : int
+
+        Returns
+        -------
+        n_parameters : int
+        """
         n_stats = int(self.sufficient_statistics(np.zeros((1, n_features))).shape[1])
         return n_components * n_stats

@@ -190,16 +190,59 @@ class Gaussian:
 
     # -- parameters ---------------------------------------------------------------------------
     def covariance_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
-        """Shape of ``GaussianParams.covariances`` for this covariance type."""
+        """Shape of ``GaussianParams.covariances`` for this covariance type.
+
+        Parameters
+        ----------
+        n_components : int
+        n_features : int
+
+        Returns
+        -------
+        shape : tuple of int
+            (K, D, D) full, (1, D, D) tied, (K, D) diag, (K,) spherical, with K = n_components
+            and D = n_features.
+        """
         k, d = n_components, n_features
         return {"full": (k, d, d), "tied": (1, d, d), "diag": (k, d), "spherical": (k,)}[
             self.covariance_type
         ]
 
     def validate_data(self, X: Array) -> Array:
+        """Every real row is in the support: ``X`` is returned as it is.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X : array of shape (n_samples, n_features)
+        """
         return X
 
     def validate_params(self, params: Any, n_components: int, n_features: int) -> GaussianParams:
+        """Check user-given means and covariances: type, shapes, symmetry, positive definiteness.
+
+        Parameters
+        ----------
+        params : GaussianParams
+        n_components : int
+        n_features : int
+
+        Returns
+        -------
+        params : GaussianParams
+            The same object when it was already valid float64, else a new one (with
+            ``precisions_cholesky`` derived).
+
+        Raises
+        ------
+        TypeError
+            If ``params`` is not a [`GaussianParams`][emkit.families.gaussian.GaussianParams].
+        ValueError
+            If a shape is wrong, a covariance matrix is not symmetric or not positive definite.
+        """
         if not isinstance(params, GaussianParams):
             raise TypeError(
                 f"`params` of a Gaussian family must be GaussianParams; got {type(params).__name__}"
@@ -244,11 +287,47 @@ class Gaussian:
 
     # -- E-step --------------------------------------------------------------------------------
     def log_prob(self, X: Array, params: GaussianParams) -> Array:
+        """``log N(x_n | mu_k, Sigma_k)`` of every row under every component.
+
+        ``-(D log 2pi)/2 + log det U_k - ||(x_n - mu_k) U_k||^2 / 2`` with ``U_k`` the Cholesky
+        factor of the precision, evaluated with a few large matrix products.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        params : GaussianParams
+            ``means`` (n_components, n_features), ``covariances`` shaped by the covariance type
+            (see [`covariance_shape`][emkit.families.gaussian.Gaussian.covariance_shape]).
+
+        Returns
+        -------
+        log_prob : array of shape (n_samples, n_components)
+        """
         # All components from one matrix product of the chunk's features (see _gaussian_kernels).
         kernel = self._kernel(params, X.dtype)
         return kernel.log_prob(X, kernel.features(X))
 
     def expected_stats(self, X: Array, resp: Array, center: Array) -> GaussianStats:
+        """Responsibility-weighted first and second moments around a reference point.
+
+        ``sum_n r_nk (x_n - c_k)`` and ``sum_n r_nk (x_n - c_k)(x_n - c_k)^T`` (or its tied sum,
+        diagonal or trace), the moments of ``T(x) = (x, x x^T)`` taken around ``c_k`` so that
+        no cancellation occurs in the M-step.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        resp : array of shape (n_samples, n_components)
+            The responsibilities ``r_nk``, already multiplied by the row weights.
+        center : array of shape (n_components, n_features)
+            The reference points (the component means of the current parameters); a full
+            covariance keeps one per component, the other types their mean.
+
+        Returns
+        -------
+        stats : GaussianStats
+            Shapes in [`GaussianStats`][emkit.families.gaussian.GaussianStats].
+        """
         # Moments around the mean of the centers, rounded to X's dtype so that the shift is
         # exact in the data's precision; one product resp^T @ features per chunk.
         kind = self.covariance_type
@@ -269,8 +348,22 @@ class Gaussian:
         """``log_prob`` of a chunk, and a function of its responsibilities giving the
         statistics, both from the same chunk features (the fused E-step of a mixture).
 
-        Returns ``(log_prob (n, K), None, stats_of)``; the middle slot (a per-row offset of the
-        log-density that does not change responsibilities) is unused by the Gaussian.
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        params : GaussianParams
+            ``means`` (n_components, n_features), ``covariances`` shaped by the covariance type
+            (see [`covariance_shape`][emkit.families.gaussian.Gaussian.covariance_shape]).
+
+        Returns
+        -------
+        log_prob : array of shape (n_samples, n_components)
+        row_offset : None
+            The per-row offset of the log-density that does not change responsibilities; unused
+            by the Gaussian.
+        stats_of : callable
+            ``stats_of(resp)``, with ``resp`` of shape (n_samples, n_components), returns the
+            [`GaussianStats`][emkit.families.gaussian.GaussianStats] of the same rows.
         """
         kernel = self._kernel(params, X.dtype)
         F = kernel.features(X)
@@ -282,7 +375,19 @@ class Gaussian:
         return kernel.log_prob(X, F), None, stats_of
 
     def bytes_per_row(self, n_components: int, n_features: int, itemsize: int) -> int:
-        """Bytes of the per-row temporaries of one chunk (for automatic chunk sizes)."""
+        """Bytes of the per-row temporaries of one chunk (for automatic chunk sizes).
+
+        Parameters
+        ----------
+        n_components : int
+        n_features : int
+        itemsize : int
+            Bytes of one number of the data's dtype.
+
+        Returns
+        -------
+        bytes_per_row : int
+        """
         columns = feature_columns(self.covariance_type, n_features, n_components)
         # Below float64, the first moments are a float64 product: z and R are cast.
         cast = 8 * (n_features + n_components) if itemsize < 8 else 0
@@ -295,6 +400,36 @@ class Gaussian:
 
     # -- M-step --------------------------------------------------------------------------------
     def maximize(self, stats: GaussianStats, counts: Array) -> GaussianParams:
+        """The M-step of every component: weighted means and covariances, then ``reg_covar``.
+
+        The weighted means ``mu_k = sum_n r_nk x_n / n_k`` and covariances
+        ``Sigma_k = sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T / n_k`` (tied: summed over components
+        and divided by ``N``; diag: the diagonal; spherical: the mean of the diagonal) maximise
+        ``Q`` over the means and covariances of the chosen type. They are computed from the
+        moment sums around ``c_k`` (``S_k = sum_x[k]``, ``M_k = sum_xx[k]``) as
+        ``mu_k = c_k + d_k`` with ``d_k = S_k / n_k``, and ``Sigma_k = M_k / n_k - d_k d_k^T``
+        (variances clipped at 0 against rounding). ``reg_covar`` is then added to every
+        variance: a safeguard that keeps covariances positive definite, not the maximiser of a
+        stated objective.
+
+        Parameters
+        ----------
+        stats : GaussianStats
+            Moments summed over all the data.
+        counts : array of shape (n_components,)
+            ``n_k = sum_n r_nk``, already floored away from zero.
+
+        Returns
+        -------
+        params : GaussianParams
+            ``means`` (n_components, n_features), ``covariances`` shaped by the covariance type.
+
+        Raises
+        ------
+        ValueError
+            If a covariance is not positive definite even after ``reg_covar`` (a component
+            collapsed onto too few distinct points).
+        """
         n_features = stats.sum_x.shape[1]
         move = stats.sum_x / counts[:, None]
         means = stats.center + move
@@ -322,6 +457,16 @@ class Gaussian:
             ) from None
 
     def log_prior(self, params: GaussianParams) -> float:
+        """The Gaussian family has no prior: always ``0.0``.
+
+        Parameters
+        ----------
+        params : GaussianParams
+
+        Returns
+        -------
+        log_prior : float
+        """
         return 0.0
 
     def diagnose(self, params: GaussianParams) -> list[str]:
@@ -329,6 +474,17 @@ class Gaussian:
 
         That happens with a constant column or a component sitting on duplicate points; the
         log-likelihood (and BIC) then grows without bound as ``reg_covar`` shrinks.
+
+        Parameters
+        ----------
+        params : GaussianParams
+            ``means`` (n_components, n_features), ``covariances`` shaped by the covariance type
+            (see [`covariance_shape`][emkit.families.gaussian.Gaussian.covariance_shape]).
+
+        Returns
+        -------
+        messages : list of str
+            Empty when all is well.
         """
         cov = params.covariances
         if self.reg_covar == 0.0:
@@ -350,10 +506,31 @@ class Gaussian:
         ]
 
     def mean(self, params: GaussianParams) -> Array:
+        """The component means ``mu_k``.
+
+        Parameters
+        ----------
+        params : GaussianParams
+
+        Returns
+        -------
+        means : array of shape (n_components, n_features)
+        """
         return params.means
 
     def covariances(self, params: GaussianParams) -> Array:
-        """Every component's full covariance matrix (K, D, D), whatever the covariance type."""
+        """Every component's full covariance matrix, whatever the covariance type.
+
+        Parameters
+        ----------
+        params : GaussianParams
+            ``means`` (n_components, n_features), ``covariances`` shaped by the covariance type
+            (see [`covariance_shape`][emkit.families.gaussian.Gaussian.covariance_shape]).
+
+        Returns
+        -------
+        covariances : array of shape (n_components, n_features, n_features)
+        """
         n_components, n_features = params.means.shape
         cov = params.covariances
         if self.covariance_type == "full":
@@ -365,6 +542,19 @@ class Gaussian:
         return np.asarray(cov[:, None, None] * np.eye(n_features))
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
+        """Free parameters: ``K D`` means plus the covariances' free entries.
+
+        ``K D (D + 1) / 2`` full, ``D (D + 1) / 2`` tied, ``K D`` diag, ``K`` spherical.
+
+        Parameters
+        ----------
+        n_components : int
+        n_features : int
+
+        Returns
+        -------
+        n_parameters : int
+        """
         d = n_features
         covariance = {
             "full": n_components * d * (d + 1) // 2,
@@ -377,6 +567,23 @@ class Gaussian:
     def sample(
         self, params: GaussianParams, component: int, n: int, rng: np.random.Generator
     ) -> Array:
+        """``n`` draws from one component.
+
+        Parameters
+        ----------
+        params : GaussianParams
+            ``means`` (n_components, n_features), ``covariances`` shaped by the covariance type
+            (see [`covariance_shape`][emkit.families.gaussian.Gaussian.covariance_shape]).
+        component : int
+            Index ``k`` of the component.
+        n : int
+            Number of draws.
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        X : array of shape (n, n_features)
+        """
         mean = params.means[component]
         z = rng.standard_normal((n, mean.shape[0]))
         cov = params.covariances

@@ -60,22 +60,74 @@ class Poisson(CanonicalFamily):
     Notes
     -----
     Parameters of a mixture are [`MeanParams`][emkit.families.canonical.MeanParams] with
-    ``mean`` (n_components, n_features) holding the rates.
+    ``mean`` (n_components, n_features) holding the rates; ``T(x) = x``, so n_stats = n_features.
+
+    The E-step and M-step ([`log_prob`][emkit.families.canonical.CanonicalFamily.log_prob],
+    [`expected_stats`][emkit.families.canonical.CanonicalFamily.expected_stats],
+    [`maximize`][emkit.families.canonical.CanonicalFamily.maximize],
+    [`log_prior`][emkit.families.canonical.CanonicalFamily.log_prior], ...) are those of
+    [`CanonicalFamily`][emkit.families.canonical.CanonicalFamily], built from the methods below.
     """
 
     prior_strength: float = attrs.field(default=0.0, converter=_check_strength)
     prior_rate: float = attrs.field(default=1.0, converter=_check_rate)
 
     def sufficient_statistics(self, X: Array) -> Array:
+        """``T(x) = x``: the counts themselves.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        T : array of shape (n_samples, n_features)
+            ``X`` itself (not a copy).
+        """
         return X
 
     def natural_parameters(self, mean: Array) -> Array:
+        """``eta = log(lam)``, with a rate of 0 clamped to ``log(tiny)`` (about -708).
+
+        The clamp keeps ``x @ eta`` finite; a zero rate only meets zero counts, and
+        ``0 * eta = 0``.
+
+        Parameters
+        ----------
+        mean : array of shape (n_components, n_features)
+            Rates ``lam >= 0``.
+
+        Returns
+        -------
+        natural : array of shape (n_components, n_features)
+        """
         return np.log(np.maximum(mean, _TINY))
 
     def log_partition(self, natural: Array) -> Array:
+        """``A(eta) = sum_d e^eta_d = sum_d lam_d``.
+
+        Parameters
+        ----------
+        natural : array of shape (n_components, n_features)
+
+        Returns
+        -------
+        log_partition : array of shape (n_components,)
+        """
         return np.asarray(np.sum(np.exp(natural), axis=1))
 
     def log_base_measure(self, X: Array) -> Array:
+        """``log h(x) = -sum_d log(x_d!)``.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Non-negative integer counts.
+
+        Returns
+        -------
+        log_h : array of shape (n_samples,)
+        """
         # Counts are integers: look log(x!) up in a table instead of evaluating gammaln on
         # every entry (about 10x faster, and the E-step needs it for every chunk).
         top = float(X.max(initial=0.0))
@@ -87,9 +139,35 @@ class Poisson(CanonicalFamily):
         return np.asarray(-np.sum(gammaln(X + 1.0), axis=1))
 
     def prior(self) -> tuple[float, float]:
+        """The conjugate Gamma prior as ``(tau, m0) = (s, m)``.
+
+        ``s = prior_strength`` pseudo-observations of mean rate ``m = prior_rate``. As a density
+        in ``eta = log(lam)`` the prior is
+        ``p(eta) ∝ exp(s (m eta - e^eta)) = lam^(s m) e^(-s lam)``; in ``lam`` (Jacobian
+        ``dlam/deta = lam``) it is Gamma(shape s m, rate s). The M-step takes the MAP in ``eta``,
+        ``lam_kd = (sum_n r_nk x_nd + s m) / (n_k + s)``. ``s = 0`` (the default) is no prior.
+
+        Returns
+        -------
+        tau : float
+            ``prior_strength``.
+        m0 : float
+            ``prior_rate``, the same for every feature and component.
+        """
         return self.prior_strength, self.prior_rate
 
     def check_support(self, X: Array) -> None:
+        """Check that ``X`` holds only non-negative integers.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Raises
+        ------
+        ValueError
+            Naming the first other value, its row and column.
+        """
         bad = (X < 0) | (np.round(X) != X)
         if bad.any():
             index = first_offender(bad)
@@ -99,6 +177,17 @@ class Poisson(CanonicalFamily):
             )
 
     def check_mean(self, mean: Array) -> None:
+        """Check that the rates are non-negative (a rate of 0 is legal).
+
+        Parameters
+        ----------
+        mean : array of shape (n_components, n_features)
+
+        Raises
+        ------
+        ValueError
+            Naming the first negative rate, its component and feature.
+        """
         if (mean < 0).any():
             index = first_offender(mean < 0)
             raise ValueError(
@@ -107,6 +196,23 @@ class Poisson(CanonicalFamily):
             )
 
     def sample(self, params: MeanParams, component: int, n: int, rng: np.random.Generator) -> Array:
+        """``n`` draws of independent Poisson counts from one component.
+
+        Parameters
+        ----------
+        params : MeanParams
+            ``mean`` of shape (n_components, n_features).
+        component : int
+            Index ``k`` of the component.
+        n : int
+            Number of draws.
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        X : array of shape (n, n_features)
+            Counts, as float64.
+        """
         lam = params.mean[component]
         return rng.poisson(lam, size=(n, lam.shape[0])).astype(np.float64)
 

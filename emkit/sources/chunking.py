@@ -35,7 +35,8 @@ CHUNK_BYTES = 64 * 2**20
 [`chunk_rows_for`][emkit.sources.chunk_rows_for]."""
 
 INIT_SAMPLE_ROWS = DEFAULT_INIT_SAMPLE_ROWS
-"""Initialisation (k-means and friends) looks at no more than this many rows, drawn uniformly."""
+"""Initialisation (k-means and friends) looks at no more than this many rows (100,000), drawn
+uniformly."""
 
 Chunk = tuple[Array, Array | None, Array | None]
 """``(X, weights, labels)`` of one chunk of rows; weights and labels may be ``None``."""
