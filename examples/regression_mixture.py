@@ -2,13 +2,13 @@
 
 Each row is ``(x_1, ..., x_{D-1}, y)``. A hidden component ``z`` chooses one of K regression
 lines, and ``y | x, z = k ~ N(beta_k . (1, x), sigma_k^2)``. This is the model of R's flexmix
-(Leisch 2004). It is implemented straight on emkit's ``LatentVariableModel`` protocol (five
-methods and two attrs classes), checked with :func:`emkit.testing.check_model`, and fitted with
-:func:`emkit.fit`, which knows nothing about regressions. The figure shows the data coloured by
-the most probable component, the true lines and the fitted ones.
+(Leisch 2004). It is implemented straight on emkit's ``emkit.protocols.LatentVariableModel``
+protocol (seven methods and two attrs classes), checked with ``emkit.testing.check_model``, and
+fitted with ``emkit.fit``, which knows nothing about regressions. The figure shows the data
+coloured by the most probable component, the true lines and the fitted ones.
 
 This is the model of the guide "Writing your own model" (docs/plugin-guide.md), which includes
-the code between the ``--8<--`` markers verbatim.
+the marked sections of this file verbatim and shows the whole file as ``regression_mixture.py``.
 
 Usage: ``python examples/regression_mixture.py [output_dir]`` (default: the current directory).
 """
