@@ -309,20 +309,9 @@ def test_api_page_documents_every_public_name() -> None:
     assert not missing, f"docs/api.md documents no module that exports {missing}"
 
 
-def test_site_builds_strictly(tmp_path: Path) -> None:
+def test_site_builds_strictly(built_site: Path) -> None:
     """``mkdocs build --strict``: every nav page exists, every link and API entry resolves."""
-    for module in ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python"):
-        pytest.importorskip(module)
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    build = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert build.returncode == 0, build.stdout + build.stderr
+    assert (built_site / "index.html").is_file()
 
 
 def _likelihood_decrease() -> type[Warning]:
