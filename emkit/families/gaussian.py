@@ -105,6 +105,16 @@ class GaussianParams:
 
     ``precisions_cholesky`` is derived from ``covariances`` on construction; a covariance that is
     not positive definite raises ``ValueError``.
+
+    Attributes
+    ----------
+    means : array of shape (n_components, n_features)
+        The component means ``mu_k``.
+    covariances : array
+        (K, D, D) full, (1, D, D) tied, (K, D) diag, (K,) spherical.
+    precisions_cholesky : array, same shape as ``covariances``
+        Derived: the Cholesky factor ``U`` of each precision, ``U U^T = Sigma^-1`` (for variances
+        ``1 / sqrt(var)``).
     """
 
     means: Array
