@@ -41,7 +41,7 @@ def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     mode_eta, mode_p = modes()
     a, b = T + C, N - T + C
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8.5, 3.4))
 
     p = np.linspace(1e-4, 1 - 1e-4, 800)
     left.plot(p, stats.beta(a, b).pdf(p), color="0.2")
@@ -73,14 +73,15 @@ def main(out: Path) -> None:
         )
         ax.set_ylim(bottom=0)
         ax.set_yticks([])
-    left.legend(loc="upper right", fontsize=8, frameon=False)
+    handles, labels = left.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=9, frameon=False)
     fig.suptitle(
         f"{T} one in {N} observations, Bernoulli(pseudo_count={C:g}): "
         f"prior Beta({C:g}, {C:g}) in p",
         fontsize=10,
     )
-    fig.tight_layout()
-    fig.savefig(out / "expfam_prior_modes.png", dpi=110)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.savefig(out / "expfam_prior_modes.png", dpi=130)
     plt.close(fig)
     print(f"mode in eta: p = {mode_eta:.4f}; mode in p: p = {mode_p:.4f}")
 
