@@ -71,6 +71,9 @@ def main(output_dir: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # The figure is shown about 700 pixels wide on the page: large type.
+    plt.rcParams.update({"font.size": 13, "axes.titlesize": 14})
+
     q, mu1_new = one_step()
     q_new = MODEL.responsibilities(X, params_at(mu1_new))
     grid = np.linspace(-2.2, 1.0, 321)
@@ -89,7 +92,9 @@ def main(output_dir: Path) -> None:
     assert np.all(lb <= ll + 1e-12), "L(q, theta) is a lower bound everywhere"
 
     red, blue, green = "#c62828", "#1565c0", "#2e7d32"
-    fig, (ax, ax_kl) = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [1.6, 1.0]})
+    fig, (ax, ax_kl) = plt.subplots(
+        1, 2, figsize=(11.5, 5.4), gridspec_kw={"width_ratios": [1.6, 1.0]}
+    )
     ax.plot(grid, ll, color=red, lw=2.5, label=r"$\ln p(\mathbf{X} \mid \theta)$")
     ax.plot(grid, lb, color=blue, lw=2.0, label=r"$\mathcal{L}(q, \theta)$, $q$ from $\theta'$")
     ax.plot(
@@ -101,9 +106,13 @@ def main(output_dir: Path) -> None:
         label=r"$\mathcal{L}(q^{\mathrm{new}}, \theta)$, next E-step",
     )
     y_low, y_high = -12.6, -9.4
-    for m, name in ((MU1_OLD, r"$\theta'$"), (mu1_new, r"$\theta^{\mathrm{new}}$")):
-        ax.axvline(m, color="0.5", lw=0.8, ls=":")
-        ax.annotate(name, (m, y_low + 0.08), ha="center", va="bottom", fontsize=13)
+    names = [r"$\theta^{\mathrm{new}}$", r"$\theta'$"]
+    for axis in (ax, ax_kl):
+        # theta' and theta_new marked by dotted lines and named on a top axis.
+        for m in (mu1_new, MU1_OLD):
+            axis.axvline(m, color="0.5", lw=0.8, ls=":")
+        top = axis.secondary_xaxis("top")
+        top.set_xticks([mu1_new, MU1_OLD], labels=names, fontsize=15)
     ax.plot([MU1_OLD], [ll_old], "o", color="black", ms=6, zorder=4)
     # The gap at theta_new: the KL divergence, which the log-likelihood gains on top of the bound.
     ax.plot([mu1_new, mu1_new], [lb_new, ll_new], color="black", lw=3.0, zorder=4)
@@ -112,7 +121,7 @@ def main(output_dir: Path) -> None:
         xy=(mu1_new - 0.01, (ll_new + lb_new) / 2),
         xytext=(-1.05, -11.1),
         va="center",
-        fontsize=11,
+        fontsize=13,
         arrowprops={"arrowstyle": "->", "color": "black", "lw": 1.0},
     )
     ax.annotate(
@@ -126,7 +135,7 @@ def main(output_dir: Path) -> None:
         (MU1_OLD + 0.15, (lb_old + lb_new) / 2),
         color=blue,
         va="center",
-        fontsize=10,
+        fontsize=12,
     )
     ax.annotate(
         f"$\\ln p$ rises by {ll_new - ll_old:.3f}\n"
@@ -136,26 +145,25 @@ def main(output_dir: Path) -> None:
         ha="right",
         va="top",
         color=red,
-        fontsize=10,
+        fontsize=12,
     )
     ax.set_xlim(grid[0], grid[-1])
     ax.set_ylim(y_low, y_high)
     ax.set_xlabel(r"$\mu_1$ (the other parameters held at their values in $\theta'$)")
     ax.set_title("EM climbs a lower bound that touches the log-likelihood")
-    ax.legend(loc="lower left", fontsize=10)
+    ax.legend(loc="lower left", fontsize=12)
 
     ax_kl.plot(grid, ll - lb, color="black", lw=2.0)
-    ax_kl.axvline(MU1_OLD, color="0.5", lw=0.8, ls=":")
-    ax_kl.axvline(mu1_new, color="0.5", lw=0.8, ls=":")
     ax_kl.plot([MU1_OLD, mu1_new], [0.0, gap], "o", color="black", ms=5)
     ax_kl.annotate(
-        "0 at $\\theta'$ (E-step)", (MU1_OLD, 0.0), xytext=(6, 10), textcoords="offset points"
+        "0 at $\\theta'$\n(E-step)", (MU1_OLD, 0.0), xytext=(6, 10), textcoords="offset points"
     )
     ax_kl.annotate(
         f"{gap:.3f} at $\\theta^{{\\mathrm{{new}}}}$",
         (mu1_new, gap),
-        xytext=(6, 8),
+        xytext=(8, 45),
         textcoords="offset points",
+        arrowprops={"arrowstyle": "-", "color": "0.4", "lw": 0.8},
     )
     ax_kl.set_xlim(grid[0], grid[-1])
     ax_kl.set_ylim(bottom=0.0)
