@@ -392,7 +392,9 @@ class FiniteMixture(Generic[P, S]):
         ``pi_k = n_k / N``. The components are the family's
         [`maximize`][emkit.protocols.ExponentialFamily.maximize] (moment matching). Counts are
         floored at [`COUNT_FLOOR`][emkit.mixture.COUNT_FLOOR] first, so an empty component
-        divides by no zero.
+        divides by no zero. The step is an exact maximiser only where the family's is: a Gaussian
+        with ``reg_covar > 0`` adds that safeguard to the maximising covariances, which
+        maximises no stated objective, so there the log-likelihood rises only approximately.
 
         Parameters
         ----------

@@ -1,18 +1,18 @@
 """Batched E- and M-step kernels of the Gaussian family: a few large matrix products per chunk.
 
-The Gaussian is an exponential family. With the row shifted to ``z = x - g`` (``g`` the mean of
+The Gaussian is an exponential family. With the row shifted to ``u = x - g`` (``g`` the mean of
 the component means, rounded to the data's precision), every component's log-density is linear
 in the *features* of the row,
 
-    log N(x | mu_k, Sigma_k) = F(z) . theta_k + c_k,
+    log N(x | mu_k, Sigma_k) = F(u) . eta_k + c_k,
 
-with ``F(z) = (upper triangle of z z^T, z)`` for full covariance, ``(z**2, z)`` for diagonal and
-``(|z|^2, z)`` for spherical covariance, and ``theta_k`` (the natural parameters, with the
+with ``F(u) = (upper triangle of u u^T, u)`` for full covariance, ``(u**2, u)`` for diagonal and
+``(|u|^2, u)`` for spherical covariance, and ``eta_k`` (the natural parameters, with the
 off-diagonal products counted twice) and ``c_k`` fixed for one iteration. So for a chunk of rows
 
 * the E-step is **one** matrix product ``F @ Theta^T`` (n, K), whatever K is;
 * the M-step statistics are **one** matrix product ``R^T @ F`` (K, m) of the responsibilities
-  with the very same features: the weighted sums of ``z`` and of ``z z^T`` around ``g``.
+  with the very same features: the weighted sums of ``u`` and of ``u u^T`` around ``g``.
 
 Compared with one Mahalanobis product per component this halves the floating-point work (the
 quadratic form uses each symmetric pair once) and, above all, replaces K thin products and 2K
@@ -139,25 +139,25 @@ class GaussianKernel:
 
     # -- E-step --------------------------------------------------------------------------------
     def log_prob(self, X: Array, F: Array) -> Array:
-        """``log p(x_n | theta_k)`` (n, K) in X's dtype, from the chunk's features."""
+        """``log N(x_n | mu_k, Sigma_k)`` (n, K) in X's dtype, from the chunk's features."""
         n_features = X.shape[1]
         kind = self.covariance_type
         if not self.quadratic and kind != "full":
-            # Fallback: each component's distance from its own mean, (z - a_k) U_k.
+            # Fallback: each component's distance from its own mean, (u - a_k) U_k.
             assert self.offsets is not None
             log_p = np.empty((X.shape[0], self.constant.shape[0]), dtype=X.dtype)
-            z = F[:, :n_features]
+            u = F[:, :n_features]
             for k in range(log_p.shape[1]):
-                Y = (z - self.offsets[k]) @ self.theta[k]
+                Y = (u - self.offsets[k]) @ self.theta[k]
                 log_p[:, k] = np.einsum("nd,nd->n", Y, Y)
             log_p *= -0.5
             log_p += self.constant
             return np.asarray(log_p)
         if kind == "tied":
-            # z U once for all components; the cross term with every component is one product.
-            z = F[:, :n_features]
+            # u U once for all components; the cross term with every component is one product.
+            u = F[:, :n_features]
             assert self.tied_factor is not None
-            Y = z @ self.tied_factor
+            Y = u @ self.tied_factor
             half_norm = np.einsum("nd,nd->n", Y, Y)
             half_norm *= 0.5
             log_p = Y @ self.theta
@@ -171,8 +171,8 @@ class GaussianKernel:
         else:
             # Stacked factors: (n, D) @ (D, K*D) gives every component's (x - g) U_k at once.
             n, n_components = X.shape[0], self.constant.shape[0]
-            z = F[:, :n_features]
-            Y = (z @ self.theta).reshape(n, n_components, n_features)
+            u = F[:, :n_features]
+            Y = (u @ self.theta).reshape(n, n_components, n_features)
             assert self.offsets is not None
             Y -= self.offsets
             log_p = np.einsum("nkd,nkd->nk", Y, Y)
@@ -213,28 +213,28 @@ def full_factors(covariance_type: str, U: Array, n_components: int, n_features: 
 
 
 def shifted_features(covariance_type: str, X: Array, shift: Array, quadratic: bool) -> Array:
-    """Features of ``z = X - shift`` for the kernel of ``covariance_type`` (n, m), X's dtype."""
+    """Features of ``u = X - shift`` for the kernel of ``covariance_type`` (n, m), X's dtype."""
     n, d = X.shape
     dtype = X.dtype
     g = shift.astype(dtype)
     # F is column-major: every feature is one contiguous column, so each elementwise product
     # below runs over n contiguous numbers, and the products F @ Theta and R^T @ F read it
     # as a transposed operand at no cost. The shifted rows are written through transposed
-    # views (row-major z^T from X^T): numpy then streams the output, 1.4-3.5x faster than
+    # views (row-major u^T from X^T): numpy then streams the output, 1.4-3.5x faster than
     # scattering each row of X across the columns.
     if not quadratic:
         return np.asarray(np.subtract(X, g))
     if covariance_type == "full":
         n_quad = d * (d + 1) // 2
         F = np.empty((n, n_quad + d), dtype=dtype, order="F")
-        z = F[:, n_quad:]
-        np.subtract(X.T, g[:, None], out=z.T)
-        # Upper triangle of z z^T, row-major (the order of np.triu_indices), one column block
+        u = F[:, n_quad:]
+        np.subtract(X.T, g[:, None], out=u.T)
+        # Upper triangle of u u^T, row-major (the order of np.triu_indices), one column block
         # per feature: D elementwise products instead of a (n, D, D) temporary.
         start = 0
-        zt, Ft = z.T, F.T  # row-major views: numpy streams each product over n numbers
+        ut, Ft = u.T, F.T  # row-major views: numpy streams each product over n numbers
         for i in range(d):
-            np.multiply(zt[i], zt[i:], out=Ft[start : start + d - i])
+            np.multiply(ut[i], ut[i:], out=Ft[start : start + d - i])
             start += d - i
         return F
     if covariance_type == "diag":
@@ -258,9 +258,9 @@ def moment_sums(
     shift: Array,
     n_features: int,
 ) -> tuple[Array, Array, Array]:
-    """``(center, sum_x, sum_xx)``: responsibility-weighted moments of ``z`` around ``shift``.
+    """``(center, sum_x, sum_xx)``: responsibility-weighted moments of ``u`` around ``shift``.
 
-    ``F`` holds the quadratic features (full, diag, spherical) or ``z`` itself (tied).
+    ``F`` holds the quadratic features (full, diag, spherical) or ``u`` itself (tied).
 
     One product ``resp^T @ F`` in the data's dtype (each chunk's partial sum), returned in
     float64 so that sums over many chunks keep their precision.
@@ -280,7 +280,7 @@ def moment_sums(
         G = (F.T @ resp).T
         sum_x = G[:, n_quad:]
     else:
-        # float32: the first moments come from a float64 product. Each row's z is typically
+        # float32: the first moments come from a float64 product. Each row's u is typically
         # |mu_k - g| from the origin with the same sign for a whole component, so a float32 sum
         # would carry an absolute error of ~eps32 * sqrt(n) * |mu_k - g| into the means; in
         # float64 it is exact to the data's precision, for ~D / m of the product's cost.
@@ -298,9 +298,9 @@ def moment_sums(
     return shift[None, :], sum_x, G[:, 0]
 
 
-def _first_moments(resp: Array, z: Array) -> Array:
-    """``resp^T @ z`` (K, D), always as a float64 product (see ``moment_sums``)."""
-    return np.asarray(resp.T.astype(np.float64) @ z.astype(np.float64, copy=False))
+def _first_moments(resp: Array, u: Array) -> Array:
+    """``resp^T @ u`` (K, D), always as a float64 product (see ``moment_sums``)."""
+    return np.asarray(resp.T.astype(np.float64) @ u.astype(np.float64, copy=False))
 
 
 def stacked_moment_sums(X: Array, resp: Array, center: Array) -> tuple[Array, Array, Array]:
@@ -353,11 +353,11 @@ def kernel_for(
 
 
 def _rounding_bound(means: Array, U: Array) -> float:
-    """Largest ``|z|^T |P_k| |z|`` expected at the rows of a component (units of one rounding).
+    """Largest ``|u|^T |P_k| |u|`` expected at the rows of a component (units of one rounding).
 
-    The expanded quadratic form ``z^T P z - 2 z^T P a + a^T P a`` of a row near component k
-    (``z = a_k + y``, ``y`` of covariance ``Sigma_k``) rounds to an absolute error of about
-    ``eps * |z|^T |P_k| |z|``, whose mean over the component's rows is
+    The expanded quadratic form ``u^T P u - 2 u^T P a + a^T P a`` of a row near component k
+    (``u = a_k + y``, ``y`` of covariance ``Sigma_k``) rounds to an absolute error of about
+    ``eps * |u|^T |P_k| |u|``, whose mean over the component's rows is
     ``a_k^T |P_k| a_k + tr(|P_k| Sigma_k)`` (``|P|`` elementwise); the largest over k is returned.
     """
     shift = means.mean(axis=0)
@@ -385,7 +385,7 @@ def _build(
         if quadratic:
             P = U @ np.swapaxes(U, 1, 2)
             rows, cols = np.triu_indices(d)
-            # -1/2 z^T P z = sum_i -P_ii z_i^2 / 2 + sum_{i<j} -P_ij z_i z_j
+            # -1/2 u^T P u = sum_i -P_ii z_i^2 / 2 + sum_{i<j} -P_ij z_i z_j
             quad = -0.5 * P[:, rows, cols] * np.where(rows == cols, 1.0, 2.0)
             linear = np.einsum("kde,ke->kd", P, a)
             theta = np.concatenate([quad, linear], axis=1)

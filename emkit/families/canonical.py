@@ -15,6 +15,8 @@ and everything else follows:
   ``mu_k = sum_n r_nk T(x_n) / sum_n r_nk``;
 * a conjugate prior ``p(eta) ∝ exp(tau (m0 . eta - A(eta)))`` acts as ``tau`` pseudo-observations
   with mean ``m0``, so the MAP M-step is ``mu_k = (sum_n r_nk T(x_n) + tau m0) / (n_k + tau)``.
+  The prior is a density in ``eta``, and so the MAP is its mode in ``eta``, which differs from
+  the mode of the same prior written as a density in ``mu`` (the Jacobian moves it).
 
 A new family of this kind is one short file: see
 [`emkit.families.bernoulli`][emkit.families.bernoulli].

@@ -12,9 +12,9 @@ directly, for speed and accuracy:
   component means. The new covariance is then ``S / n_k - d d^T`` with ``d`` the move of the mean
   from that point, never the cancellation-prone ``E[x x^T] - mu mu^T`` of raw data;
 * every chunk is evaluated with a few large matrix products: the log-densities of all
-  components are one product of the chunk's features ``(y y^T, y)`` (``y`` a shifted row) with
-  the natural parameters, and the statistics one product of the responsibilities with the same
-  features (``emkit.families._gaussian_kernels``).
+  components are one product of the chunk's features ``(u u^T, u)`` (``u = x - g``, the row
+  shifted to a reference point) with the natural parameters, and the statistics one product of
+  the responsibilities with the same features (``emkit.families._gaussian_kernels``).
 
 Shapes of [`GaussianParams`][emkit.families.gaussian.GaussianParams] by covariance type (K
 components, D features):
