@@ -30,8 +30,9 @@ import numpy as np
 
 import emkit
 
-X = np.array([[-2.0], [-1.0], [0.0], [1.0], [3.0]])
-MODEL = emkit.FiniteMixture(emkit.Gaussian("full", reg_covar=0.0), n_components=2)
+# --8<-- [start:bound]
+POINTS = np.array([[-2.0], [-1.0], [0.0], [1.0], [3.0]])
+MIXTURE = emkit.FiniteMixture(emkit.Gaussian("full", reg_covar=0.0), n_components=2)
 MU1_OLD = 0.0
 
 
@@ -47,24 +48,25 @@ def params_at(mu1: float) -> emkit.MixtureParams:
 
 def log_likelihood(mu1: float) -> float:
     """ln p(X | theta) along mu_1."""
-    return float(MODEL.score_samples(X, params_at(mu1)).sum())
+    return float(MIXTURE.score_samples(POINTS, params_at(mu1)).sum())
 
 
 def bound(q: np.ndarray, mu1: float) -> float:
     """L(q, theta) = sum_n sum_k q_nk (ln pi_k + ln p(x_n | theta_k) - ln q_nk) along mu_1."""
-    return float(np.sum(q * (MODEL.joint_log_prob(X, params_at(mu1)) - np.log(q))))
+    return float(np.sum(q * (MIXTURE.joint_log_prob(POINTS, params_at(mu1)) - np.log(q))))
 
 
 def one_step() -> tuple[np.ndarray, float]:
-    """q = p(Z | X, theta') and the M-step's new mu_1."""
-    q = MODEL.responsibilities(X, params_at(MU1_OLD))
-    stats, _ = MODEL.e_step(X, params_at(MU1_OLD))
-    mu1_new = float(MODEL.m_step(stats).components.means[0, 0])
+    """q = p(Z | POINTS, theta') and the M-step's new mu_1."""
+    q = MIXTURE.responsibilities(POINTS, params_at(MU1_OLD))
+    stats, _ = MIXTURE.e_step(POINTS, params_at(MU1_OLD))
+    mu1_new = float(MIXTURE.m_step(stats).components.means[0, 0])
     # On this slice the bound is maximised exactly there: the weighted mean of the data.
-    assert np.isclose(mu1_new, q[:, 0] @ X[:, 0] / q[:, 0].sum())
+    assert np.isclose(mu1_new, q[:, 0] @ POINTS[:, 0] / q[:, 0].sum())
     return q, mu1_new
 
 
+# --8<-- [end:bound]
 def main(output_dir: Path) -> None:
     import matplotlib
 
@@ -75,7 +77,7 @@ def main(output_dir: Path) -> None:
     plt.rcParams.update({"font.size": 13, "axes.titlesize": 14})
 
     q, mu1_new = one_step()
-    q_new = MODEL.responsibilities(X, params_at(mu1_new))
+    q_new = MIXTURE.responsibilities(POINTS, params_at(mu1_new))
     grid = np.linspace(-2.2, 1.0, 321)
     ll = np.array([log_likelihood(m) for m in grid])
     lb = np.array([bound(q, m) for m in grid])
@@ -85,8 +87,8 @@ def main(output_dir: Path) -> None:
     lb_old, lb_new = bound(q, MU1_OLD), bound(q, mu1_new)
     gap = ll_new - lb_new
     print(f"mu_1' = {MU1_OLD:.4f}, mu_1 new = {mu1_new:.4f}")
-    print(f"ln p(X|theta') = {ll_old:.4f} = L(q, theta') = {lb_old:.4f}")
-    print(f"ln p(X|theta_new) = {ll_new:.4f} = L(q, theta_new) {lb_new:.4f} + KL {gap:.4f}")
+    print(f"ln p(POINTS|theta') = {ll_old:.4f} = L(q, theta') = {lb_old:.4f}")
+    print(f"ln p(POINTS|theta_new) = {ll_new:.4f} = L(q, theta_new) {lb_new:.4f} + KL {gap:.4f}")
     assert np.isclose(ll_old, lb_old), "the E-step makes the bound tight at theta'"
     assert gap > 0, "the bound is not tight at theta_new"
     assert np.all(lb <= ll + 1e-12), "L(q, theta) is a lower bound everywhere"
@@ -95,7 +97,7 @@ def main(output_dir: Path) -> None:
     fig, (ax, ax_kl) = plt.subplots(
         1, 2, figsize=(11.5, 5.4), gridspec_kw={"width_ratios": [1.6, 1.0]}
     )
-    ax.plot(grid, ll, color=red, lw=2.5, label=r"$\ln p(\mathbf{X} \mid \theta)$")
+    ax.plot(grid, ll, color=red, lw=2.5, label=r"$\ln p(\mathbf{POINTS} \mid \theta)$")
     ax.plot(grid, lb, color=blue, lw=2.0, label=r"$\mathcal{L}(q, \theta)$, $q$ from $\theta'$")
     ax.plot(
         grid,
@@ -168,7 +170,7 @@ def main(output_dir: Path) -> None:
     ax_kl.set_xlim(grid[0], grid[-1])
     ax_kl.set_ylim(bottom=0.0)
     ax_kl.set_xlabel(r"$\mu_1$")
-    ax_kl.set_title(r"the gap $\ln p(\mathbf{X}\mid\theta) - \mathcal{L}(q, \theta)$ = KL")
+    ax_kl.set_title(r"the gap $\ln p(\mathbf{POINTS}\mid\theta) - \mathcal{L}(q, \theta)$ = KL")
     fig.tight_layout()
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / "lower_bound.png"
