@@ -470,7 +470,9 @@ def _agglomerate(Xs: Array, w: Array, n_clusters: int) -> tuple[Agglomeration, A
         cost[a, :] = row
         cost[:, a] = row
         least[b] = np.inf
-        # Ties go to the first cluster, as a fresh argmin along the row would.
+        # Ward's cost is reducible (merging never brings a third cluster closer than the nearer
+        # of the pair was), so this changes nothing but what rounding may; it keeps ``nearest``
+        # the first least-cost cluster of every row for any criterion.
         closer = (row < least) | ((row == least) & (a < nearest))
         nearest[closer] = a
         least[closer] = row[closer]

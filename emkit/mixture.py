@@ -195,7 +195,8 @@ class FiniteMixture(Generic[P, S]):
 
         The responsibilities come from
         [`initial_responsibilities`][emkit.init.initial_responsibilities] (k-means, k-means++
-        seeding or random assignments), then
+        seeding, random assignments, random rows, model-based hierarchical agglomeration, or a
+        strategy a plugin registered with [`register_init`][emkit.init.register_init]), then
         [`params_from_responsibilities`][emkit.mixture.FiniteMixture.params_from_responsibilities]
         turns them into parameters.
 
@@ -205,7 +206,8 @@ class FiniteMixture(Generic[P, S]):
             The rows to start from (the driver passes a bounded sample).
         rng : numpy.random.Generator
         method : str, default "kmeans"
-            One of [`INIT_METHODS`][emkit.init.INIT_METHODS].
+            One of [`init_methods`][emkit.init.init_methods]() (the built-in
+            [`INIT_METHODS`][emkit.init.INIT_METHODS] and the registered ones).
         weights : array of shape (n_samples,), optional
             Row weights.
 

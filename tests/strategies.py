@@ -155,3 +155,19 @@ def weighted_problems(
     weights[:2] = (0, max_weight)
     order = rng.permutation(n)
     return WeightedProblem(Problem(model, params, X, labels, seed), weights, order)
+
+
+@st.composite
+def point_clouds(
+    draw: st.DrawFn, min_rows: int = 2, max_rows: int = 30, max_features: int = 4
+) -> Array:
+    """Rows of a few Gaussian blobs in 1..max_features dimensions (continuous: no tied
+    distances, so every agglomeration has one merge order)."""
+    n = draw(st.integers(min_rows, max_rows))
+    n_features = draw(st.integers(1, max_features))
+    n_blobs = draw(st.integers(1, 4))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    centers = rng.normal(0.0, 5.0, size=(n_blobs, n_features))
+    spread = rng.uniform(0.3, 2.0, size=n_blobs)
+    blob = rng.integers(0, n_blobs, size=n)
+    return np.asarray(centers[blob] + spread[blob, None] * rng.normal(size=(n, n_features)))
