@@ -35,10 +35,13 @@ from emkit.exceptions import (
 from emkit.protocols import Clustering, DataSource, Diagnosing, LatentVariableModel
 from emkit.schedules import SCHEDULES, Schedule, make_schedule
 from emkit.sources import as_source
+from emkit.starts import ShortRuns, canonical_order, collapsed, model_start, run_short_runs
 from emkit.stats import NonFinite, first_non_finite, take_components
 
 __all__ = [
     "DECREASE_RTOL",
+    "ORDERS",
+    "RESTART_BEST_ATOL",
     "STOPPING_RULES",
     "FitResult",
     "IterationState",
@@ -57,6 +60,22 @@ STOPPING_RULES = ("change", "lagged")
 ``"change"`` stops when the objective changes by less than ``tol`` per unit weight;
 ``"lagged"`` (scikit-learn's rule) stops one M-step after the first such change.
 """
+
+ORDERS = ("auto", "canonical", "start")
+"""The values of ``fit(order=...)``: how the components of the result are numbered.
+
+``"canonical"`` puts every run's components in the canonical order of
+[`canonical_order`][emkit.starts.canonical_order] (decreasing weight, ties by the first
+coordinate of the mean); ``"start"`` keeps the order of each run's start; ``"auto"`` is
+``"start"`` when the components are tied to the user (starting parameters given as ``init``, or
+``labels``) and ``"canonical"`` otherwise.
+"""
+
+RESTART_BEST_ATOL = 1e-3
+"""Per unit of data weight, how far below the best final objective a restart may end and still
+count as having reached the best ([`FitResult.restarts_at_best`][emkit.em.FitResult]): the default
+``tol`` of [`fit`][emkit.em.fit], so runs that stopped at one optimum count together, while
+distinct optima of a real problem differ by more (e.g. 0.01 per row and more on Old Faithful)."""
 
 DECREASE_RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-4}
 """Relative size (per unit of |objective| + total weight) of a decrease that still counts as
@@ -99,6 +118,10 @@ class IterationState(Generic[P]):
         return self.log_likelihood + self.log_prior
 
 
+def _restart_indices(value: Any) -> tuple[int, ...]:
+    return tuple(int(index) for index in value)
+
+
 @final
 @attrs.frozen(eq=False)
 class FitResult(Generic[P]):
@@ -126,6 +149,23 @@ class FitResult(Generic[P]):
         Index of the best run.
     restart_objectives : array of shape (n_init,)
         Final objective of every run.
+    collapsed_restarts : tuple of int
+        The runs (0-based, the best one included) that ended with a component of weight below
+        one row ([`collapsed`][emkit.starts.collapsed]); reported, not discarded: the best run is
+        still the one of highest objective. Empty for models without a
+        [`component_summary`][emkit.starts.component_summary].
+    n_start_iter : int
+        EM iterations spent choosing the starts, over all runs (emEM's short runs,
+        [`ShortRuns`][emkit.starts.ShortRuns]); 0 for starts that run no EM. The whole cost of
+        the fit is ``n_start_iter`` plus the iterations of every run.
+
+    Notes
+    -----
+    Unless ``fit(order="start")`` (or the components are tied to given starting parameters or
+    labels), the components of ``params`` are in the canonical order of
+    [`canonical_order`][emkit.starts.canonical_order]: by decreasing weight, ties by the first
+    coordinate of the mean. Every run is put in that order when it ends, so runs and fits of one
+    model are comparable component by component.
     """
 
     model: LatentVariableModel[P, Any]
@@ -139,11 +179,38 @@ class FitResult(Generic[P]):
     n_features: int
     restart: int
     restart_objectives: Array
+    collapsed_restarts: tuple[int, ...] = attrs.field(default=(), converter=_restart_indices)
+    n_start_iter: int = 0
 
     @property
     def objective(self) -> float:
         """``log_likelihood + log_prior``."""
         return self.log_likelihood + self.log_prior
+
+    @property
+    def restarts_at_best(self) -> int:
+        """How many of the ``n_init`` runs reached the best objective: those that ended within
+        [`RESTART_BEST_ATOL`][emkit.em.RESTART_BEST_ATOL] per unit of data weight of it (the best
+        run included, so at least 1)."""
+        return self.restarts_within(RESTART_BEST_ATOL)
+
+    def restarts_within(self, atol: float) -> int:
+        """How many runs ended within ``atol`` per unit of data weight of the best objective.
+
+        Parameters
+        ----------
+        atol : float
+            Non-negative tolerance on the objective per unit of data weight.
+
+        Returns
+        -------
+        count : int
+            Between 1 and ``n_init``.
+        """
+        atol = check_float(atol, "atol", minimum=0.0)
+        objectives = np.asarray(self.restart_objectives, dtype=np.float64)
+        best = float(objectives.max())
+        return int(np.count_nonzero(objectives >= best - atol * self.n_samples))
 
     @property
     def mean_log_likelihood(self) -> float:
@@ -159,7 +226,12 @@ class FitResult(Generic[P]):
         n_features: int,
     ) -> FitResult[P]:
         """The result of the run with the highest final objective (the one place a FitResult
-        is assembled from runs, for every driver)."""
+        is assembled from runs, for every driver).
+
+        The runs are taken as they are (the driver has put each in the order ``fit(order=...)``
+        asks for); every run whose params have a collapsed component is listed in
+        ``collapsed_restarts``, and the runs' ``start_iter`` are summed into ``n_start_iter``.
+        """
         if not runs:
             raise ValueError("`runs` must hold at least one run")
         best = max(range(len(runs)), key=lambda r: runs[r].objective)
@@ -176,6 +248,10 @@ class FitResult(Generic[P]):
             n_features=int(n_features),
             restart=best,
             restart_objectives=np.array([r.objective for r in runs]),
+            collapsed_restarts=tuple(
+                index for index, r in enumerate(runs) if collapsed(model, r.params, n_samples)
+            ),
+            n_start_iter=sum(r.start_iter for r in runs),
         )
 
 
@@ -196,6 +272,8 @@ class Run(Generic[P]):
     stopped_by_callback : bool
     last_change : float
         The last change of the objective per unit weight (NaN before any iteration).
+    start_iter : int
+        EM iterations spent choosing this run's start (emEM's short runs; 0 for other starts).
     """
 
     params: P
@@ -206,6 +284,7 @@ class Run(Generic[P]):
     converged: bool
     stopped_by_callback: bool = False
     last_change: float = math.nan
+    start_iter: int = 0
 
     @property
     def objective(self) -> float:
@@ -220,7 +299,7 @@ def fit(
     model: LatentVariableModel[P, Any],
     X: Any,
     *,
-    init: str | P | Callable[[Array, np.random.Generator], P] = "kmeans",
+    init: str | ShortRuns | P | Callable[[Array, np.random.Generator], P] = "kmeans",
     n_init: int = 1,
     max_iter: int = 100,
     tol: float = 1e-3,
@@ -232,6 +311,7 @@ def fit(
     random_state: Any = None,
     callbacks: Sequence[Callback] = (),
     chunk_size: int | None = None,
+    order: str = "auto",
 ) -> FitResult[P]:
     """Fit ``model`` to ``X`` by Expectation-Maximization.
 
@@ -244,11 +324,16 @@ def fit(
         blocks), a list of 2-D arrays or a callable returning a fresh iterator of them (chunks),
         a ``dask.array.Array`` (fitted on the active Dask cluster), or a DataSource; see
         [`emkit.sources.as_source`][emkit.sources.as_source].
-    init : str, parameters, or callable, default "kmeans"
-        A method name for ``model.init_params`` (for mixtures: "kmeans", "k-means++",
-        "random", "random_from_data"), starting parameters, or ``f(X_sample, rng) -> params``.
+    init : str, ShortRuns, parameters, or callable, default "kmeans"
+        A method name for ``model.init_params`` (for mixtures: one of
+        [`init_methods`][emkit.init.init_methods]), a model-level strategy (``"emEM"``, or its
+        settings [`ShortRuns`][emkit.starts.ShortRuns]: short EM runs from random starts, the
+        best continued; see [`emkit.starts`][emkit.starts]), starting parameters, or
+        ``f(X_sample, rng) -> params``.
     n_init : int, default 1
         Number of runs from different starts; the run with the highest final objective wins.
+        [`FitResult.restarts_at_best`][emkit.em.FitResult] says how many reached it and
+        ``collapsed_restarts`` which ended with a collapsed component.
     max_iter : int, default 100
         Maximum number of iterations (M-steps, or sweeps for incremental EM) per run; 0
         evaluates the start only.
@@ -278,6 +363,18 @@ def fit(
     chunk_size : int, optional
         Rows per E-step chunk for in-memory, memory-mapped and chunked data (default: from a
         memory budget).
+    order : {"auto", "canonical", "start"}, default "auto"
+        How the components of the result are numbered (for models with components, see
+        [`canonical_order`][emkit.starts.canonical_order]): ``"canonical"`` by decreasing
+        weight, ties by the first coordinate of the mean, so that repeated fits and restarts are
+        comparable; ``"start"`` as in each run's start (what scikit-learn does, so that a fit
+        from given starting values matches it component by component); ``"auto"`` keeps the
+        start's order when ``init`` holds starting parameters or ``labels`` are given (the
+        components are then the user's) and is canonical otherwise. ``"canonical"`` with
+        ``labels`` is refused: a labelled row must stay with its component. Each run is
+        reordered when it ends, before its last callback, so the last
+        [`IterationState`][emkit.em.IterationState] holds the returned parameters (unless a
+        callback stopped the run).
 
     Returns
     -------
@@ -312,14 +409,24 @@ def fit(
     for callback in callbacks:
         if not callable(callback):
             raise TypeError(f"`callbacks` must hold callables; got {callback!r}")
+    order = check_choice(order, "order", ORDERS)
     source = as_source(X, sample_weight, labels, chunk_size)
     source.validate(model)
     rng = check_random_state(random_state)
-    fixed_start = not isinstance(init, str) and not callable(init)
+    short_runs = model_start(init)
+    fixed_start = short_runs is None and not isinstance(init, str) and not callable(init)
     if fixed_start and n_init > 1:
         raise ValueError(
             f"`n_init` must be 1 when `init` holds starting parameters; got n_init={n_init}"
         )
+    if order == "canonical" and source.has_labels:
+        raise ValueError(
+            '`order` must not be "canonical" when `labels` are given: labelled rows tie the '
+            'components to their labels (use order="auto" or "start")'
+        )
+    canonical = order == "canonical" or (
+        order == "auto" and not fixed_start and not source.has_labels
+    )
     loop = _Loop(
         model,
         source,
@@ -329,13 +436,13 @@ def fit(
         stopping,
         -math.inf if previous_objective is None else previous_objective,
         callbacks,
+        canonical=canonical,
     )
+    starter = _Starter(model, source, init, short_runs, schedule)
     runs = []
     for restart, run_rng in enumerate(rng.spawn(n_init)):
-        start = _start(model, source, init, run_rng)
-        if source.has_labels and not fixed_start:
-            start = align_to_labels(model, source, start)
-        runs.append(loop.run(start, restart))
+        start, start_iter = starter.start(run_rng, restart)
+        runs.append(loop.run(start, restart, start_iter))
     result = FitResult.best_of(model, runs, source.total_weight, source.n_features)
     run = runs[result.restart]
     if not run.converged and max_iter > 0 and not run.stopped_by_callback:
@@ -358,15 +465,67 @@ def _name(model: object) -> str:
 def _start(
     model: LatentVariableModel[P, Any], source: DataSource, init: Any, rng: np.random.Generator
 ) -> P:
+    """A start by an init method name, a callable or given parameters (aligned to the labels
+    when some rows carry them and the start comes from data)."""
     if isinstance(init, str):
         X, weights = source.init_sample(rng)
         params = model.init_params(X, rng, init, weights)
         check_params(model, params, source.n_features, f"{_name(model)}.init_params")
-        return params
-    if callable(init):
+    elif callable(init):
         X, _ = source.init_sample(rng)
-        return model.validate_params(init(X, rng), source.n_features)
-    return model.validate_params(init, source.n_features)
+        params = model.validate_params(init(X, rng), source.n_features)
+    else:
+        return model.validate_params(init, source.n_features)
+    if source.has_labels:
+        params = align_to_labels(model, source, params)
+    return params
+
+
+class _Starter(Generic[P, S]):
+    """Where each run starts: ``start(rng) -> (params, EM iterations spent finding them)``.
+
+    Model-level strategies ([`emkit.starts`][emkit.starts]) run the driver's own loop: emEM's
+    short runs are ``_Loop`` runs with the short settings, in the canonical order of nothing
+    (their order does not matter) and without the user's callbacks.
+    """
+
+    def __init__(
+        self,
+        model: LatentVariableModel[P, S],
+        source: DataSource,
+        init: Any,
+        short_runs: ShortRuns | None,
+        schedule: str,
+    ) -> None:
+        self.model, self.source, self.init, self.short_runs = model, source, init, short_runs
+        self.short_loop: _Loop[P, S] | None = None
+        self.restart = 0
+        if short_runs is not None:
+            self.short_loop = _Loop(
+                model,
+                source,
+                make_schedule(schedule, model, source),
+                short_runs.n_iter,
+                short_runs.tol,
+                "change",
+                -math.inf,
+                (),
+                keep_final_stats=False,
+            )
+
+    def _draw(self, method: str, rng: np.random.Generator) -> P:
+        return _start(self.model, self.source, method, rng)
+
+    def _short_run(self, params: P) -> tuple[P, float, int]:
+        assert self.short_loop is not None
+        run = self.short_loop.run(params, self.restart)
+        return run.params, run.objective, run.n_iter
+
+    def start(self, rng: np.random.Generator, restart: int) -> tuple[P, int]:
+        self.restart = restart
+        if self.short_runs is None:
+            return _start(self.model, self.source, self.init, rng), 0
+        return run_short_runs(self.short_runs, self._draw, self._short_run, rng)
 
 
 def align_to_labels(model: LatentVariableModel[P, Any], source: DataSource, params: P) -> P:
@@ -470,13 +629,29 @@ class _Loop(Generic[P, S]):
         stopping: str,
         previous_objective: float,
         callbacks: tuple[Callback, ...],
+        *,
+        canonical: bool = False,
+        keep_final_stats: bool = True,
     ) -> None:
         self.model, self.source, self.schedule = model, source, schedule
         self.max_iter, self.tol, self.stopping = max_iter, tol, stopping
         self.previous_objective = previous_objective
         self.callbacks = callbacks
+        self.canonical, self.keep_final_stats = canonical, keep_final_stats
         self.noise_rtol = DECREASE_RTOL.get(np.dtype(source.dtype), 1e-10)
         self.final_stats: list[S] = []
+
+    def _ordered(self, params: P, stats: S) -> tuple[P, S]:
+        """``params`` and their statistics in the canonical order (when asked for)."""
+        if not self.canonical:
+            return params, stats
+        order = canonical_order(self.model, params)
+        if order is None or np.array_equal(order, np.arange(order.shape[0])):
+            return params, stats
+        ordered: P = take_components(params, order)
+        check_params(self.model, ordered, self.source.n_features, "reordering the components")
+        ordered_stats: S = take_components(stats, order)
+        return ordered, ordered_stats
 
     def _m_step(self, where: str) -> Callable[[S], P]:
         model, n_features = self.model, self.source.n_features
@@ -494,7 +669,8 @@ class _Loop(Generic[P, S]):
             stop = callback(state) is True or stop
         return stop
 
-    def run(self, params: P, restart: int) -> Run[P]:
+    def run(self, params: P, restart: int, start_iter: int = 0) -> Run[P]:
+        """One run from ``params``; ``start_iter`` EM iterations were spent finding them."""
         model, schedule, total_weight = self.model, self.schedule, self.source.total_weight
         stats, log_likelihood = schedule.start(params)
         log_prior = model.log_prior(params)
@@ -507,6 +683,8 @@ class _Loop(Generic[P, S]):
         change = objective / total_weight - self.previous_objective
         n_iter, converged, stopped = 0, False, False
         last_change = math.nan
+        if self.max_iter == 0:
+            params, stats = self._ordered(params, stats)
         stopped = self._notify(
             IterationState(restart, 0, params, log_likelihood, log_prior, math.nan)
         )
@@ -533,13 +711,18 @@ class _Loop(Generic[P, S]):
                 )
             settled = previous_change if self.stopping == "lagged" else change
             converged = abs(settled) < self.tol
+            if converged or n_iter == self.max_iter:
+                params, stats = self._ordered(params, stats)
             stopped = self._notify(
                 IterationState(
                     restart, n_iter, params, log_likelihood, log_prior, change, converged
                 )
             )
+        if stopped and not converged and n_iter < self.max_iter:
+            params, stats = self._ordered(params, stats)  # a callback ended the run early
         stats, log_likelihood = schedule.finish(params, stats, log_likelihood)
-        self.final_stats.append(stats)
+        if self.keep_final_stats:
+            self.final_stats.append(stats)
         return Run(
             params=params,
             log_likelihood=log_likelihood,
@@ -549,4 +732,5 @@ class _Loop(Generic[P, S]):
             converged=converged,
             stopped_by_callback=stopped and not converged,
             last_change=last_change,
+            start_iter=start_iter,
         )

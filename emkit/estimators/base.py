@@ -29,6 +29,18 @@ Stopping rule and ``lower_bound_``
     that value after M-step ``i + 1``. scikit-learn reports the value one M-step earlier, so its
     ``lower_bound_`` is smaller than this one by less than ``tol``. With ``n_init > 1`` the run
     with the highest final objective wins.
+
+Order of the components and the restart report
+    When the start comes from the data alone (``init_params``), the fitted components are in
+    emkit's canonical order (decreasing weight, ties by the first coordinate of the mean; see
+    [`emkit.starts.canonical_order`][emkit.starts.canonical_order]), so repeated fits with
+    different seeds are comparable. When the user gives any starting value (``weights_init``,
+    ``means_init``, ``precisions_init``) or ``warm_start`` continues a fit, the components keep
+    the order of that start, as in scikit-learn: component ``k`` is the one started from the
+    user's ``k``-th values, and a fit from the same start matches scikit-learn's component by
+    component. ``restarts_at_best_`` is how many of the ``n_init`` runs reached the best
+    objective ([`FitResult.restarts_at_best`][emkit.em.FitResult]) and ``collapsed_restarts_``
+    which runs ended with a collapsed component (both from ``result_``).
 """
 
 from __future__ import annotations
@@ -340,11 +352,13 @@ class MixtureEstimator:
         init: Any
         n_init = options["n_init"]
         previous_bound = None
+        user_start = True  # a warm start continues the previous fit's components
         if warm:
             assert previous is not None
             init, n_init, previous_bound = previous.params, 1, self.lower_bound_
         else:
             init = self._initializer(model, data, n_features, options["init_params"], weights)
+            user_start = not isinstance(init, str)
             if not isinstance(init, str | StartFromData):
                 # Every parameter is given: every run would start, and end, in the same place.
                 n_init = 1
@@ -362,6 +376,7 @@ class MixtureEstimator:
             labels=labels,
             random_state=rng,
             callbacks=(progress,) if options["verbose"] else (),
+            order="start" if user_start else "auto",
         )
         progress.finish()
         self.restore_fit(result, feature_names(X))
@@ -400,6 +415,8 @@ class MixtureEstimator:
             setattr(self, name, value)
         self.converged_ = bool(result.converged)
         self.n_iter_ = int(result.n_iter)
+        self.restarts_at_best_ = int(result.restarts_at_best)
+        self.collapsed_restarts_ = tuple(result.collapsed_restarts)
         history = np.asarray(result.history, dtype=np.float64) / result.n_samples
         self.lower_bound_ = float(history[-1])
         self.lower_bounds_ = history[1:]
