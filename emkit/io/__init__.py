@@ -25,7 +25,8 @@ The file (format version 2)
                                                           "covariances": ARRAY}}}},
           "fit": {"log_likelihood": ..., "log_prior": ..., "history": ARRAY, "n_iter": ...,
                   "converged": ..., "n_samples": ..., "n_features": ..., "restart": ...,
-                  "restart_objectives": ARRAY},
+                  "restart_objectives": ARRAY, "collapsed_restarts": [...],
+                  "n_start_iter": ...},
           "estimator": {"type": "GaussianMixture", "params": {...constructor parameters...},
                         "feature_names_in": null | ["a", "b"]}     # kind "estimator" only
         }
@@ -53,6 +54,12 @@ The file (format version 2)
     An estimator's constructor parameters are saved as they are; list-valued starting values
     (``weights_init`` and the like) come back as float64 arrays, and a ``random_state`` that is a
     numpy Generator or RandomState (not JSON) comes back as ``None``, with a warning when saving.
+
+Restart report
+    ``collapsed_restarts`` (the indices of the runs that ended with a collapsed component) and
+    ``n_start_iter`` (EM iterations spent choosing the starts, e.g. emEM's short runs) were added
+    to version 2 as optional keys: files written before them load with ``[]`` and ``0``.
+    [`FitResult.restarts_at_best`][emkit.em.FitResult] is computed from ``restart_objectives``.
 
 Version 1
     Files of format version 1 (emkit's first format, mixtures only) are read by translating

@@ -36,6 +36,7 @@ from emkit.io.schema import (
     KINDS,
     OBJECT_KEYS,
     OLDEST_VERSION,
+    OPTIONAL_FIT_FIELDS,
     PARAMS_KEYS,
     TOP_FIELDS,
     TUPLE_KEY,
@@ -136,7 +137,7 @@ def _decode(doc: Any) -> Any:
 def _decode_result(doc: Mapping[str, Any]) -> FitResult[Any]:
     model = _decode_object(mapping(doc["model"], "model"), "model", role="model")
     fit = mapping(doc["fit"], "fit")
-    exact_keys(fit, FIT_FIELDS, "fit")
+    exact_keys(fit, FIT_FIELDS, "fit", optional=OPTIONAL_FIT_FIELDS)
     n_features = integer(fit["n_features"], "fit.n_features", minimum=1)
     params = _decode_model_params(doc["params"], model, n_features)
     history = array(fit["history"], "fit.history", ndim=1)
@@ -158,6 +159,19 @@ def _decode_result(doc: Mapping[str, Any]) -> FitResult[Any]:
     n_samples = real(fit["n_samples"], "fit.n_samples")
     if n_samples <= 0:
         raise InvalidDocumentError(f"`fit.n_samples` must be > 0; got {n_samples!r}")
+    collapsed = fit.get("collapsed_restarts", [])
+    if not isinstance(collapsed, list):
+        raise InvalidDocumentError(
+            f"`fit.collapsed_restarts` must be a list of restart indices; got {collapsed!r}"
+        )
+    collapsed_restarts = tuple(
+        integer(r, f"fit.collapsed_restarts[{i}]", minimum=0) for i, r in enumerate(collapsed)
+    )
+    if any(r >= restart_objectives.shape[0] for r in collapsed_restarts):
+        raise InvalidDocumentError(
+            f"`fit.collapsed_restarts` must index `fit.restart_objectives` "
+            f"(length {restart_objectives.shape[0]}); got {list(collapsed_restarts)}"
+        )
     return FitResult(
         model=model,
         params=params,
@@ -170,6 +184,8 @@ def _decode_result(doc: Mapping[str, Any]) -> FitResult[Any]:
         n_features=n_features,
         restart=restart,
         restart_objectives=restart_objectives,
+        collapsed_restarts=collapsed_restarts,
+        n_start_iter=integer(fit.get("n_start_iter", 0), "fit.n_start_iter", minimum=0),
     )
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "KINDS",
     "OBJECT_KEYS",
     "OLDEST_VERSION",
+    "OPTIONAL_FIT_FIELDS",
     "PARAMS_KEYS",
     "TOP_FIELDS",
     "TUPLE_KEY",
@@ -72,7 +73,13 @@ FIT_FIELDS = {
     "n_features",
     "restart",
     "restart_objectives",
+    "collapsed_restarts",
+    "n_start_iter",
 }
+
+#: Keys of ``"fit"`` that files written before them lack (their defaults: no collapsed
+#: restart, no iterations spent on the starts).
+OPTIONAL_FIT_FIELDS = {"collapsed_restarts", "n_start_iter"}
 
 #: The keys of an ARRAY.
 ARRAY_KEYS = {"dtype", "shape", "data"}

@@ -136,6 +136,8 @@ def _encode_result(result: FitResult[Any]) -> dict[str, Any]:
             "restart_objectives": encode_array(
                 np.asarray(result.restart_objectives, dtype=np.float64), "fit.restart_objectives"
             ),
+            "collapsed_restarts": [int(r) for r in result.collapsed_restarts],
+            "n_start_iter": int(result.n_start_iter),
         },
     }
 
