@@ -15,7 +15,7 @@ import numpy as np
 
 from emkit._backend import Array
 from emkit.cli.errors import CliError
-from emkit.em import FitResult
+from emkit.em import RESTART_BEST_ATOL, FitResult
 from emkit.mixture import FiniteMixture
 from emkit.protocols import LatentVariableModel
 from emkit.selection import aic, bic
@@ -30,6 +30,7 @@ __all__ = [
     "format_table",
     "model_kind",
     "output_stream",
+    "restart_report",
     "shape_text",
     "write_csv",
     "write_csv_header",
@@ -180,9 +181,44 @@ def format_summary(
         f"AIC             {aic(result):.4f}",
         f"converged       {'yes' if result.converged else 'no'} (tol {tol:g} per sample)",
         f"iterations      {result.n_iter}{runs}",
+        *restart_report(result, n_init),
         f"time            {seconds:.3f} s",
     ]
     return "\n".join(lines)
+
+
+def restart_report(result: FitResult[Any], n_init: int) -> list[str]:
+    """The summary's lines about the restarts and the cost of the starts.
+
+    ``restarts        reached best in 7 of 10 starts`` when ``n_init > 1`` (within
+    [`RESTART_BEST_ATOL`][emkit.em.RESTART_BEST_ATOL] per sample), the runs that ended with a
+    collapsed component (numbered from 1, as ``best of 10 runs: run 3``) and the EM iterations
+    spent choosing the starts (emEM's short runs), each only when there is something to say.
+
+    Parameters
+    ----------
+    result : FitResult
+    n_init : int
+        The number of runs the fit made.
+
+    Returns
+    -------
+    list of str
+    """
+    lines = []
+    if n_init > 1:
+        lines.append(
+            f"restarts        reached best in {result.restarts_at_best} of {n_init} starts "
+            f"(within {RESTART_BEST_ATOL:g} per sample)"
+        )
+    if result.collapsed_restarts:
+        runs = ", ".join(str(r + 1) for r in result.collapsed_restarts)
+        lines.append(
+            f"collapsed       run(s) {runs} ended with a component of less than one row's weight"
+        )
+    if result.n_start_iter:
+        lines.append(f"start cost      {result.n_start_iter} EM iterations in short runs (emEM)")
+    return lines
 
 
 def check_writable(path: str | None, option: str) -> None:
