@@ -97,6 +97,20 @@ def test_a_fit_that_collapses_a_component_reports_it() -> None:
         warnings.simplefilter("ignore", emkit.DegenerateComponentWarning)
         result = emkit.fit(model, X, init=far, max_iter=5)
     assert result.collapsed_restarts == (0,)
+    # Put in canonical order, the collapsed component moves last, and so do its statistics:
+    # the driver's diagnosis names it there.
+    starts_far_first = attrs.evolve(
+        far,
+        weights=far.weights[::-1].copy(),
+        components=emkit.GaussianParams(
+            far.components.means[::-1].copy(), far.components.covariances
+        ),
+    )
+    with pytest.warns(
+        emkit.DegenerateComponentWarning, match=r"component\(s\) \[1\] hold fewer than"
+    ):
+        ordered = emkit.fit(model, X, init=starts_far_first, max_iter=5, order="canonical")
+    assert ordered.params.components.means[1, 0] > ordered.params.components.means[0, 0]
     healthy = emkit.fit(model, X, n_init=2, random_state=0)
     assert healthy.collapsed_restarts == ()
 
