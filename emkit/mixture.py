@@ -592,6 +592,33 @@ class FiniteMixture(Generic[P, S]):
         """
         return np.asarray(np.argmax(self.joint_log_prob(X, params), axis=1))
 
+    def component_weights(self, params: MixtureParams[P]) -> Array:
+        """The mixing weights ``pi`` (the [`ComponentSummary`][emkit.protocols.ComponentSummary]
+        capability).
+
+        Parameters
+        ----------
+        params : MixtureParams
+
+        Returns
+        -------
+        weights : array of shape (n_components,)
+        """
+        return np.asarray(params.weights)
+
+    def component_means(self, params: MixtureParams[P]) -> Array:
+        """Every component's mean in data space, ``E[x | z = k]``: the family's ``mean``.
+
+        Parameters
+        ----------
+        params : MixtureParams
+
+        Returns
+        -------
+        means : array of shape (n_components, n_features)
+        """
+        return np.asarray(self.family.mean(params.components))
+
     def sample(
         self, params: MixtureParams[P], n_samples: int, rng: np.random.Generator
     ) -> tuple[Array, Array]:

@@ -25,6 +25,9 @@ Of a model:
   [`Scoring`][emkit.protocols.Scoring] (``score_samples``), [`Sampling`][emkit.protocols.Sampling]
   (``sample``): estimators and the command line; the start of semi-supervised EM is renumbered to
   agree with known labels (Clustering).
+* [`ComponentSummary`][emkit.protocols.ComponentSummary] (``component_weights``,
+  ``component_means``): the canonical order of a fit's components and the report of restarts that
+  collapsed one ([`emkit.starts`][emkit.starts]); default: the start's order, no collapse report.
 
 Of statistics:
 
@@ -64,6 +67,7 @@ from emkit._backend import Array
 __all__ = [
     "ChunkCost",
     "Clustering",
+    "ComponentSummary",
     "Components",
     "DataSource",
     "Diagnosing",
@@ -549,6 +553,23 @@ class Sampling(Protocol[P_contra]):
         self, params: P_contra, n_samples: int, rng: np.random.Generator
     ) -> tuple[Array, Array]:
         """``(X, labels)``: ``n_samples`` rows and the latent value each was drawn from."""
+        ...
+
+
+@runtime_checkable
+class ComponentSummary(Protocol[P_contra]):
+    """A model whose components have mixing weights and means.
+
+    [`canonical_order`][emkit.starts.canonical_order] orders a fit's components by them and
+    [`collapsed`][emkit.starts.collapsed] finds a component that lost its data.
+    """
+
+    def component_weights(self, params: P_contra) -> Array:
+        """Mixing weights, shape (n_components,)."""
+        ...
+
+    def component_means(self, params: P_contra) -> Array:
+        """Mean of every component in data space, shape (n_components, n_features)."""
         ...
 
 

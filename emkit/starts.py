@@ -19,8 +19,9 @@ switching), so two fits of one model, or two restarts of one fit, can hold the s
 in different orders. [`canonical_order`][emkit.starts.canonical_order] fixes one order: by
 decreasing mixing weight, and components whose weights agree within
 [`ORDER_WEIGHT_ATOL`][emkit.starts.ORDER_WEIGHT_ATOL] by increasing first coordinate of their
-mean. It applies to [`FiniteMixture`][emkit.mixture.FiniteMixture] and to any model with the
-[`ComponentSummary`][emkit.starts.ComponentSummary] capability; [`emkit.fit`][emkit.em.fit]
+mean. It applies to any model with the
+[`ComponentSummary`][emkit.protocols.ComponentSummary] capability
+([`FiniteMixture`][emkit.mixture.FiniteMixture] has it); [`emkit.fit`][emkit.em.fit]
 puts every run in this order unless the components are tied to the user's start or labels (its
 ``order`` argument).
 
@@ -33,19 +34,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar, final, runtime_checkable
+from typing import Any, TypeVar, final
 
 import attrs
 import numpy as np
 
 from emkit._backend import Array
 from emkit._validation import check_float, check_int
-from emkit.mixture import COLLAPSE_COUNT, FiniteMixture
+from emkit.mixture import COLLAPSE_COUNT
+from emkit.protocols import ComponentSummary
 
 __all__ = [
     "MODEL_STARTS",
     "ORDER_WEIGHT_ATOL",
-    "ComponentSummary",
     "ShortRuns",
     "canonical_order",
     "collapsed",
@@ -55,7 +56,6 @@ __all__ = [
 ]
 
 P = TypeVar("P")
-P_contra = TypeVar("P_contra", contravariant=True)
 
 ORDER_WEIGHT_ATOL = 1e-6
 """Mixing weights closer than this count as equal in
@@ -184,25 +184,6 @@ def run_short_runs(
 
 
 # -- components: order and collapse ----------------------------------------------------------------
-@runtime_checkable
-class ComponentSummary(Protocol[P_contra]):
-    """A model whose components have mixing weights and means (capability).
-
-    [`canonical_order`][emkit.starts.canonical_order] and [`collapsed`][emkit.starts.collapsed]
-    use it; [`FiniteMixture`][emkit.mixture.FiniteMixture] is summarised without it (its
-    ``params.weights`` and its family's ``mean``). A plugin model implements these two methods
-    to get the canonical order and the collapse report.
-    """
-
-    def component_weights(self, params: P_contra) -> Array:
-        """Mixing weights, shape (n_components,)."""
-        ...
-
-    def component_means(self, params: P_contra) -> Array:
-        """Mean of every component in data space, shape (n_components, n_features)."""
-        ...
-
-
 def component_summary(model: Any, params: Any) -> tuple[Array, Array] | None:
     """``(weights, means)`` of a model's components, or ``None`` for a model without them.
 
@@ -215,8 +196,6 @@ def component_summary(model: Any, params: Any) -> tuple[Array, Array] | None:
     -------
     (weights, means) : arrays of shapes (n_components,) and (n_components, n_features), or None
     """
-    if isinstance(model, FiniteMixture):
-        return np.asarray(params.weights), np.asarray(model.family.mean(params.components))
     if isinstance(model, ComponentSummary):
         return (
             np.asarray(model.component_weights(params)),

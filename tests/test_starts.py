@@ -191,7 +191,7 @@ def test_canonical_order_by_decreasing_weight_then_first_mean_coordinate() -> No
 def test_canonical_order_needs_components() -> None:
     params = _gaussian_params([1.0], [0.0])
     assert canonical_order(emkit.FiniteMixture(emkit.Gaussian("full"), 1), params) is None
-    assert canonical_order(StudentTMixture(2), None) is None  # no ComponentSummary
+    assert canonical_order(StudentTMixture(2), None) is None  # no ComponentSummary capability
     assert component_summary(object(), None) is None
 
 
