@@ -11,6 +11,7 @@ With ``L`` the maximised log-likelihood, ``p`` the number of free parameters and
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, cast, final
@@ -18,15 +19,21 @@ from typing import Any, cast, final
 import attrs
 import numpy as np
 
-from emkit._validation import check_choice
+from emkit._validation import check_choice, check_random_state
 from emkit.em import FitResult, IterationState, fit
+from emkit.exceptions import warn_caller
 from emkit.families.gaussian import Gaussian
+from emkit.growth import copy_component, split_gains, worst_component
 from emkit.mixture import FiniteMixture
 from emkit.protocols import Clustering, ExponentialFamily
 from emkit.sources import as_source
 
 __all__ = [
+    "CANDIDATE_STARTS",
     "CRITERIA",
+    "DROP_RTOL",
+    "GROW_SHORT_ITER",
+    "SELECT_INIT",
     "Candidate",
     "CandidateHook",
     "FailedCandidate",
@@ -34,6 +41,7 @@ __all__ = [
     "aic",
     "bic",
     "classification_entropy",
+    "drop_tolerance",
     "family_label",
     "icl",
     "select",
@@ -41,6 +49,25 @@ __all__ = [
 
 CRITERIA = ("bic", "aic", "icl")
 """The values of ``select(criterion=...)``: the information criteria a selection can rank by."""
+
+SELECT_INIT = "kmeans"
+"""The default ``init`` of the restarts of [`select`][emkit.selection.select] (``fit_options`` may
+name another)."""
+
+GROW_SHORT_ITER = 20
+"""EM iterations of the short run from each split start of a candidate grown from the previous
+one; the best short run is continued up to ``max_iter`` iterations in all."""
+
+FROM_FIRST_FAMILY = True
+"""Whether [`select`][emkit.selection.select] (with ``grow=True``) also starts each candidate of
+the second and later families (say ``Gaussian(tied)``) from the responsibilities of the first
+family's candidate with the same number of components (``Gaussian(full)``); that start counts
+as one of the restarts."""
+
+DROP_RTOL = 1e-9
+"""Relative size (per unit of |log-likelihood| + total weight) of a log-likelihood drop between a
+candidate and the one with a component fewer that still counts as floating-point noise (see
+[`drop_tolerance`][emkit.selection.drop_tolerance])."""
 
 CandidateHook = Callable[
     [str, int],
@@ -105,10 +132,47 @@ def family_label(family: ExponentialFamily[Any, Any]) -> str:
     return f"{name}({kind})" if kind else name
 
 
+CANDIDATE_STARTS = ("restarts", "split", "copy")
+"""Where a [`Candidate`][emkit.selection.Candidate]'s reported fit started
+(``Candidate.start``).
+
+``"restarts"``
+    The best of the fit's own ``n_init`` starts (``init``).
+``"split"``
+    The fit with one component fewer (same family), one of its components split in two by
+    [`split_component`][emkit.growth.split_component]: EM from there ended higher than the
+    restarts.
+``"copy"``
+    The fit with one component fewer with a component copied
+    ([`copy_component`][emkit.growth.copy_component]): neither the restarts nor any split ended
+    at or above the smaller model's log-likelihood, so the table shows the smaller fit's
+    log-likelihood, reached by the larger model with two equal components.
+"""
+
+
 @final
 @attrs.frozen(eq=False)
 class Candidate:
-    """One fitted candidate of a [`select`][emkit.selection.select] run."""
+    """One fitted candidate of a [`select`][emkit.selection.select] run.
+
+    Attributes
+    ----------
+    n_components : int
+    family : ExponentialFamily
+    result : FitResult
+        The reported fit: the best of the restarts and the starts grown from the previous
+        candidate of the same family.
+    n_parameters : int
+    bic, aic, icl : float
+    start : {"restarts", "split", "copy"}
+        Where ``result`` started (see [`CANDIDATE_STARTS`][emkit.selection.CANDIDATE_STARTS]).
+    restarts_log_likelihood : float
+        The log-likelihood the restarts alone reached (``result.log_likelihood`` when
+        ``start == "restarts"``).
+    previous_log_likelihood : float or None
+        The log-likelihood of the candidate this one was grown from (same family, fewer
+        components); ``None`` when there was none.
+    """
 
     n_components: int
     family: ExponentialFamily[Any, Any]
@@ -117,11 +181,36 @@ class Candidate:
     bic: float
     aic: float
     icl: float
+    start: str = "restarts"
+    restarts_log_likelihood: float = attrs.field()
+    previous_log_likelihood: float | None = None
+
+    @restarts_log_likelihood.default
+    def _restarts_default(self) -> float:
+        return self.result.log_likelihood
 
     @property
     def log_likelihood(self) -> float:
         """Log-likelihood of the fit on its training data."""
         return self.result.log_likelihood
+
+    @property
+    def grown(self) -> bool:
+        """Whether the reported fit started from the previous candidate (a split or a copy)."""
+        return self.start != "restarts"
+
+    @property
+    def restarts_dropped(self) -> bool:
+        """Whether the restarts alone ended below the previous candidate's log-likelihood.
+
+        A model with more components cannot fit worse at its optimum, so such a drop only shows
+        that the restarts missed it; the reported fit (grown from the previous candidate) does
+        not drop.
+        """
+        previous = self.previous_log_likelihood
+        return previous is not None and self.restarts_log_likelihood < previous - drop_tolerance(
+            previous, self.result.n_samples
+        )
 
     def score(self, criterion: str) -> float:
         """The value of ``criterion`` ("bic", "aic" or "icl"); lower is better."""
@@ -182,18 +271,38 @@ class Selection:
         return min(self.candidates, key=lambda c: c.score(self.criterion))
 
     def table(self) -> str:
-        """A plain-text table, one candidate per row, the best marked with ``*``."""
+        """A plain-text table, one candidate per row, the best marked with ``*``.
+
+        The last column says where each fit started (``restarts``, ``split`` or ``copy``, see
+        [`CANDIDATE_STARTS`][emkit.selection.CANDIDATE_STARTS]); ``!`` after it marks a
+        candidate whose restarts alone ended below the candidate with fewer components. Lines
+        under the table explain the marks that occur.
+        """
         header = (
             f"  {'model':<20} {'K':>3} {'params':>7} {'log-lik':>12} "
-            f"{'BIC':>12} {'AIC':>12} {'ICL':>12}"
+            f"{'BIC':>12} {'AIC':>12} {'ICL':>12}  start"
         )
         lines = [header]
         best = self.best
         for c in self.candidates:
             mark = "*" if c is best else " "
+            dropped = "!" if c.restarts_dropped else ""
             lines.append(
                 f"{mark} {c.label:<20} {c.n_components:>3} {c.n_parameters:>7} "
                 f"{c.log_likelihood:>12.3f} {c.bic:>12.3f} {c.aic:>12.3f} {c.icl:>12.3f}"
+                f"  {c.start}{dropped}"
+            )
+        starts = {c.start for c in self.candidates}
+        notes = {
+            "split": "split: grown from the fit with one component fewer, a component split in two",
+            "copy": "copy: no fit above the one with a component fewer was found; that fit with "
+            "a component copied",
+        }
+        lines.extend(notes[start] for start in ("split", "copy") if start in starts)
+        if any(c.restarts_dropped for c in self.candidates):
+            lines.append(
+                "!: the restarts alone ended below the fit with fewer components; the grown fit "
+                "replaces them"
             )
         return "\n".join(lines)
 
@@ -234,6 +343,12 @@ def _families(
     return families
 
 
+def drop_tolerance(log_likelihood: float, n_samples: float) -> float:
+    """How far below ``log_likelihood`` a fit with more components may end and still count as
+    not lower: ``DROP_RTOL * (|log_likelihood| + n_samples)`` (floating-point noise)."""
+    return DROP_RTOL * (abs(log_likelihood) + n_samples)
+
+
 def select(
     X: Any,
     family: ExponentialFamily[Any, Any] | None = None,
@@ -244,9 +359,30 @@ def select(
     sample_weight: Any = None,
     on_candidate: CandidateHook | None = None,
     skip_failures: bool = False,
+    grow: bool = True,
     **fit_options: Any,
 ) -> Selection:
     """Fit a mixture for every number of components (and covariance type) and compare them.
+
+    For each family (covariance type) the numbers of components are fitted in increasing order.
+    Each candidate is fitted from ``n_init`` starts (``init``, default
+    [`SELECT_INIT`][emkit.selection.SELECT_INIT]) and, with ``grow=True``, also from the
+    previous candidate of the same family (fewer components): each of its components split in
+    two ([`split_component`][emkit.growth.split_component]), a short EM run
+    ([`GROW_SHORT_ITER`][emkit.selection.GROW_SHORT_ITER] iterations) from each split, the best
+    continued. The better fit is reported.
+
+    **Guarantee** (``grow=True``): within a family the reported log-likelihood never decreases
+    with the number of components (beyond [`drop_tolerance`][emkit.selection.drop_tolerance]),
+    as it cannot at the models' optima: when neither the restarts nor a split end at or above
+    the previous candidate, the previous fit with a component copied
+    ([`copy_component`][emkit.growth.copy_component]) is reported, which fits exactly as well.
+    Exact for maximum-likelihood fits (no prior: EM with a prior maximises the log-likelihood
+    plus a log-prior that has more terms with more components, so there the log-likelihood may
+    lie below by what the prior pulls, as with the Bernoulli's default ``pseudo_count``), and for
+    data whose rows all fit in the driver's initialisation sample
+    (``emkit.sources.INIT_SAMPLE_ROWS``); for larger data the splits and the copy are made on
+    that sample. ``Candidate.start`` and the table's last column say where each fit came from.
 
     Parameters
     ----------
@@ -255,6 +391,7 @@ def select(
         path or ``np.memmap``, a list of chunks, a Dask array.
     family : ExponentialFamily, default ``Gaussian()``
     n_components : iterable of int, default 1..8
+        Fitted in increasing order (the table lists them so).
     covariance_types : sequence of str, optional
         For a family with a ``covariance_type`` setting (the Gaussian): try each of these
         (``emkit.COVARIANCE_TYPES`` for all four), in this order. The family's constructor
@@ -267,13 +404,19 @@ def select(
         of components. It returns a context manager (write it with ``contextlib.contextmanager``)
         that is entered before the fit and left after it, also when the fit raises (the exception
         passes through it); the value it gives is a sequence of callbacks added to that fit's
-        ``callbacks`` (or ``None``). A progress display starts in it and finishes on leaving.
+        ``callbacks`` (or ``None``), called for the restarts and for the runs grown from the
+        previous candidate. A progress display starts in it and finishes on leaving.
     skip_failures : bool, default False
         When a candidate's fit raises ``ValueError`` (say, more components than rows), record
         it in [`Selection.failed`][emkit.selection.Selection] and go on with the next one, instead
         of raising. If every candidate fails, ``ValueError`` is raised all the same.
+    grow : bool, default True
+        Also start each candidate from the previous one of its family, and keep the
+        log-likelihood non-decreasing (above). ``False``: the restarts only. Growing needs a
+        [`FiniteMixture`][emkit.mixture.FiniteMixture] and no ``labels``; otherwise it is off.
     **fit_options
-        Passed to [`emkit.fit`][emkit.em.fit] (n_init, max_iter, tol, random_state, callbacks, ...).
+        Passed to [`emkit.fit`][emkit.em.fit] (init, n_init, max_iter, tol, random_state,
+        callbacks, ...). ``init`` defaults to [`SELECT_INIT`][emkit.selection.SELECT_INIT].
 
     Returns
     -------
@@ -288,43 +431,41 @@ def select(
     ... def report(label, k):
     ...     states = []
     ...     yield [states.append]
-    ...     print(f"{label} K={k}: iterations {len(states) - 1}")
+    ...     print(f"{label} K={k}: {len(states)} states")
     >>> X = emkit.datasets.load_faithful().data
     >>> best = emkit.select(X, n_components=[1, 2], on_candidate=report, random_state=0).best
-    Gaussian(full) K=1: iterations 1
-    Gaussian(full) K=2: iterations 3
+    Gaussian(full) K=1: 2 states
+    Gaussian(full) K=2: 8 states
     """
     criterion = check_choice(criterion, "criterion", CRITERIA)
     family = Gaussian() if family is None else family
     families = _families(family, covariance_types)
-    ks = list(n_components)
+    ks = sorted(n_components)
     if not ks:
         raise ValueError("`n_components` must name at least one number of components")
     extra_callbacks = tuple(fit_options.pop("callbacks", ()))
+    fit_options.setdefault("init", SELECT_INIT)
+    grow = bool(grow) and fit_options.get("labels") is None
     candidates: list[Candidate] = []
     failed: list[FailedCandidate] = []
+    fitted: dict[int, Candidate] = {}  # the first family's candidate of every K
     for fam in families:
+        previous: Candidate | None = None
         for k in ks:
+            fitter = _Fitter(fam, k, X, sample_weight, extra_callbacks, fit_options)
+            other = fitted.get(k) if grow and FROM_FIRST_FAMILY else None
             try:
-                result = _fit_one(
-                    fam, k, X, sample_weight, on_candidate, extra_callbacks, fit_options
-                )
+                candidate = fitter.run(on_candidate, previous if grow else None, other)
             except ValueError as exc:
                 if not skip_failures:
                     raise
                 failed.append(FailedCandidate(k, fam, " ".join(_message(exc).split())))
                 continue
-            candidates.append(
-                Candidate(
-                    n_components=k,
-                    family=fam,
-                    result=result,
-                    n_parameters=n_parameters(result),
-                    bic=bic(result),
-                    aic=aic(result),
-                    icl=icl(result, X, sample_weight),
-                )
-            )
+            candidates.append(candidate)
+            if fam is families[0]:
+                fitted.setdefault(k, candidate)
+            if previous is None or candidate.n_components > previous.n_components:
+                previous = candidate
     if not candidates:
         first = failed[0]
         raise ValueError(
@@ -334,24 +475,157 @@ def select(
     return Selection(tuple(candidates), criterion, tuple(failed))
 
 
-def _fit_one(
-    family: ExponentialFamily[Any, Any],
-    n_components: int,
-    X: Any,
-    sample_weight: Any,
-    on_candidate: CandidateHook | None,
-    callbacks: tuple[Callable[[IterationState[Any]], Any], ...],
-    fit_options: dict[str, Any],
-) -> FitResult[Any]:
-    """The fit of one candidate, inside ``on_candidate``'s context when there is one."""
-    model = FiniteMixture(family, n_components)
-    if on_candidate is None:
-        return fit(model, X, sample_weight=sample_weight, callbacks=callbacks, **fit_options)
-    with on_candidate(family_label(family), n_components) as extra:
-        return fit(
-            model,
-            X,
-            sample_weight=sample_weight,
-            callbacks=(*callbacks, *(extra or ())),
-            **fit_options,
+@attrs.frozen
+class _Outcome:
+    """A fit and the warnings it raised (re-issued only if it is the one reported)."""
+
+    result: FitResult[Any]
+    caught: list[warnings.WarningMessage]
+
+    @property
+    def log_likelihood(self) -> float:
+        return self.result.log_likelihood
+
+
+class _Fitter:
+    """The fits of one candidate: restarts, starts grown from the previous candidate, guarantee."""
+
+    def __init__(
+        self,
+        family: ExponentialFamily[Any, Any],
+        n_components: int,
+        X: Any,
+        sample_weight: Any,
+        callbacks: tuple[Callable[[IterationState[Any]], Any], ...],
+        fit_options: dict[str, Any],
+    ) -> None:
+        self.family, self.n_components = family, n_components
+        self.model = FiniteMixture(family, n_components)
+        self.X, self.sample_weight = X, sample_weight
+        self.callbacks, self.options = callbacks, fit_options
+
+    def run(
+        self,
+        on_candidate: CandidateHook | None,
+        previous: Candidate | None,
+        other: Candidate | None = None,
+    ) -> Candidate:
+        if on_candidate is None:
+            return self._candidate((), previous, other)
+        with on_candidate(family_label(self.family), self.n_components) as extra:
+            return self._candidate(tuple(extra or ()), previous, other)
+
+    def _fit(self, extra: tuple[Any, ...], **options: Any) -> _Outcome:
+        settings = {**self.options, **options}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = fit(
+                self.model,
+                self.X,
+                sample_weight=self.sample_weight,
+                callbacks=(*self.callbacks, *extra),
+                **settings,
+            )
+        return _Outcome(result, list(caught))
+
+    def _try_fit(self, extra: tuple[Any, ...], **options: Any) -> _Outcome | None:
+        """A fit from an extra start, or None when it fails (the restarts' fit stands)."""
+        try:
+            return self._fit(extra, **options)
+        except ValueError:
+            return None
+
+    def _candidate(
+        self, extra: tuple[Any, ...], previous: Candidate | None, other: Candidate | None
+    ) -> Candidate:
+        restarts = self._fit(extra)
+        start = self._from_other(other)
+        if start is not None:
+            run = self._try_fit(extra, init=start, n_init=1)
+            if run is not None and run.log_likelihood > restarts.log_likelihood:
+                restarts = run
+        best, start = restarts, "restarts"
+        if previous is not None and previous.n_components < self.n_components:
+            grown, how = self._grown(extra, previous, restarts.log_likelihood)
+            if grown is not None and grown.log_likelihood > best.log_likelihood:
+                best, start = grown, how
+        for item in best.caught:
+            warn_caller(str(item.message), item.category)
+        result = best.result
+        return Candidate(
+            n_components=self.n_components,
+            family=self.family,
+            result=result,
+            n_parameters=n_parameters(result),
+            bic=bic(result),
+            aic=aic(result),
+            icl=icl(result, self.X, self.sample_weight),
+            start=start,
+            restarts_log_likelihood=restarts.log_likelihood,
+            previous_log_likelihood=None if previous is None else previous.log_likelihood,
         )
+
+    def _from_other(self, other: Candidate | None) -> Any:
+        """A start from the responsibilities of ``other`` (another family, same K), or None."""
+        if other is None or not isinstance(other.result.model, FiniteMixture):
+            return None
+        rng = check_random_state(self.options.get("random_state"))
+        Xs, ws = as_source(self.X, self.sample_weight).init_sample(rng)
+        resp = other.result.model.responsibilities(Xs, other.result.params)
+        return self.model.params_from_responsibilities(self.model.validate_data(Xs), resp, ws)
+
+    def _grown(
+        self, extra: tuple[Any, ...], previous: Candidate, restarts_ll: float
+    ) -> tuple[_Outcome | None, str]:
+        """The best fit grown from ``previous``: split starts, then (if still below) a copy."""
+        prev_model = previous.result.model
+        if not isinstance(prev_model, FiniteMixture):
+            return None, "restarts"
+        rng = check_random_state(self.options.get("random_state"))
+        Xs, ws = as_source(self.X, self.sample_weight).init_sample(rng)
+        params, model = previous.result.params, prev_model
+        # Several components more than the previous candidate: grow by the best split first.
+        while model.n_components < self.n_components - 1:
+            gains, starts = split_gains(model, Xs, params, rng, ws)
+            params = starts[int(np.argmax(gains))]
+            model = FiniteMixture(model.family, model.n_components + 1, model.weight_concentration)
+        gains, starts = split_gains(model, Xs, params, rng, ws)
+        max_iter = int(self.options.get("max_iter", 100))
+        short = min(GROW_SHORT_ITER, max_iter)
+        runs = [
+            run
+            for k in np.argsort(-gains, kind="stable")
+            if (run := self._try_fit(extra, init=starts[k], n_init=1, max_iter=short)) is not None
+        ]
+        best = max(runs, key=lambda run: run.result.objective, default=None)
+        if best is not None and not best.result.converged and max_iter > short:
+            more = self._try_fit(
+                extra, init=best.result.params, n_init=1, max_iter=max_iter - short
+            )
+            if more is not None:
+                best = _Outcome(_joined(best.result, more.result), more.caught)
+        floor = previous.log_likelihood - drop_tolerance(
+            previous.log_likelihood, previous.result.n_samples
+        )
+        best_ll = -np.inf if best is None else best.log_likelihood
+        if max(best_ll, restarts_ll) >= floor:
+            return best, "split"
+        # The guarantee: the previous fit with a component copied fits exactly as well.
+        params, model = previous.result.params, prev_model
+        while model.n_components < self.n_components:
+            worst = worst_component(model, Xs, params, ws)
+            params = copy_component(model, Xs, params, worst, ws)
+            model = FiniteMixture(model.family, model.n_components + 1, model.weight_concentration)
+        copied = self._try_fit(extra, init=params, n_init=1)
+        if copied is not None and copied.log_likelihood > best_ll:
+            return copied, "copy"
+        return best, "split"
+
+
+def _joined(first: FitResult[Any], then: FitResult[Any]) -> FitResult[Any]:
+    """``then`` (continued from ``first``'s parameters) with both runs' history and iterations."""
+    return attrs.evolve(
+        then,
+        history=np.concatenate([first.history, then.history[1:]]),
+        n_iter=first.n_iter + then.n_iter,
+    )

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+import warnings
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import attrs
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 import emkit
-from emkit.selection import FailedCandidate, classification_entropy, family_label
+from emkit import cli
+from emkit.selection import (
+    CANDIDATE_STARTS,
+    Candidate,
+    FailedCandidate,
+    Selection,
+    classification_entropy,
+    drop_tolerance,
+    family_label,
+)
+from tests.strategies import Problem, problems
 
 #: Hand computation and library agree up to rounding.
 SAME_RTOL = 1e-12
@@ -57,8 +71,9 @@ def test_select_finds_three_clusters_and_tabulates(three_clusters: np.ndarray) -
     assert len(selection.candidates) == 10
     assert selection.best.n_components == 3
     table = selection.table()
-    assert table.count("\n") == 10
-    best_rows = [line for line in table.splitlines() if line.startswith("*")]
+    rows = [line for line in table.splitlines() if line.startswith(("* G", "  G"))]
+    assert len(rows) == 10
+    best_rows = [line for line in rows if line.startswith("*")]
     assert len(best_rows) == 1
     assert " 3 " in best_rows[0]
     for criterion in ("aic", "icl"):
@@ -131,6 +146,7 @@ def test_select_calls_the_hook_around_every_candidate_with_its_callbacks(
         random_state=0,
         on_candidate=hook,
         callbacks=[lambda state: seen.append(state.iteration)],
+        grow=False,
     )
     expected = [("diag", 1), ("diag", 3), ("full", 1), ("full", 3)]
     assert hook.events == [
@@ -226,3 +242,135 @@ def test_covariance_types_for_any_family_with_that_setting(three_clusters: np.nd
     # The family's own validator checks the names.
     with pytest.raises(ValueError, match=r"`covariance_types`: 'covariance_type' must be in"):
         emkit.select(three_clusters, Other(), covariance_types=["c"])
+
+
+# -- growing K from K-1: the log-likelihood never drops -----------------------------------------
+#: Families fitted by maximum likelihood (no prior) by default: the guarantee is exact for them.
+#: The Bernoulli's default pseudo_count puts a prior on every component, and with more components
+#: more prior terms pull the log-likelihood (EM maximises log-likelihood + log-prior).
+MAXIMUM_LIKELIHOOD_KINDS = ("full", "tied", "diag", "spherical", "poisson")
+
+
+def _drops(candidates: Sequence[Candidate]) -> list[tuple[str, int]]:
+    """(label, K) of every candidate below the previous one of its family, beyond noise."""
+    drops = []
+    for before, after in itertools.pairwise(candidates):
+        if after.label != before.label or after.n_components <= before.n_components:
+            continue
+        floor = before.log_likelihood - drop_tolerance(
+            before.log_likelihood, before.result.n_samples
+        )
+        if after.log_likelihood < floor:
+            drops.append((after.label, after.n_components))
+    return drops
+
+
+@pytest.mark.parametrize(
+    ("dataset", "family", "drop"),
+    [
+        # Found with emkit.select's defaults (kmeans, n_init=1, random_state=0) before growing:
+        # tied Old Faithful went from -1140.187 (K=2) to -1140.723 (K=3), the earthquake
+        # counts from -356.847 (K=4) to -357.026 (K=5).
+        ("faithful", emkit.Gaussian("tied"), ("Gaussian(tied)", 3)),
+        ("earthquakes", emkit.Poisson(), ("Poisson", 5)),
+    ],
+)
+def test_the_reported_log_likelihood_no_longer_drops_on_the_classic_data(
+    dataset: str, family: Any, drop: tuple[str, int]
+) -> None:
+    X = getattr(emkit.datasets, f"load_{dataset}")().data
+    restarts_only = emkit.select(X, family, range(1, 7), random_state=0, grow=False)
+    assert drop in _drops(restarts_only.candidates)  # the case is still a real one
+    selection = emkit.select(X, family, range(1, 7), random_state=0)
+    assert _drops(selection.candidates) == []
+    grown = {(c.label, c.n_components): c for c in selection.candidates}[drop]
+    assert grown.restarts_dropped
+    assert grown.grown
+    assert grown.start in CANDIDATE_STARTS
+    assert grown.restarts_log_likelihood < grown.previous_log_likelihood  # type: ignore[operator]
+    assert f"{grown.start}!" in selection.table()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    problem=problems(
+        kinds=MAXIMUM_LIKELIHOOD_KINDS, max_components=3, max_features=2, min_rows=40, max_rows=100
+    )
+)
+def test_select_never_reports_a_drop_within_a_family(problem: Problem) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        selection = emkit.select(
+            problem.X,
+            problem.model.family,
+            range(1, 6),
+            random_state=problem.seed % 1000,
+            skip_failures=True,  # binary data with fewer distinct rows than components
+        )
+    assert _drops(selection.candidates) == []
+    for candidate in selection.candidates:
+        assert candidate.log_likelihood >= candidate.restarts_log_likelihood
+
+
+def test_the_table_marks_grown_candidates_and_explains_the_marks(
+    three_clusters: np.ndarray,
+) -> None:
+    selection = emkit.select(three_clusters, n_components=[1, 2, 3], random_state=0)
+    first, second, third = selection.candidates
+    assert first.start == "restarts"
+    assert first.previous_log_likelihood is None
+    assert second.previous_log_likelihood == first.log_likelihood
+    # Rebuild the table with made-up starts: each mark shows, with its note under the table.
+    split = attrs.evolve(second, start="split")
+    copy = attrs.evolve(third, start="copy", restarts_log_likelihood=second.log_likelihood - 1.0)
+    table = Selection((first, split, copy), "bic").table()
+    lines = table.splitlines()
+    assert lines[0].split()[-1] == "start"
+    assert lines[1].endswith("  restarts")
+    assert lines[2].endswith("  split")
+    assert lines[3].endswith("  copy!")
+    assert lines[4].startswith("split: grown from the fit with one component fewer")
+    assert lines[5].startswith("copy: ")
+    assert lines[6].startswith("!: the restarts alone ended below")
+    plain = Selection((first,), "bic").table()
+    assert len(plain.splitlines()) == 2  # no notes without marks
+
+
+def test_select_without_growing_fits_the_restarts_only(three_clusters: np.ndarray) -> None:
+    grown = emkit.select(three_clusters, n_components=[2, 3], random_state=0)
+    plain = emkit.select(three_clusters, n_components=[2, 3], random_state=0, grow=False)
+    assert all(c.start == "restarts" for c in plain.candidates)
+    for a, b in zip(grown.candidates, plain.candidates, strict=True):
+        assert a.log_likelihood >= b.log_likelihood
+        assert a.restarts_log_likelihood == b.log_likelihood
+
+
+def test_select_fits_in_increasing_order_of_components(three_clusters: np.ndarray) -> None:
+    selection = emkit.select(three_clusters, n_components=[3, 1, 2], random_state=0)
+    assert [c.n_components for c in selection.candidates] == [1, 2, 3]
+
+
+def test_the_select_command_shows_where_each_fit_started(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["select", "faithful", "-k", "1-6", "--covariance", "tied", "-q"]) == 0
+    out = capsys.readouterr().out
+    expected = emkit.select(
+        emkit.datasets.load_faithful().data,
+        n_components=range(1, 7),
+        covariance_types=["tied"],
+        random_state=0,
+    )
+    assert expected.table() in out
+    rows = [line for line in out.splitlines() if line.startswith(("* G", "  G"))]
+    assert [row.split()[-1].rstrip("!") in CANDIDATE_STARTS for row in rows] == [True] * 6
+    assert "!: the restarts alone ended below" in out
+
+
+def test_the_select_command_can_fit_the_restarts_only(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["select", "faithful", "-k", "1-3", "--no-grow", "-q"]) == 0
+    out = capsys.readouterr().out
+    expected = emkit.select(
+        emkit.datasets.load_faithful().data, n_components=[1, 2, 3], random_state=0, grow=False
+    )
+    assert expected.table() in out

@@ -251,6 +251,7 @@ def cmd_select(args: argparse.Namespace) -> int:
         criterion=args.criterion,
         on_candidate=candidate,
         skip_failures=True,
+        grow=args.grow,
         n_init=args.n_init,
         max_iter=args.max_iter,
         tol=args.tol,

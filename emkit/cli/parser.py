@@ -301,6 +301,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_fit_options(p)
     p.add_argument(
+        "--no-grow",
+        dest="grow",
+        action="store_false",
+        help="fit every candidate from its own starts only; by default each is also started "
+        "from the candidate with one component fewer (a component split in two), and the "
+        "log-likelihood never drops as components are added (the table's 'start' column)",
+    )
+    p.add_argument(
         "--plot",
         metavar="FILE",
         default=None,
