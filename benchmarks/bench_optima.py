@@ -335,11 +335,6 @@ class Strategy:
         return problem.gaussian or not self.gaussian_only
 
 
-def _select_label() -> str:
-    init = getattr(emkit.selection, "SELECT_INIT", "kmeans")
-    return f"select 1..K ({init})"
-
-
 STRATEGIES: tuple[Strategy, ...] = (
     Strategy("sklearn kmeans", sklearn_kmeans, gaussian_only=True),
     Strategy("kmeans", emkit_strategy("kmeans"), requires="kmeans"),
@@ -348,7 +343,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy("random_from_data", emkit_strategy("random_from_data"), requires="random_from_data"),
     Strategy("hierarchical", emkit_strategy("hierarchical"), requires="hierarchical"),
     Strategy("emEM", emkit_strategy("emEM"), requires="emEM"),
-    Strategy(_select_label(), select_strategy),
+    Strategy("select 1..K", select_strategy),
 )
 """Every strategy, in the order of the table's columns."""
 
