@@ -76,6 +76,7 @@ from emkit.registry import load_plugins
 __all__ = [
     "HIERARCHICAL_MAX_ROWS",
     "INIT_METHODS",
+    "MODEL_START_NAMES",
     "Agglomeration",
     "InitStrategy",
     "agglomerate",
@@ -92,6 +93,11 @@ INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hierarchic
 """The built-in names accepted by
 [`initial_responsibilities`][emkit.init.initial_responsibilities];
 [`init_methods`][emkit.init.init_methods] adds the ones plugins registered."""
+
+MODEL_START_NAMES = ("emEM",)
+"""Names that [`emkit.fit`][emkit.em.fit] resolves to model-level strategies of
+[`emkit.starts`][emkit.starts] (they run EM on the model, so they live above this module). They
+are not responsibilities, and [`register_init`][emkit.init.register_init] refuses them."""
 
 InitStrategy = Callable[[Array, int, np.random.Generator, Array | None], Array]
 """A starting strategy: ``strategy(X, n_components, rng, weights) -> responsibilities``, with
@@ -723,9 +729,10 @@ def register_init(name: str, function: InitStrategy) -> InitStrategy:
         raise ValueError(
             f"`name` must be a non-empty string without surrounding spaces; got {name!r}"
         )
-    if name.lower() in (builtin.lower() for builtin in INIT_METHODS):
+    builtins = INIT_METHODS + MODEL_START_NAMES
+    if name.lower() in (builtin.lower() for builtin in builtins):
         raise ValueError(
-            f"`name` {name!r} is a built-in initialisation ({', '.join(map(repr, INIT_METHODS))}); "
+            f"`name` {name!r} is a built-in initialisation ({', '.join(map(repr, builtins))}); "
             "register the plugin strategy under another name"
         )
     if not callable(function):
@@ -771,7 +778,13 @@ def _strategy(method: str) -> InitStrategy:
         return builtin
     if isinstance(method, str) and method not in _REGISTERED:
         load_plugins()
-    check_choice(method, "init", INIT_METHODS + tuple(sorted(_REGISTERED)))
+    if method in MODEL_START_NAMES:
+        raise ValueError(
+            f"`init` {method!r} is a model-level strategy: emkit.fit runs it (it needs the model); "
+            f"starting responsibilities come from one of {init_methods()}"
+        )
+    # The names emkit.fit accepts: a user who mistyped one learns about all of them.
+    check_choice(method, "init", INIT_METHODS + tuple(sorted(_REGISTERED)) + MODEL_START_NAMES)
     return _REGISTERED[method]
 
 

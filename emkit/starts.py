@@ -41,6 +41,7 @@ import numpy as np
 
 from emkit._backend import Array
 from emkit._validation import check_float, check_int
+from emkit.init import MODEL_START_NAMES, init_methods
 from emkit.mixture import COLLAPSE_COUNT
 from emkit.protocols import ComponentSummary
 
@@ -53,6 +54,7 @@ __all__ = [
     "component_summary",
     "model_start",
     "run_short_runs",
+    "start_names",
 ]
 
 P = TypeVar("P")
@@ -78,7 +80,7 @@ def _tolerance(value: Any) -> float:
 def _start_name(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError(f"`ShortRuns.start` must be an init method name; got {value!r}")
-    if value in MODEL_STARTS:
+    if value in MODEL_START_NAMES:
         raise ValueError(
             f"`ShortRuns.start` must be a data-driven init method (e.g. 'random_from_data'), "
             f"not a model-level strategy; got {value!r}"
@@ -130,10 +132,22 @@ class ShortRuns:
     start: str = attrs.field(default="k-means++", converter=_start_name)
 
 
-MODEL_STARTS: dict[str, ShortRuns] = {}
-"""Names of the model-level strategies that [`emkit.fit`][emkit.em.fit]'s ``init`` accepts, with
-their settings (``"emEM"``: [`ShortRuns`][emkit.starts.ShortRuns] with its defaults)."""
-MODEL_STARTS["emEM"] = ShortRuns()  # after the class: its converter reads MODEL_STARTS
+MODEL_STARTS: dict[str, ShortRuns] = {"emEM": ShortRuns()}
+"""The model-level strategies that [`emkit.fit`][emkit.em.fit]'s ``init`` accepts by name
+([`MODEL_START_NAMES`][emkit.init.MODEL_START_NAMES]), with their settings (``"emEM"``:
+[`ShortRuns`][emkit.starts.ShortRuns] with its defaults)."""
+
+
+def start_names() -> tuple[str, ...]:
+    """Every name [`emkit.fit`][emkit.em.fit]'s ``init`` accepts for a finite mixture.
+
+    Returns
+    -------
+    names : tuple of str
+        The starting responsibilities of [`init_methods`][emkit.init.init_methods] (built-in and
+        registered), then the model-level strategies.
+    """
+    return init_methods() + tuple(MODEL_STARTS)
 
 
 def model_start(init: Any) -> ShortRuns | None:

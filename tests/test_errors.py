@@ -105,8 +105,8 @@ def test_bad_model_settings(make: Any, error: type[Exception], match: str) -> No
         (
             {"init": "kmeans--"},
             ValueError,
-            r"`init` must be one of 'kmeans', 'k-means\+\+', 'random', 'random_from_data'; "
-            r"got 'kmeans--'",
+            r"`init` must be one of 'kmeans', 'k-means\+\+', 'random', 'random_from_data', "
+            r"'hierarchical', 'emEM'; got 'kmeans--'",
         ),
         ({"random_state": "seed"}, TypeError, r"`random_state` must be None, an int seed"),
         ({"random_state": -3}, ValueError, r"`random_state` must be a non-negative seed; got -3"),

@@ -343,10 +343,19 @@ def test_register_init_refuses(
     assert plugins == {}
 
 
+def test_a_model_level_name_is_refused_here_and_reserved(plugins: dict[str, Any]) -> None:
+    X = np.arange(12.0).reshape(6, 2)
+    with pytest.raises(ValueError, match=r"`init` 'emEM' is a model-level strategy"):
+        initial_responsibilities(X, 2, "emEM", np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"`name` 'emem' is a built-in initialisation"):
+        register_init("emem", first_rows_first)
+
+
 def test_an_unknown_name_lists_the_known_ones(plugins: dict[str, Any]) -> None:
     register_init("ranks", first_rows_first)
     X = np.arange(12.0).reshape(6, 2)
-    with pytest.raises(ValueError, match=r"`init` must be one of .*'hierarchical', 'ranks'; got"):
+    listed = r"`init` must be one of .*'hierarchical', 'ranks', 'emEM'; got"
+    with pytest.raises(ValueError, match=listed):
         initial_responsibilities(X, 2, "nope", np.random.default_rng(0))
 
 

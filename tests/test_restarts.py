@@ -19,6 +19,9 @@ from emkit.io import from_dict, to_dict
 from emkit.mixture import COLLAPSE_COUNT
 from emkit.starts import ShortRuns
 
+# Per-sample log-likelihoods of two fits stopped by different rules at one optimum.
+SAME_OPTIMUM_ATOL = 1e-4
+
 #: Rows of the constructed fits (the objectives below are per row).
 N_ROWS = 200.0
 
@@ -174,3 +177,21 @@ def test_files_without_the_report_still_load() -> None:
     doc["fit"]["collapsed_restarts"] = [5]
     with pytest.raises(ValueError, match=r"`fit\.collapsed_restarts` must index"):
         from_dict(doc)
+
+
+@pytest.mark.parametrize("init", ["emEM", "hierarchical"])
+def test_every_start_is_available_to_estimators_and_the_command_line(
+    init: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    X = emkit.datasets.load_faithful().data
+    gm = emkit.GaussianMixture(n_components=2, init_params=init, random_state=0).fit(X)
+    reference = emkit.fit(emkit.FiniteMixture(emkit.Gaussian("full"), 2), X, n_init=10)
+    # The estimators stop by scikit-learn's rule, emkit.fit by its own: the same optimum, not
+    # the same last digits.
+    assert gm.converged_
+    assert gm.lower_bound_ == pytest.approx(reference.mean_log_likelihood, abs=SAME_OPTIMUM_ATOL)
+    data = tmp_path / "faithful.csv"
+    np.savetxt(data, X, delimiter=",")
+    assert cli.main(["fit", str(data), "-k", "2", "--init", init, "--seed", "0", "-q"]) == 0
+    with pytest.raises(ValueError, match=r"`init_params` must be one of .*'emEM'; got 'emem'"):
+        emkit.GaussianMixture(n_components=2, init_params="emem").fit(X)

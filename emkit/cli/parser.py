@@ -10,8 +10,8 @@ from emkit.cli import commands
 from emkit.cli.errors import one_line
 from emkit.cli.families import family_names, family_option, family_type
 from emkit.cli.options import non_negative_float, non_negative_int, number, positive_int
-from emkit.init import INIT_METHODS
 from emkit.selection import CRITERIA
+from emkit.starts import start_names
 
 __all__ = ["Parser", "build_parser"]
 
@@ -185,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_family_options(p)
     p.add_argument(
         "--init",
-        choices=INIT_METHODS,
+        choices=start_names(),
         default="kmeans",
         help="how each run starts (default: %(default)s)",
     )

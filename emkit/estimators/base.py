@@ -64,10 +64,10 @@ from emkit.estimators.inputs import (
     feature_names,
     same_value,
 )
-from emkit.init import INIT_METHODS
 from emkit.mixture import FiniteMixture, MixtureParams
 from emkit.online import OnlineState, as_fit_result, online_step, start_online
 from emkit.sources import as_source, source_kind
+from emkit.starts import start_names
 
 __all__ = ["MixtureEstimator", "NotFittedError", "StartFromData", "VerboseProgress"]
 
@@ -212,7 +212,7 @@ class MixtureEstimator:
             "tol": check_nonnegative(self.tol, "tol"),
             "max_iter": check_int(self.max_iter, "max_iter", minimum=0),
             "n_init": check_int(self.n_init, "n_init", minimum=1),
-            "init_params": check_choice(self.init_params, "init_params", INIT_METHODS),
+            "init_params": check_choice(self.init_params, "init_params", start_names()),
             "verbose": check_int(self.verbose, "verbose", minimum=0),
             "verbose_interval": check_int(self.verbose_interval, "verbose_interval", minimum=1),
         }
