@@ -32,13 +32,14 @@ from emkit.families import (
     MeanParams,
     Poisson,
 )
-from emkit.init import INIT_METHODS
+from emkit.init import INIT_METHODS, init_methods, register_init
 from emkit.io import load, save
 from emkit.mixture import FiniteMixture, MixtureParams, MixtureStats
 from emkit.online import fit_incremental, fit_online
 from emkit.protocols import ExponentialFamily, LatentVariableModel
 from emkit.selection import Selection, aic, bic, icl, select
 from emkit.sources import ArraySource, ChunkSource, DaskSource, DataSource, MemmapSource
+from emkit.starts import ShortRuns
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -69,6 +70,7 @@ __all__ = [
     "Poisson",
     "PoissonMixture",
     "Selection",
+    "ShortRuns",
     "__version__",
     "aic",
     "bic",
@@ -77,10 +79,12 @@ __all__ = [
     "fit_incremental",
     "fit_online",
     "icl",
+    "init_methods",
     "load",
     "online",
     "plotting",
     "protocols",
+    "register_init",
     "registry",
     "save",
     "schedules",

@@ -108,10 +108,10 @@ responsibilities of shape (n_samples, n_components): non-negative, every row sum
 KMEANS_MAX_ITER = 100
 KMEANS_TOL = 1e-6
 
-#: Distinct rows the "hierarchical" method agglomerates at most: the (m, m) matrix of merge
-#: costs takes 32 MB at this bound and the merges about a second; larger data are agglomerated
-#: on a sample of this many distinct rows drawn by weight.
 HIERARCHICAL_MAX_ROWS = 2000
+"""Distinct rows the "hierarchical" method agglomerates at most: the (m, m) matrix of merge
+costs takes 32 MB at this bound and the merges about a second; larger data are agglomerated on a
+sample of this many distinct rows drawn by weight, and the other rows join the nearest cluster."""
 
 #: How far from 1 the row sums of a plugin strategy's responsibilities may be.
 RESPONSIBILITY_SUM_ATOL = 1e-8
