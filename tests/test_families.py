@@ -217,3 +217,27 @@ def test_builtin_families_pass_the_public_contract_checks(kind: str) -> None:
         emkit.MixtureParams(np.full(3, 1 / 3), random_component_params(family, 3, 3, rng)), 150, rng
     )
     check_family(family, X, n_components=3)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+def test_gaussian_m_step_covariances_are_exactly_symmetric(covariance_type: str) -> None:
+    # Nearly independent features: off-diagonal covariances are rounding-sized, so a product
+    # that rounds (i, j) and (j, i) differently gives entries of opposite sign.
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(2000, 5)) * [1.0, 1e3, 1e-3, 10.0, 1.0]
+    gaussian = emkit.Gaussian(covariance_type, reg_covar=0.0)
+    model = emkit.FiniteMixture(gaussian, 3)
+    resp = rng.dirichlet(np.ones(3), size=X.shape[0])
+    params = model.params_from_responsibilities(X, resp)
+    covariances = params.components.covariances
+    assert np.array_equal(covariances, np.swapaxes(covariances, -1, -2))
+
+
+def test_gaussian_symmetry_check_is_relative_to_the_variances() -> None:
+    gaussian = emkit.Gaussian("full")
+    means = np.zeros((1, 2))
+    rounding = np.array([[[4.0, 1e-17], [-1e-17, 9.0]]])
+    gaussian.validate_params(emkit.GaussianParams(means, rounding), 1, 2)
+    skewed = np.array([[[4.0, 1e-6], [-1e-6, 9.0]]])
+    with pytest.raises(ValueError, match=r"must be symmetric matrices; matrix 0 differs"):
+        gaussian.validate_params(emkit.GaussianParams(means, skewed), 1, 2)

@@ -54,6 +54,10 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 """The values of ``Gaussian(covariance_type=...)``."""
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
+#: How far a covariance matrix may differ from its transpose, relative to its largest variance:
+#: rounding (about 1e-16), never a real asymmetry.
+SYMMETRY_RTOL = 1e-10
+
 #: A fitted variance within this fraction of ``reg_covar`` above it carries no information from
 #: the data: the component has no spread along that feature.
 DEGENERATE_VARIANCE_FRACTION = 1e-3
@@ -275,10 +279,18 @@ class Gaussian:
                 f"`params.covariances` must have shape {expected} for covariance_type="
                 f"{self.covariance_type!r}; got {covariances.shape}"
             )
-        if covariances.ndim == 3 and not np.allclose(
-            covariances, np.swapaxes(covariances, -1, -2), rtol=1e-10, atol=0.0
-        ):
-            raise ValueError("`params.covariances` must be symmetric matrices")
+        if covariances.ndim == 3:
+            # Asymmetry is measured against each matrix's scale (its largest variance): an
+            # off-diagonal entry that is zero up to rounding is symmetric, whatever its sign.
+            scale = np.abs(np.diagonal(covariances, axis1=1, axis2=2)).max(axis=1)
+            asymmetry = np.abs(covariances - np.swapaxes(covariances, -1, -2)).max(axis=(1, 2))
+            if np.any(asymmetry > SYMMETRY_RTOL * scale):
+                worst = int(np.argmax(asymmetry / np.maximum(scale, np.finfo(float).tiny)))
+                raise ValueError(
+                    f"`params.covariances` must be symmetric matrices; matrix {worst} differs "
+                    f"from its transpose by {asymmetry[worst]:.3g} (its largest variance "
+                    f"{scale[worst]:.3g})"
+                )
         # A value built without the constructor (object.__new__) has no derived factor.
         derived = getattr(params, "precisions_cholesky", None)
         if (
@@ -444,14 +456,18 @@ class Gaussian:
         move = stats.sum_x / counts[:, None]
         means = stats.center + move
         kind = self.covariance_type
-        if kind == "full":
-            covariances = stats.sum_xx / counts[:, None, None] - np.einsum("kd,ke->kde", move, move)
+        if kind in ("full", "tied"):
+            if kind == "full":
+                covariances = stats.sum_xx / counts[:, None, None] - np.einsum(
+                    "kd,ke->kde", move, move
+                )
+            else:
+                between = move.T @ (counts[:, None] * move)
+                covariances = (stats.sum_xx - between) / counts.sum()
+            # A matrix product A^T B rounds its (i, j) and (j, i) entries differently; the
+            # maximiser is symmetric, so make the rounded one exactly so.
+            covariances = 0.5 * (covariances + np.swapaxes(covariances, -1, -2))
             covariances = covariances + self.reg_covar * np.eye(n_features)
-        elif kind == "tied":
-            between = move.T @ (counts[:, None] * move)
-            covariances = (stats.sum_xx - between) / counts.sum() + self.reg_covar * np.eye(
-                n_features
-            )
         elif kind == "diag":
             covariances = np.maximum(stats.sum_xx / counts[:, None] - move**2, 0.0) + self.reg_covar
         else:
