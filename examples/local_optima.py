@@ -28,20 +28,21 @@ import numpy as np
 import emkit
 from emkit.plotting import plot_mixture
 
-# --8<-- [start:data]
 N_SEEDS = 15
 STRATEGIES = ("kmeans", "k-means++", "random", "random_from_data", "hierarchical", "emEM")
 #: A run reaches the best when it ends within this much of it per point (nats).
 REACH_TOL = 1e-3
 
 
+# --8<-- [start:data]
 def elongated_clusters(n: int = 300, seed: int = 3) -> np.ndarray:
-    """Three long, thin, parallel clusters (variance 9 along x, 0.06 across), n / 3 rows each."""
+    """Three long, thin, parallel clusters of n / 3 rows each:
+    variance 9 along x, 0.06 across, centres 1.5 apart across."""
     rng = np.random.default_rng(seed)
-    covariance = np.diag([9.0, 0.06])
-    return np.concatenate(
-        [rng.multivariate_normal([0.0, y], covariance, size=n // 3) for y in (0.0, 1.5, 3.0)]
-    )
+    cov = np.diag([9.0, 0.06])
+    centres = [[0.0, 0.0], [0.0, 1.5], [0.0, 3.0]]
+    rows = [rng.multivariate_normal(c, cov, size=n // 3) for c in centres]
+    return np.concatenate(rows)
 
 
 X = elongated_clusters()
