@@ -26,15 +26,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import numpy as np
 
 from emkit._backend import Array
 from emkit._validation import check_int
 from emkit.mixture import FiniteMixture, MixtureParams
+from emkit.stats import init_fields
 
 __all__ = [
     "SPLIT_MAX_ITER",
     "copy_component",
+    "duplicate_component",
     "split_component",
     "split_gains",
     "worst_component",
@@ -289,3 +292,66 @@ def worst_component(
     """
     gains, _ = split_gains(model, X, params, np.random.default_rng(0), weights)
     return int(np.argmax(gains))
+
+
+def duplicate_component(
+    model: FiniteMixture[Any, Any],
+    X: Array,
+    params: MixtureParams[Any],
+    component: int,
+    weights: Array | None = None,
+) -> MixtureParams[Any]:
+    """``params`` with ``component`` given twice at half its weight, and no EM step: K + 1
+    components with **exactly** the K-component mixture density.
+
+    Unlike [`copy_component`][emkit.growth.copy_component] (one M-step after the copy, which a
+    prior on the components moves), the log-likelihood of the result is that of ``params`` on
+    any data, up to rounding. The new component is appended last. Which arrays hold one entry
+    per component and which are shared (a tied covariance) is read off the shapes of the
+    K + 1-component parameters the family's own M-step makes, so every family works.
+
+    Parameters
+    ----------
+    model : FiniteMixture
+        The model of ``params`` (K components).
+    X : array of shape (n_samples, n_features)
+        Rows from which the shapes of K + 1-component parameters are made (any sample).
+    params : MixtureParams
+        K components.
+    component : int
+        Which component to duplicate, in ``0..K-1``.
+    weights : array of shape (n_samples,), optional
+        Row weights.
+
+    Returns
+    -------
+    params : MixtureParams
+        K + 1 components, valid for ``FiniteMixture(model.family, K + 1)``.
+    """
+    shapes = copy_component(model, X, params, component, weights)
+    k = model.n_components
+
+    def duplicated(old: Any, like: Any) -> Any:
+        if attrs.has(type(old)):
+            return attrs.evolve(
+                old,
+                **{
+                    f.name: duplicated(getattr(old, f.name), getattr(like, f.name))
+                    for f in init_fields(old)
+                },
+            )
+        if (
+            isinstance(old, np.ndarray)
+            and old.ndim > 0
+            and old.shape[0] == k
+            and isinstance(like, np.ndarray)
+            and like.ndim == old.ndim
+            and like.shape[0] == k + 1
+        ):
+            return np.concatenate([old, old[component : component + 1]], axis=0)
+        return old  # shared by all components (or not an array)
+
+    grown = duplicated(params, shapes)
+    halves = np.array(grown.weights, dtype=float, copy=True)
+    halves[[component, k]] = params.weights[component] / 2.0
+    return attrs.evolve(grown, weights=halves)

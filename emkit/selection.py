@@ -24,7 +24,7 @@ from emkit._validation import check_choice, check_random_state
 from emkit.em import FitResult, IterationState, fit
 from emkit.exceptions import warn_caller
 from emkit.families.gaussian import Gaussian
-from emkit.growth import copy_component, split_gains, worst_component
+from emkit.growth import copy_component, duplicate_component, split_gains, worst_component
 from emkit.mixture import FiniteMixture
 from emkit.protocols import Clustering, ExponentialFamily
 from emkit.sources import as_source
@@ -401,12 +401,15 @@ def select(
     as it cannot at the models' optima: when neither the restarts nor a split end at or above
     the previous candidate, the previous fit with a component copied
     ([`copy_component`][emkit.growth.copy_component]) is reported, which fits exactly as well.
-    Exact for maximum-likelihood fits (no prior: EM with a prior maximises the log-likelihood
-    plus a log-prior that has more terms with more components, so there the log-likelihood may
-    lie below by what the prior pulls, as with the Bernoulli's default ``pseudo_count``), and for
-    data whose rows all fit in the driver's initialisation sample
-    (``emkit.sources.INIT_SAMPLE_ROWS``); for larger data the splits and the copy are made on
-    that sample. ``Candidate.start`` and the table's last column say where each fit came from.
+    With a prior (the Bernoulli's default ``pseudo_count``) EM raises log-likelihood plus a
+    log-prior that has more terms with more components, so a K fit can end below K-1 in
+    log-likelihood alone; then the best fit that stays above is kept, or else the previous fit
+    with a component duplicated and no EM step
+    ([`duplicate_component`][emkit.growth.duplicate_component]), which has exactly its
+    log-likelihood. The guarantee is exact for data whose rows all fit in the driver's
+    initialisation sample (``emkit.sources.INIT_SAMPLE_ROWS``); for larger data the splits and the
+    copy are made on that sample. ``Candidate.start`` and the table's last column say where each
+    fit came from.
 
     Parameters
     ----------
@@ -572,8 +575,11 @@ class _Fitter:
             if run is not None and run.log_likelihood > restarts.log_likelihood:
                 restarts = run
         best, start = restarts, "restarts"
+        tried = [(restarts, "restarts")]
         if previous is not None and previous.n_components < self.n_components:
             grown, how = self._grown(extra, previous, restarts.log_likelihood)
+            if grown is not None:
+                tried.append((grown, how))
             if grown is not None and grown.log_likelihood > best.log_likelihood:
                 best, start = grown, how
         if self.grow:
@@ -584,6 +590,23 @@ class _Fitter:
                 ):
                     break
                 best, start = moved, "merge-split"
+                tried.append((moved, start))
+        if self.grow and previous is not None and previous.n_components < self.n_components:
+            floor = previous.log_likelihood - drop_tolerance(
+                previous.log_likelihood, previous.result.n_samples
+            )
+            if best.log_likelihood < floor:
+                # Only a fit with a prior gets here: EM raises log-likelihood + log-prior, and
+                # more components bring more prior terms. Keep the best fit that stays above the
+                # previous one, or else report the previous fit with a component duplicated (no
+                # EM step), which has exactly its log-likelihood.
+                above = [(o, how) for o, how in tried if o.log_likelihood >= floor]
+                if above:
+                    best, start = max(above, key=lambda item: item[0].result.objective)
+                else:
+                    held = self._held(extra, previous)
+                    if held is not None:
+                        best, start = held, "copy"
         for item in best.caught:
             warn_caller(str(item.message), item.category)
         result = best.result
@@ -599,6 +622,20 @@ class _Fitter:
             restarts_log_likelihood=restarts.log_likelihood,
             previous_log_likelihood=None if previous is None else previous.log_likelihood,
         )
+
+    def _held(self, extra: tuple[Any, ...], previous: Candidate) -> _Outcome | None:
+        """``previous``'s fit with components duplicated up to K, evaluated without EM."""
+        model = previous.result.model
+        if not isinstance(model, FiniteMixture):
+            return None
+        rng = check_random_state(self.options.get("random_state"))
+        Xs, ws = as_source(self.X, self.sample_weight).init_sample(rng)
+        params = previous.result.params
+        while model.n_components < self.n_components:
+            worst = worst_component(model, Xs, params, ws)
+            params = duplicate_component(model, Xs, params, worst, ws)
+            model = FiniteMixture(model.family, model.n_components + 1, model.weight_concentration)
+        return self._try_fit(extra, init=params, n_init=1, max_iter=0)
 
     def _from_other(self, other: Candidate | None) -> Any:
         """A start from the responsibilities of ``other`` (another family, same K), or None."""

@@ -11,13 +11,22 @@ import numpy as np
 import pytest
 
 import emkit
-from emkit.growth import copy_component, split_component, split_gains, worst_component
+from emkit.growth import (
+    copy_component,
+    duplicate_component,
+    split_component,
+    split_gains,
+    worst_component,
+)
 from tests.strategies import make_family, random_params
 
 #: A copy start is one EM step from the parameters: its log-likelihood may lie below theirs by
 #: floating-point noise only (per unit of |log-likelihood| + rows), and by what a Gaussian's
 #: reg_covar (1e-6 on the covariances) moves.
 COPY_RTOL = 1e-7
+#: A duplicated component leaves the mixture density as it was: per-row log-densities agree to
+#: rounding (splitting a weight in two halves and summing them back in logsumexp).
+DUPLICATE_ATOL = 1e-12
 
 #: The three-cluster data is separated by 8 standard deviations: splitting the component that
 #: covers two of them and running EM reaches the three-component optimum to this precision
@@ -166,3 +175,16 @@ def test_growth_rejects_bad_arguments(three_clusters: np.ndarray) -> None:
         split_component("model", three_clusters, params, 0, rng)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"`params` must be MixtureParams; got tuple"):
         copy_component(model, three_clusters, (1, 2), 0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", [*KINDS, "exponential"])
+@pytest.mark.parametrize("n_components", [1, 3])
+def test_a_duplicate_has_exactly_the_density_it_grows(kind: str, n_components: int) -> None:
+    model, params, X = _problem(kind, n_components, seed=2)
+    larger = emkit.FiniteMixture(model.family, n_components + 1)
+    for component in range(n_components):
+        grown = larger.validate_params(duplicate_component(model, X, params, component), X.shape[1])
+        half = params.weights[component] / 2
+        np.testing.assert_allclose(grown.weights[[component, -1]], [half, half], rtol=1e-15)
+        before, after = model.score_samples(X, params), larger.score_samples(X, grown)
+        np.testing.assert_allclose(after, before, rtol=0, atol=DUPLICATE_ATOL)
