@@ -3,7 +3,8 @@
 One protocol ([`LatentVariableModel`][emkit.protocols.LatentVariableModel]), one driver
 ([`fit`][emkit.em.fit]), and finite mixtures of exponential families
 ([`FiniteMixture`][emkit.mixture.FiniteMixture] of [`Gaussian`][emkit.families.gaussian.Gaussian],
-[`Bernoulli`][emkit.families.bernoulli.Bernoulli], [`Poisson`][emkit.families.poisson.Poisson], or
+[`Bernoulli`][emkit.families.bernoulli.Bernoulli], [`Poisson`][emkit.families.poisson.Poisson],
+[`Categorical`][emkit.families.categorical.Categorical], or
 your own [`ExponentialFamily`][emkit.protocols.ExponentialFamily]).
 
 >>> import emkit
@@ -27,6 +28,7 @@ from emkit.families import (
     COVARIANCE_TYPES,
     Bernoulli,
     CanonicalFamily,
+    Categorical,
     Gaussian,
     GaussianParams,
     MeanParams,
@@ -48,6 +50,7 @@ __all__ = [
     "Bernoulli",
     "BernoulliMixture",
     "CanonicalFamily",
+    "Categorical",
     "ChunkSource",
     "ConvergenceWarning",
     "DaskSource",

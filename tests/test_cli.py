@@ -524,7 +524,7 @@ def test_fit_bad_data(
             ["fit", "--family", "bernoulli", "--reg-covar", "0.1"],
             "--reg-covar applies only to families with a `reg_covar` setting; Bernoulli has none",
         ),
-        (["fit", "--family", "gamma"], "unknown family 'gamma'; registered: Bernoulli, Gaussian"),
+        (["fit", "--family", "gamma"], "unknown family 'gamma'; registered: Bernoulli, Cat"),
         (["fit", "--tol", "-1"], "--tol: expected a finite number >= 0"),
         (["fit", "--max-iter", "-1"], "--max-iter: expected a whole number >= 0"),
         (["fit", "--frobnicate"], "unrecognized arguments: --frobnicate"),

@@ -125,7 +125,8 @@ def test_covariance_and_reg_covar_are_family_settings(
         ),
         (
             ["fit", "--family", "gamma"],
-            "argument --family: unknown family 'gamma'; registered: Bernoulli, Gaussian, Poisson",
+            "argument --family: unknown family 'gamma'; "
+            "registered: Bernoulli, Categorical, Gaussian, Poisson",
         ),
     ],
 )
@@ -227,7 +228,7 @@ def test_a_plugin_family_works_like_a_built_in_one(
     def plugin_run(*args: str | Path) -> Any:
         return run(*args, env=plugin_env)
 
-    assert "Bernoulli, Exponential, Gaussian, Poisson" in " ".join(
+    assert "Bernoulli, Categorical, Exponential, Gaussian, Poisson" in " ".join(
         plugin_run("fit", "--help").stdout.split()
     )
     model = tmp_path / "exp.json"

@@ -515,7 +515,7 @@ BROKEN = [
         f"{F}.type",
         "os.system",
         rf"`{F}.type`: unknown family or model 'os.system'; registered families: Bernoulli, "
-        r"Gaussian, Poisson; registered models: FiniteMixture",
+        r"Categorical, Gaussian, Poisson; registered models: FiniteMixture",
     ),
     (f"{F}.type", "gaussian", None),  # names are looked up in any case
     (f"{F}.type", None, rf"`{F}.type` must be a string; got None"),
@@ -764,13 +764,19 @@ def test_plugin_family_round_trips_once_registered(tmp_path: Path) -> None:
     ):
         emkit.save(result, tmp_path / "r.json")
     assert io.register_family(Exponential) is Exponential  # still importable from emkit.io
-    assert io.registered_families() == ("Bernoulli", "Exponential", "Gaussian", "Poisson")
+    assert io.registered_families() == (
+        "Bernoulli",
+        "Categorical",
+        "Exponential",
+        "Gaussian",
+        "Poisson",
+    )
     emkit.save(result, tmp_path / "r.json")
     assert_same_result(emkit.load(tmp_path / "r.json"), result)
     # a process that has not registered the family refuses the file
     message = (
         r"`model.settings.family.type`: unknown family or model 'Exponential'; "
-        r"registered families: Bernoulli, Gaussian, Poisson; .*register_family"
+        r"registered families: Bernoulli, Categorical, Gaussian, Poisson; .*register_family"
     )
     with registry.isolated(builtins_only=True), pytest.raises(ValueError, match=message):
         emkit.load(tmp_path / "r.json")

@@ -18,7 +18,7 @@ import emkit
 from emkit import registry
 from emkit.families import CanonicalFamily, MeanParams
 
-BUILTIN_FAMILIES = ("Bernoulli", "Gaussian", "Poisson")
+BUILTIN_FAMILIES = ("Bernoulli", "Categorical", "Gaussian", "Poisson")
 
 
 @pytest.fixture(autouse=True)
@@ -83,7 +83,13 @@ def test_register_family_and_look_it_up_in_any_case() -> None:
         assert registry.family_class(name) is family
     assert registry.family_name(family()) == "Exponential"
     assert registry.family_name(family) == "Exponential"
-    assert registry.registered_families() == ("Bernoulli", "Exponential", "Gaussian", "Poisson")
+    assert registry.registered_families() == (
+        "Bernoulli",
+        "Categorical",
+        "Exponential",
+        "Gaussian",
+        "Poisson",
+    )
     # a CanonicalFamily declares its parameters: MeanParams, registered with it
     assert registry.params_class_of(family) is MeanParams
     assert registry.params_class("meanparams") is MeanParams
@@ -115,7 +121,7 @@ def test_register_model_and_estimator() -> None:
 def test_unknown_names_list_the_known_ones() -> None:
     with pytest.raises(
         ValueError,
-        match=r"unknown family 'weibull'; registered: Bernoulli, Gaussian, Poisson "
+        match=r"unknown family 'weibull'; registered: Bernoulli, Categorical, Gaussian, Poisson "
         r"\(register a plugin family with emkit.registry.register_family, or install a package "
         r"that provides it through the 'emkit.plugins' entry points\)",
     ):
@@ -302,7 +308,13 @@ def test_entry_points_register_families_and_models(
     assert family.__name__ == "MyFamily"
     assert registry.params_class_of(family) is MeanParams
     assert registry.model_class("MyModel").__module__ == module  # the callable ran
-    assert registry.registered_families() == ("Bernoulli", "Gaussian", "MyFamily", "Poisson")
+    assert registry.registered_families() == (
+        "Bernoulli",
+        "Categorical",
+        "Gaussian",
+        "MyFamily",
+        "Poisson",
+    )
     # a plugin family works like a built-in one
     X = np.random.default_rng(0).exponential(2.0, size=(200, 2))
     result = emkit.fit(emkit.FiniteMixture(family(), 2), X, random_state=0)
@@ -328,7 +340,7 @@ def test_entry_points_are_found_by_a_fresh_process(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == [
         f"{module} MyFamily MeanParams",
-        "Bernoulli,Gaussian,MyFamily,Poisson",
+        "Bernoulli,Categorical,Gaussian,MyFamily,Poisson",
     ]
 
 
@@ -375,7 +387,13 @@ def test_refresh_finds_a_plugin_installed_later(
     registry.load_plugins(refresh=True)  # e.g. after `pip install` in a running notebook
     assert registry.family_class("MyFamily").__module__ == module
     registry.load_plugins(refresh=True)  # loading again changes nothing
-    assert registry.registered_families() == ("Bernoulli", "Gaussian", "MyFamily", "Poisson")
+    assert registry.registered_families() == (
+        "Bernoulli",
+        "Categorical",
+        "Gaussian",
+        "MyFamily",
+        "Poisson",
+    )
 
 
 def test_isolated_builtins_only_forgets_loaded_plugins(
@@ -386,5 +404,5 @@ def test_isolated_builtins_only_forgets_loaded_plugins(
     monkeypatch.syspath_prepend(str(tmp_path))
     family = registry.family_class("MyFamily")  # the class entry point is loaded, not called
     with registry.isolated(builtins_only=True):
-        assert registry.registered_families() == ("Bernoulli", "Gaussian", "Poisson")
+        assert registry.registered_families() == BUILTIN_FAMILIES
     assert registry.family_class("MyFamily") is family

@@ -2,6 +2,7 @@
 
 from emkit.families.bernoulli import Bernoulli
 from emkit.families.canonical import CanonicalFamily, MeanParams, MeanStats
+from emkit.families.categorical import Categorical
 from emkit.families.gaussian import COVARIANCE_TYPES, Gaussian, GaussianParams, GaussianStats
 from emkit.families.poisson import Poisson
 
@@ -9,6 +10,7 @@ __all__ = [
     "COVARIANCE_TYPES",
     "Bernoulli",
     "CanonicalFamily",
+    "Categorical",
     "Gaussian",
     "GaussianParams",
     "GaussianStats",
