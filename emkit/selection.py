@@ -20,6 +20,7 @@ from typing import Any, cast, final
 import attrs
 import numpy as np
 
+from emkit._backend import Array
 from emkit._validation import check_choice, check_random_state
 from emkit.em import FitResult, IterationState, fit
 from emkit.exceptions import warn_caller
@@ -623,13 +624,19 @@ class _Fitter:
             previous_log_likelihood=None if previous is None else previous.log_likelihood,
         )
 
+    def _sample(self) -> tuple[Array, Array | None, np.random.Generator]:
+        """The driver's initialisation sample of the data (rows, weights) and the generator
+        (seeded like the fits) that the grown starts draw from after it."""
+        rng = check_random_state(self.options.get("random_state"))
+        Xs, ws = as_source(self.X, self.sample_weight).init_sample(rng)
+        return Xs, ws, rng
+
     def _held(self, extra: tuple[Any, ...], previous: Candidate) -> _Outcome | None:
         """``previous``'s fit with components duplicated up to K, evaluated without EM."""
         model = previous.result.model
         if not isinstance(model, FiniteMixture):
             return None
-        rng = check_random_state(self.options.get("random_state"))
-        Xs, ws = as_source(self.X, self.sample_weight).init_sample(rng)
+        Xs, ws, _ = self._sample()
         params = previous.result.params
         while model.n_components < self.n_components:
             worst = worst_component(model, Xs, params, ws)
@@ -641,8 +648,7 @@ class _Fitter:
         """A start from the responsibilities of ``other`` (another family, same K), or None."""
         if other is None or not isinstance(other.result.model, FiniteMixture):
             return None
-        rng = check_random_state(self.options.get("random_state"))
-        Xs, ws = as_source(self.X, self.sample_weight).init_sample(rng)
+        Xs, ws, _ = self._sample()
         resp = other.result.model.responsibilities(Xs, other.result.params)
         return self.model.params_from_responsibilities(self.model.validate_data(Xs), resp, ws)
 
@@ -669,8 +675,7 @@ class _Fitter:
         model = result.model
         if not isinstance(model, FiniteMixture) or model.n_components < 2:
             return None
-        rng = check_random_state(self.options.get("random_state"))
-        Xs, ws = as_source(self.X, self.sample_weight).init_sample(rng)
+        Xs, ws, rng = self._sample()
         Xs = model.validate_data(Xs)
         resp = model.responsibilities(Xs, result.params)
         k = model.n_components
@@ -694,8 +699,7 @@ class _Fitter:
         prev_model = previous.result.model
         if not isinstance(prev_model, FiniteMixture):
             return None, "restarts"
-        rng = check_random_state(self.options.get("random_state"))
-        Xs, ws = as_source(self.X, self.sample_weight).init_sample(rng)
+        Xs, ws, rng = self._sample()
         params, model = previous.result.params, prev_model
         # Several components more than the previous candidate: grow by the best split first.
         while model.n_components < self.n_components - 1:
