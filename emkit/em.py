@@ -485,8 +485,8 @@ class _Starter(Generic[P, S]):
     """Where each run starts: ``start(rng) -> (params, EM iterations spent finding them)``.
 
     Model-level strategies ([`emkit.starts`][emkit.starts]) run the driver's own loop: emEM's
-    short runs are ``_Loop`` runs with the short settings, in the canonical order of nothing
-    (their order does not matter) and without the user's callbacks.
+    short runs are ``_Loop`` runs with the short settings, left in their start's order (only the
+    best one's objective matters) and without the user's callbacks.
     """
 
     def __init__(
@@ -499,7 +499,6 @@ class _Starter(Generic[P, S]):
     ) -> None:
         self.model, self.source, self.init, self.short_runs = model, source, init, short_runs
         self.short_loop: _Loop[P, S] | None = None
-        self.restart = 0
         if short_runs is not None:
             self.short_loop = _Loop(
                 model,
@@ -516,16 +515,16 @@ class _Starter(Generic[P, S]):
     def _draw(self, method: str, rng: np.random.Generator) -> P:
         return _start(self.model, self.source, method, rng)
 
-    def _short_run(self, params: P) -> tuple[P, float, int]:
-        assert self.short_loop is not None
-        run = self.short_loop.run(params, self.restart)
-        return run.params, run.objective, run.n_iter
-
     def start(self, rng: np.random.Generator, restart: int) -> tuple[P, int]:
-        self.restart = restart
-        if self.short_runs is None:
+        if self.short_runs is None or self.short_loop is None:
             return _start(self.model, self.source, self.init, rng), 0
-        return run_short_runs(self.short_runs, self._draw, self._short_run, rng)
+        loop = self.short_loop
+
+        def short_run(params: P) -> tuple[P, float, int]:
+            run = loop.run(params, restart)
+            return run.params, run.objective, run.n_iter
+
+        return run_short_runs(self.short_runs, self._draw, short_run, rng)
 
 
 def align_to_labels(model: LatentVariableModel[P, Any], source: DataSource, params: P) -> P:
