@@ -1,0 +1,1 @@
+"""Hidden Markov models: forward-backward E-step on sequences."""
