@@ -35,6 +35,7 @@ from emkit.exceptions import (
 from emkit.protocols import Clustering, DataSource, Diagnosing, LatentVariableModel
 from emkit.schedules import SCHEDULES, Schedule, make_schedule
 from emkit.sources import as_source
+from emkit.sources.chunking import per_row
 from emkit.starts import ShortRuns, canonical_order, collapsed, model_start, run_short_runs
 from emkit.stats import NonFinite, first_non_finite, take_components
 
@@ -308,6 +309,7 @@ def fit(
     schedule: str = "batch",
     sample_weight: Any = None,
     labels: Any = None,
+    lengths: Any = None,
     random_state: Any = None,
     callbacks: Sequence[Callback] = (),
     chunk_size: int | None = None,
@@ -355,6 +357,12 @@ def fit(
     labels : int array-like of shape (n_samples,), optional
         Known latent values (-1 where unknown): semi-supervised EM with those rows'
         responsibilities fixed. Only for models whose ``e_step`` accepts labels.
+    lengths : int array-like of shape (n_sequences,), optional
+        The sizes of consecutive sequences (or groups) of rows, summing to n_samples
+        (hmmlearn's convention), for a model whose rows come in blocks
+        ([`RowBlocks`][emkit.protocols.RowBlocks], e.g. a hidden Markov model); no source cuts
+        one. Without it such a model reads each array (each chunk of a chunk list) as its
+        ``default_lengths``: one sequence for an HMM.
     random_state : None, int, SeedSequence or numpy Generator
         The same seed gives an identical result.
     callbacks : sequence of callables
@@ -410,7 +418,7 @@ def fit(
         if not callable(callback):
             raise TypeError(f"`callbacks` must hold callables; got {callback!r}")
     order = check_choice(order, "order", ORDERS)
-    source = as_source(X, sample_weight, labels, chunk_size)
+    source = as_source(X, sample_weight, labels, chunk_size, lengths)
     source.validate(model)
     rng = check_random_state(random_state)
     short_runs = model_start(init)
@@ -542,11 +550,16 @@ def align_to_labels(model: LatentVariableModel[P, Any], source: DataSource, para
         return params
     k = model.n_components
     table = np.zeros((k, k))
-    for X, weights, labels in source.iter_chunks(model):
+    for chunk in source.iter_chunks(model):
+        labels, weights = chunk.labels, chunk.weights
         if labels is None or not (labels >= 0).any():
             continue
         known = labels >= 0
-        resp = model.responsibilities(X[known], params)
+        if chunk.lengths is None:
+            resp = model.responsibilities(chunk.X[known], params)
+        else:
+            # Rows of a sequence depend on each other: responsibilities of the whole blocks.
+            resp = per_row(model.responsibilities, chunk, params)[known]
         if weights is not None:
             resp = resp * weights[known][:, None]
         np.add.at(table, labels[known], resp)

@@ -15,6 +15,10 @@ for an optional method by name.
 
 Of a model:
 
+* [`RowBlocks`][emkit.protocols.RowBlocks] (``default_lengths``): the model's E-step must see
+  blocks of consecutive rows whole (the sequences of a hidden Markov model, groups sharing one
+  latent value); sources cut chunks only between blocks and pass their sizes as ``lengths=``;
+  default: rows are independent and ``lengths`` are refused.
 * [`ChunkCost`][emkit.protocols.ChunkCost] (``bytes_per_row``): sources size chunks by it; default
   16 x itemsize x n_features bytes per row.
 * [`Diagnosing`][emkit.protocols.Diagnosing] (``diagnose(stats, params)``): the driver's
@@ -37,6 +41,12 @@ Of statistics:
 * [`RecenterableComponents`][emkit.protocols.RecenterableComponents] (``recenter(like, counts)``): a
   family's statistics, moved by [`MixtureStats`][emkit.mixture.MixtureStats] with its counts.
 
+Of parameters or statistics:
+
+* [`Relabelable`][emkit.protocols.Relabelable] (``relabel(order)``): values whose components do not
+  all lie along the leading axis of their arrays (an HMM's transition matrix) renumber themselves;
+  default: every array with a leading axis of length K is indexed by the new order.
+
 Of an exponential family:
 
 * [`FusedEStep`][emkit.protocols.FusedEStep] (``log_prob_with_stats``): the mixture's one-pass
@@ -58,13 +68,14 @@ Parameters and statistics are frozen attrs classes of numpy arrays; nothing is m
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol, Self, TypeVar, runtime_checkable
+from typing import Any, NamedTuple, Protocol, Self, TypeVar, runtime_checkable
 
 import numpy as np
 
 from emkit._backend import Array
 
 __all__ = [
+    "Chunk",
     "ChunkCost",
     "Clustering",
     "ComponentSummary",
@@ -79,6 +90,8 @@ __all__ = [
     "LatentVariableModel",
     "Recenterable",
     "RecenterableComponents",
+    "Relabelable",
+    "RowBlocks",
     "Sampling",
     "Scoring",
 ]
@@ -103,7 +116,9 @@ class LatentVariableModel(Protocol[P, S]):
         ``e_step(X, p) == add(e_step(X1, p), e_step(X2, p))`` for the statistics and the
         log-likelihood alike. The driver relies on it to process data in chunks, from a file or
         on a cluster, with exactly the answer of one big array. Rows being independent is the
-        model's business: a hidden Markov model would take whole sequences as its chunks.
+        model's business: a model whose rows come in blocks (a hidden Markov model's sequences)
+        is [`RowBlocks`][emkit.protocols.RowBlocks], its ``e_step`` takes the blocks' sizes as
+        ``lengths=``, and the law holds for splits between blocks.
     """
 
     def validate_data(self, X: Array) -> Array:
@@ -417,6 +432,28 @@ class ExponentialFamily(Protocol[P, S]):
 
 
 # -- where the data lives --------------------------------------------------------------------------
+class Chunk(NamedTuple):
+    """One chunk of rows, as a source hands it to ``model.e_step``.
+
+    Attributes
+    ----------
+    X : array of shape (n_chunk, n_features)
+    weights : array of shape (n_chunk,) or None
+        Row weights.
+    labels : int array of shape (n_chunk,) or None
+        Known latent values, -1 where unknown.
+    lengths : int array of shape (n_blocks,) or None
+        For a [`RowBlocks`][emkit.protocols.RowBlocks] model: the sizes of the whole blocks
+        (sequences, groups) the chunk holds, in order, summing to ``n_chunk``; ``None`` for a
+        model of independent rows.
+    """
+
+    X: Array
+    weights: Array | None
+    labels: Array | None
+    lengths: Array | None = None
+
+
 @runtime_checkable
 class DataSource(Protocol):
     """Rows that the EM drivers make passes over (see [`emkit.sources`][emkit.sources]).
@@ -425,9 +462,11 @@ class DataSource(Protocol):
     [`expectation`][emkit.protocols.DataSource.expectation], incremental EM and the classification
     entropy need [`iter_chunks`][emkit.protocols.DataSource.iter_chunks], every driver needs the
     sizes, [`validate`][emkit.protocols.DataSource.validate] and
-    [`init_sample`][emkit.protocols.DataSource.init_sample]. A chunk is ``(X, weights, labels)``
-    with ``X`` (n_chunk, n_features) in [`dtype`][emkit.protocols.DataSource.dtype] and
-    ``weights``/``labels`` (n_chunk,) or ``None``.
+    [`init_sample`][emkit.protocols.DataSource.init_sample]. A chunk is a
+    [`Chunk`][emkit.protocols.Chunk] ``(X, weights, labels, lengths)`` with ``X`` (n_chunk,
+    n_features) in [`dtype`][emkit.protocols.DataSource.dtype], ``weights``/``labels``
+    (n_chunk,) or ``None``, and ``lengths`` the sizes of the whole blocks it holds for a
+    [`RowBlocks`][emkit.protocols.RowBlocks] model (``None`` otherwise).
     """
 
     @property
@@ -456,18 +495,19 @@ class DataSource(Protocol):
         ...
 
     def validate(self, model: LatentVariableModel[Any, Any]) -> None:
-        """Check every row against ``model.validate_data`` and any labels against the model's
-        latent values (raises ``ValueError`` naming the row)."""
+        """Check every row against ``model.validate_data``, any labels against the model's
+        latent values, and ``lengths`` against the model (raises ``ValueError`` naming the
+        row)."""
         ...
 
     def expectation(self, model: LatentVariableModel[P, S], params: P) -> tuple[S, float]:
         """Summed ``model.e_step`` over all rows: ``(stats, log_likelihood)``."""
         ...
 
-    def iter_chunks(
-        self, model: LatentVariableModel[Any, Any]
-    ) -> Iterator[tuple[Array, Array | None, Array | None]]:
-        """``(X, weights, labels)`` of every chunk in order; the same chunks on every call."""
+    def iter_chunks(self, model: LatentVariableModel[Any, Any]) -> Iterator[Chunk]:
+        """Every [`Chunk`][emkit.protocols.Chunk] ``(X, weights, labels, lengths)`` in order; the
+        same chunks on every call, never cutting a block of a
+        [`RowBlocks`][emkit.protocols.RowBlocks] model."""
         ...
 
     def init_sample(
@@ -478,6 +518,48 @@ class DataSource(Protocol):
 
 
 # -- capabilities of a model -----------------------------------------------------------------------
+@runtime_checkable
+class RowBlocks(Protocol):
+    """A model whose E-step must see blocks of consecutive rows whole.
+
+    The sequences of a hidden Markov model (hmmlearn's ``lengths``: ``X`` holds the sequences
+    one after the other, ``lengths`` their sizes) and groups of rows sharing one latent value
+    are blocks: the latent variables of one block are not independent, so a block's statistics
+    cannot be computed from pieces of it. For such a model every source
+
+    * cuts its chunks only between blocks (a chunk holds one or more whole blocks; a block longer
+      than the chunk budget is a chunk of its own, which the model handles in bounded pieces),
+    * aligns Dask blocks to block boundaries, and
+    * calls ``e_step(X, params, weights, labels, lengths=...)`` with the sizes (n_blocks,) of the
+      blocks of the chunk, summing to its rows; the model's per-row methods
+      ([`Clustering`][emkit.protocols.Clustering], [`Scoring`][emkit.protocols.Scoring]) take
+      ``lengths=`` the same way.
+
+    The additivity law of [`LatentVariableModel`][emkit.protocols.LatentVariableModel] then holds
+    for splits between blocks, and the contract checks of [`emkit.testing`][emkit.testing] split
+    there. Data given without ``lengths`` is cut into ``default_lengths(n_rows)`` (for each
+    chunk of a chunk list separately).
+
+    Without this capability rows are independent and data with ``lengths`` is refused.
+    """
+
+    def default_lengths(self, n_samples: int) -> Array:
+        """The blocks of ``n_samples`` rows given without ``lengths``.
+
+        Parameters
+        ----------
+        n_samples : int
+
+        Returns
+        -------
+        lengths : int array of shape (n_blocks,)
+            Positive sizes summing to ``n_samples``: ``[n_samples]`` for a hidden Markov model
+            (one sequence, as hmmlearn), ``ones(n_samples)`` for a model whose blocks default
+            to single rows.
+        """
+        ...
+
+
 @runtime_checkable
 class ChunkCost(Protocol):
     """A model that knows the memory its E-step needs per row (for automatic chunk sizes).
@@ -603,6 +685,22 @@ class RecenterableComponents(Protocol):
 
     def recenter(self, like: Self, counts: Array) -> Self:
         """Moments around ``like``'s reference fields; ``counts`` (n_components,) are ``n_k``."""
+        ...
+
+
+@runtime_checkable
+class Relabelable(Protocol):
+    """Parameters or statistics that renumber their own components.
+
+    [`take_components`][emkit.stats.take_components] (the canonical order of a fit, the
+    alignment of a start to known labels, relabelling checks) indexes every array whose leading
+    axis has length K. A value whose components lie along other axes as well, such as the
+    K x K transition matrix of a hidden Markov model (rows *and* columns are states), says how
+    instead.
+    """
+
+    def relabel(self, order: Array) -> Self:
+        """The same value with component ``k`` taken from component ``order[k]``."""
         ...
 
 

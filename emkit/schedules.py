@@ -97,8 +97,8 @@ class IncrementalEM(Generic[P, S]):
 
     def start(self, params: P) -> tuple[S, float]:
         self.chunk_stats, self.chunk_ll = [], []
-        for X, weights, labels in self.source.iter_chunks(self.model):
-            stats, ll = chunk_e_step(self.model, X, params, weights, labels)
+        for chunk in self.source.iter_chunks(self.model):
+            stats, ll = chunk_e_step(self.model, chunk, params)
             self.chunk_stats.append(stats)
             self.chunk_ll.append(ll)
         if not self.chunk_stats:
@@ -107,9 +107,9 @@ class IncrementalEM(Generic[P, S]):
 
     def iterate(self, stats: S, m_step: Callable[[S], P]) -> tuple[P, S, float]:
         total = stats
-        for index, (X, weights, labels) in enumerate(self.source.iter_chunks(self.model)):
+        for index, chunk in enumerate(self.source.iter_chunks(self.model)):
             params = m_step(total)
-            new, ll = chunk_e_step(self.model, X, params, weights, labels)
+            new, ll = chunk_e_step(self.model, chunk, params)
             # Replace the chunk's old contribution, everything moved to the new reference point.
             old = recenter(self.chunk_stats[index], new)
             total = add(add(recenter(total, new), scale(old, -1.0)), new)

@@ -29,6 +29,7 @@ from emkit.growth import copy_component, duplicate_component, split_gains, worst
 from emkit.mixture import FiniteMixture
 from emkit.protocols import Clustering, ExponentialFamily
 from emkit.sources import as_source
+from emkit.sources.chunking import per_row
 
 __all__ = [
     "CANDIDATE_STARTS",
@@ -119,16 +120,11 @@ def classification_entropy(result: FitResult[Any], X: Any, sample_weight: Any = 
             f"(emkit.protocols.Clustering); {type(model).__name__} has none"
         )
     entropy = 0.0
-    iter_chunks = getattr(source, "iter_chunks", None)
-    if iter_chunks is None:
-        raise TypeError(
-            f"`X`: the classification entropy needs a source with repeatable chunks; "
-            f"{type(source).__name__} has none"
-        )
-    for chunk, weights, _ in iter_chunks(model):
-        resp = model.responsibilities(chunk, result.params)
-        per_row = -np.sum(resp * np.log(np.maximum(resp, np.finfo(resp.dtype).tiny)), axis=1)
-        entropy += float(per_row.sum() if weights is None else weights @ per_row)
+    for chunk in source.iter_chunks(model):
+        resp = per_row(model.responsibilities, chunk, result.params)
+        row_entropy = -np.sum(resp * np.log(np.maximum(resp, np.finfo(resp.dtype).tiny)), axis=1)
+        weights = chunk.weights
+        entropy += float(row_entropy.sum() if weights is None else weights @ row_entropy)
     return entropy
 
 

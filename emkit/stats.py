@@ -23,7 +23,7 @@ import attrs
 import numpy as np
 
 from emkit._backend import Array
-from emkit.protocols import Recenterable
+from emkit.protocols import Recenterable, Relabelable
 
 __all__ = [
     "NOT_ADDITIVE",
@@ -219,8 +219,12 @@ def take_components(a: T, order: Array) -> T:
     """Reorder the components of parameters or statistics: entry ``k`` becomes ``a[order[k]]``.
 
     Arrays with a leading axis of length 1 are shared across components and kept as they are.
+    A value that is [`Relabelable`][emkit.protocols.Relabelable] (an HMM's transition matrix has
+    components along two axes) reorders itself.
     """
     order = np.asarray(order)
+    if isinstance(a, Relabelable):
+        return a.relabel(order)
 
     def take(x: Any) -> Any:
         if isinstance(x, np.ndarray) and x.ndim > 0 and x.shape[0] != 1:
@@ -228,6 +232,8 @@ def take_components(a: T, order: Array) -> T:
         return x
 
     def _take_tree(obj: Any) -> Any:
+        if isinstance(obj, Relabelable):
+            return obj.relabel(order)
         if attrs.has(type(obj)):
             return attrs.evolve(
                 obj, **{f.name: _take_tree(getattr(obj, f.name)) for f in init_fields(obj)}

@@ -22,6 +22,13 @@ Sources shipped here ([`as_source`][emkit.sources.as_source] picks one from the 
 Every source returns the same statistics for the same rows up to the order of floating-point
 additions, so a fit does not depend on where the data lives (to about 1e-12 relative).
 
+Rows that belong together travel with the data as ``lengths=`` (hmmlearn's convention: the
+sizes of consecutive sequences or groups, summing to n_samples). For a model whose E-step needs
+them whole ([`RowBlocks`][emkit.protocols.RowBlocks], e.g. a hidden Markov model) every source
+cuts its chunks only between them, aligns Dask blocks to them, and hands each chunk's sizes to
+the E-step; a chunk list may also carry them per chunk, as ``(X_i, weights_i, labels_i,
+lengths_i)``.
+
 Initialisation never loads everything:
 [`DataSource.init_sample`][emkit.sources.DataSource.init_sample] returns at most
 [`INIT_SAMPLE_ROWS`][emkit.sources.INIT_SAMPLE_ROWS] rows, a uniform sample without replacement.
@@ -38,13 +45,13 @@ from typing import Any
 
 import numpy as np
 
-from emkit.protocols import DataSource
+from emkit.protocols import Chunk, DataSource
 from emkit.sources.arrays import ArraySource, MemmapSource
 from emkit.sources.chunking import (
     CHUNK_BYTES,
     INIT_SAMPLE_ROWS,
-    Chunk,
     check_labels,
+    check_lengths,
     chunk_rows_for,
 )
 from emkit.sources.chunks import ChunkSource
@@ -61,6 +68,7 @@ __all__ = [
     "MemmapSource",
     "as_source",
     "check_labels",
+    "check_lengths",
     "chunk_rows_for",
     "source_kind",
 ]
@@ -102,7 +110,11 @@ def source_kind(X: Any) -> str:
 
 
 def as_source(
-    X: Any, sample_weight: Any = None, labels: Any = None, chunk_size: int | None = None
+    X: Any,
+    sample_weight: Any = None,
+    labels: Any = None,
+    chunk_size: int | None = None,
+    lengths: Any = None,
 ) -> DataSource:
     """Wrap ``X`` as a [`DataSource`][emkit.sources.DataSource], chosen by its type.
 
@@ -115,29 +127,31 @@ def as_source(
       callable returning a fresh iterator of them: [`ChunkSource`][emkit.sources.ChunkSource];
     * anything else array-like: [`ArraySource`][emkit.sources.ArraySource].
 
-    ``sample_weight`` and ``labels`` go with in-memory, memory-mapped and Dask data; a chunk
-    stream carries its weights and labels in its chunks.
+    ``sample_weight``, ``labels`` and ``lengths`` (the sizes of consecutive sequences or groups
+    of rows) go with in-memory, memory-mapped and Dask data; a chunk stream carries them in its
+    chunks.
     """
     kind = source_kind(X)
     if kind == "source":
-        if sample_weight is not None or labels is not None:
+        if sample_weight is not None or labels is not None or lengths is not None:
             raise ValueError(
-                "`sample_weight` and `labels` must be given to the source itself, not to fit"
+                "`sample_weight`, `labels` and `lengths` must be given to the source itself, not "
+                "to fit"
             )
         return X  # type: ignore[no-any-return]
     if kind == "dask":
-        return DaskSource(X, sample_weight=sample_weight, labels=labels)
+        return DaskSource(X, sample_weight=sample_weight, labels=labels, lengths=lengths)
     if kind == "memmap":
         if not isinstance(X, np.memmap) and not os.fspath(X).endswith(".npy"):
             raise ValueError(
                 f"`X` given as a path must name a .npy file (saved with numpy.save); got {X!r}"
             )
-        return MemmapSource(X, sample_weight, labels, chunk_size)
+        return MemmapSource(X, sample_weight, labels, chunk_size, lengths)
     if kind == "chunks":
-        if sample_weight is not None or labels is not None:
+        if sample_weight is not None or labels is not None or lengths is not None:
             raise ValueError(
-                "`sample_weight` and `labels` cannot be given with a chunk stream `X`; put them "
-                "in the chunks as (X_i, weights_i, labels_i) tuples"
+                "`sample_weight`, `labels` and `lengths` cannot be given with a chunk stream "
+                "`X`; put them in the chunks as (X_i, weights_i, labels_i, lengths_i) tuples"
             )
         return ChunkSource(X, chunk_size=chunk_size)
     if kind == "iterator":
@@ -146,4 +160,6 @@ def as_source(
             "callable that returns a fresh iterator of chunks, or fit the stream with "
             "emkit.online.fit_online"
         )
-    return ArraySource(X, sample_weight=sample_weight, labels=labels, chunk_size=chunk_size)
+    return ArraySource(
+        X, sample_weight=sample_weight, labels=labels, chunk_size=chunk_size, lengths=lengths
+    )

@@ -14,13 +14,15 @@ import numpy as np
 
 from emkit._backend import Array
 from emkit._validation import check_array, check_int, check_sample_weight
-from emkit.protocols import LatentVariableModel
+from emkit.protocols import Chunk, LatentVariableModel
 from emkit.sources.chunking import (
     INIT_SAMPLE_ROWS,
-    Chunk,
+    blocks_for,
     check_labels,
+    check_lengths,
     check_model_labels,
     chunk_rows_for,
+    chunk_spans,
     summed_expectation,
     validate_chunk,
     working_dtype,
@@ -43,10 +45,13 @@ class _IndexedRows(abc.ABC):
     X: Array
     _dtype: np.dtype[Any]
 
-    def _set_row_data(self, sample_weight: Any, labels: Any, chunk_size: int | None) -> None:
+    def _set_row_data(
+        self, sample_weight: Any, labels: Any, chunk_size: int | None, lengths: Any
+    ) -> None:
         n = self.X.shape[0]
         self.weights = check_sample_weight(sample_weight, n)
         self.labels = None if labels is None else check_labels(labels, n)
+        self.lengths = None if lengths is None else check_lengths(lengths, n)
         self.chunk_size = (
             None if chunk_size is None else check_int(chunk_size, "chunk_size", minimum=1)
         )
@@ -74,6 +79,19 @@ class _IndexedRows(abc.ABC):
     def _chunk_rows(self, model: LatentVariableModel[Any, Any]) -> int:
         return self.chunk_size or chunk_rows_for(model, self.n_features, self._dtype.itemsize)
 
+    def _spans(self, model: LatentVariableModel[Any, Any]) -> Iterator[tuple[int, int, Any]]:
+        """Row spans of the chunks: whole blocks for a model whose rows come in blocks."""
+        blocks = blocks_for(model, self.n_samples, self.lengths)
+        return chunk_spans(blocks, self.n_samples, self._chunk_rows(model))
+
+    def _rows(self, X: Array, rows: slice, lengths: Array | None) -> Chunk:
+        return Chunk(
+            X,
+            None if self.weights is None else self.weights[rows],
+            None if self.labels is None else self.labels[rows],
+            lengths,
+        )
+
     @abc.abstractmethod
     def iter_chunks(self, model: LatentVariableModel[Any, Any]) -> Iterator[Chunk]:
         """``(X, weights, labels)`` of every row chunk, in order (the same chunks every call)."""
@@ -96,6 +114,10 @@ class ArraySource(_IndexedRows):
     chunk_size : int, optional
         Rows per chunk; by default chosen from [`CHUNK_BYTES`][emkit.sources.CHUNK_BYTES] and the
         model.
+    lengths : int array-like of shape (n_blocks,), optional
+        Sizes of consecutive blocks of rows (sequences for a hidden Markov model, hmmlearn's
+        ``lengths``), summing to n_samples; a chunk never cuts one (see
+        [`RowBlocks`][emkit.protocols.RowBlocks]).
     """
 
     def __init__(
@@ -104,25 +126,22 @@ class ArraySource(_IndexedRows):
         sample_weight: Any = None,
         labels: Any = None,
         chunk_size: int | None = None,
+        lengths: Any = None,
     ) -> None:
         self.X = check_array(X, "X")
         self._dtype = self.X.dtype
-        self._set_row_data(sample_weight, labels, chunk_size)
+        self._set_row_data(sample_weight, labels, chunk_size, lengths)
 
     def validate(self, model: LatentVariableModel[Any, Any]) -> None:
         model.validate_data(self.X)
         if self.labels is not None:
             check_model_labels(self.labels, model)
+        blocks_for(model, self.n_samples, self.lengths)
 
     def iter_chunks(self, model: LatentVariableModel[Any, Any]) -> Iterator[Chunk]:
-        size = self._chunk_rows(model)
-        for start in range(0, self.n_samples, size):
-            rows = slice(start, start + size)
-            yield (
-                self.X[rows],
-                None if self.weights is None else self.weights[rows],
-                None if self.labels is None else self.labels[rows],
-            )
+        for start, stop, lengths in self._spans(model):
+            rows = slice(start, stop)
+            yield self._rows(self.X[rows], rows, lengths)
 
     def init_sample(
         self, rng: np.random.Generator, max_rows: int = INIT_SAMPLE_ROWS
@@ -153,6 +172,9 @@ class MemmapSource(_IndexedRows):
         Known components, -1 where unknown.
     chunk_size : int, optional
         Rows per block (default: from [`CHUNK_BYTES`][emkit.sources.CHUNK_BYTES] and the model).
+    lengths : int array-like of shape (n_blocks,), optional
+        Sizes of consecutive blocks of rows (sequences), summing to n_samples; a block is never
+        cut (see [`RowBlocks`][emkit.protocols.RowBlocks]).
     """
 
     def __init__(
@@ -161,6 +183,7 @@ class MemmapSource(_IndexedRows):
         sample_weight: Any = None,
         labels: Any = None,
         chunk_size: int | None = None,
+        lengths: Any = None,
     ) -> None:
         if isinstance(X, str | os.PathLike):
             path = os.fspath(X)
@@ -187,34 +210,28 @@ class MemmapSource(_IndexedRows):
             raise ValueError(f"`X` must have at least one row and one column; got shape {X.shape}")
         self.X = X
         self._dtype = working_dtype(X.dtype)
-        self._set_row_data(sample_weight, labels, chunk_size)
+        self._set_row_data(sample_weight, labels, chunk_size, lengths)
 
-    def _blocks(self, size: int, check: bool) -> Iterator[tuple[int, Chunk]]:
-        for start in range(0, self.n_samples, size):
-            rows = slice(start, start + size)
+    def _blocks(
+        self, model: LatentVariableModel[Any, Any], check: bool
+    ) -> Iterator[tuple[int, Chunk]]:
+        for start, stop, lengths in self._spans(model):
+            rows = slice(start, stop)
             if check:
-                stop = min(start + size, self.n_samples)
                 X = check_array(self.X[rows], f"X (rows {start}..{stop - 1})", dtype=self._dtype)
             else:
                 X = np.array(self.X[rows], dtype=self._dtype)
-            _release_pages(self.X, start, min(start + size, self.n_samples))
-            yield (
-                start,
-                (
-                    X,
-                    None if self.weights is None else self.weights[rows],
-                    None if self.labels is None else self.labels[rows],
-                ),
-            )
+            _release_pages(self.X, start, stop)
+            yield start, self._rows(X, rows, lengths)
 
     def validate(self, model: LatentVariableModel[Any, Any]) -> None:
         """One pass over the file: finite values in the model's domain, block by block."""
-        for start, (X, weights, labels) in self._blocks(self._chunk_rows(model), check=True):
-            validate_chunk(model, X, weights, labels, start)
+        for start, chunk in self._blocks(model, check=True):
+            validate_chunk(model, chunk, start)
 
     def iter_chunks(self, model: LatentVariableModel[Any, Any]) -> Iterator[Chunk]:
-        """``(X, weights, labels)`` of every row block, copied into memory one at a time."""
-        for _, chunk in self._blocks(self._chunk_rows(model), check=False):
+        """Every [`Chunk`][emkit.protocols.Chunk] of rows, copied into memory one at a time."""
+        for _, chunk in self._blocks(model, check=False):
             yield chunk
 
     def init_sample(

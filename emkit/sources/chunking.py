@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import numpy as np
 
 from emkit._backend import Array
 from emkit._validation import check_array
-from emkit.protocols import DEFAULT_INIT_SAMPLE_ROWS, ChunkCost, Components, LatentVariableModel
+from emkit.protocols import (
+    DEFAULT_INIT_SAMPLE_ROWS,
+    Chunk,
+    ChunkCost,
+    Components,
+    LatentVariableModel,
+    RowBlocks,
+)
 from emkit.stats import add
 
 __all__ = [
     "CHUNK_BYTES",
     "INIT_SAMPLE_ROWS",
     "Chunk",
+    "blocks_for",
     "check_chunk_weights",
     "check_labels",
+    "check_lengths",
     "check_model_labels",
     "chunk_e_step",
     "chunk_rows_for",
+    "chunk_spans",
+    "per_row",
     "split_chunk",
     "summed_expectation",
+    "take_rows",
     "validate_chunk",
     "working_dtype",
 ]
@@ -37,9 +49,6 @@ CHUNK_BYTES = 64 * 2**20
 INIT_SAMPLE_ROWS = DEFAULT_INIT_SAMPLE_ROWS
 """Initialisation (k-means and friends) looks at no more than this many rows (100,000), drawn
 uniformly."""
-
-Chunk = tuple[Array, Array | None, Array | None]
-"""``(X, weights, labels)`` of one chunk of rows; weights and labels may be ``None``."""
 
 
 def chunk_rows_for(
@@ -57,18 +66,109 @@ def chunk_rows_for(
     return max(1, int(budget // max(cost, 1)))
 
 
-def chunk_e_step(
-    model: LatentVariableModel[P, S],
-    X: Array,
-    params: P,
-    weights: Array | None,
-    labels: Array | None,
-) -> tuple[S, float]:
-    """``model.e_step`` of one chunk; ``labels`` are passed only when there are some, so that
-    models without semi-supervised EM never see the argument."""
-    if labels is None:
-        return model.e_step(X, params, weights)
-    return model.e_step(X, params, weights, labels)
+def chunk_e_step(model: LatentVariableModel[P, S], chunk: Chunk, params: P) -> tuple[S, float]:
+    """``model.e_step`` of one chunk.
+
+    ``labels`` are passed only when there are some, so that models without semi-supervised EM
+    never see the argument; ``lengths`` only to a [`RowBlocks`][emkit.protocols.RowBlocks] model.
+    """
+    extra: dict[str, Any] = {}
+    if chunk.labels is not None:
+        extra["labels"] = chunk.labels
+    if chunk.lengths is not None:
+        extra["lengths"] = chunk.lengths
+    return model.e_step(chunk.X, params, chunk.weights, **extra)
+
+
+def per_row(method: Callable[..., Array], chunk: Chunk, params: Any) -> Array:
+    """A per-row method of a model (``responsibilities``, ``predict``, ``score_samples``) on one
+    chunk: given the chunk's blocks as ``lengths=`` when it has them (a
+    [`RowBlocks`][emkit.protocols.RowBlocks] model's per-row results depend on whole blocks)."""
+    if chunk.lengths is None:
+        return method(chunk.X, params)
+    return method(chunk.X, params, lengths=chunk.lengths)
+
+
+def check_lengths(lengths: Any, n_samples: int, name: str = "lengths") -> Array:
+    """Positive integer block sizes (n_blocks,) that sum to ``n_samples``.
+
+    Blocks are consecutive rows that belong together (the sequences of a hidden Markov model,
+    hmmlearn's ``lengths``; the groups of a grouped mixture).
+    """
+    arr = np.asarray(lengths)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1 or arr.shape[0] == 0:
+        raise ValueError(
+            f"`{name}` must be a non-empty 1-D sequence of block sizes; got shape {arr.shape}"
+        )
+    whole_floats = (
+        np.issubdtype(arr.dtype, np.floating)
+        and bool(np.all(np.isfinite(arr)))
+        and bool(np.all(arr == np.round(arr)))
+    )
+    if not np.issubdtype(arr.dtype, np.integer) and not whole_floats:
+        raise TypeError(f"`{name}` must hold integers; got dtype {arr.dtype}")
+    arr = arr.astype(np.intp)
+    if (arr < 1).any():
+        index = int(np.flatnonzero(arr < 1)[0])
+        raise ValueError(
+            f"`{name}` must hold positive sizes (every sequence or group has a row); found "
+            f"{arr[index]} at index {index}"
+        )
+    total = int(arr.sum())
+    if total != n_samples:
+        raise ValueError(
+            f"`{name}` must sum to the number of rows of X ({n_samples}); got {total} "
+            f"(over {arr.shape[0]} blocks)"
+        )
+    return arr
+
+
+def blocks_for(
+    model: LatentVariableModel[Any, Any], n_rows: int, lengths: Array | None
+) -> Array | None:
+    """The blocks of ``n_rows`` rows that ``model``'s E-step must see whole.
+
+    ``lengths`` when the data came with them (refused for a model of independent rows), else
+    the model's [`default_lengths`][emkit.protocols.RowBlocks.default_lengths] for a
+    [`RowBlocks`][emkit.protocols.RowBlocks] model, else ``None`` (rows are independent).
+    """
+    if not isinstance(model, RowBlocks):
+        if lengths is not None:
+            raise ValueError(
+                f"`lengths` were given, but {type(model).__name__} treats rows as independent: "
+                "sequences or groups need a model whose rows come in blocks (for sequences, "
+                "emkit.HiddenMarkovModel)"
+            )
+        return None
+    if lengths is not None:
+        return lengths
+    return check_lengths(model.default_lengths(n_rows), n_rows, "default_lengths")
+
+
+def chunk_spans(
+    lengths: Array | None, n_rows: int, size: int
+) -> Iterator[tuple[int, int, Array | None]]:
+    """``(start, stop, lengths)`` of consecutive chunks of at most ``size`` rows.
+
+    Without ``lengths`` every chunk but the last has ``size`` rows. With them a chunk is one or
+    more whole blocks, as many as fit in ``size`` rows; a block longer than ``size`` is a chunk
+    of its own (the model's E-step then handles it in bounded pieces, e.g. an HMM's segments).
+    The loop runs once per chunk, not once per block.
+    """
+    if lengths is None:
+        for start in range(0, n_rows, size):
+            yield start, min(start + size, n_rows), None
+        return
+    ends = np.cumsum(lengths)
+    first = 0
+    while first < lengths.shape[0]:
+        start = int(ends[first] - lengths[first])
+        # The last block that still ends within `size` rows of this chunk's start (at least one).
+        last = max(first, int(np.searchsorted(ends, start + size, side="right")) - 1)
+        yield start, int(ends[last]), lengths[first : last + 1]
+        first = last + 1
 
 
 def check_labels(labels: Any, n_samples: int, n_components: int | None = None) -> Array:
@@ -116,18 +216,13 @@ def check_model_labels(labels: Array, model: LatentVariableModel[Any, Any]) -> N
         check_labels(labels, labels.shape[0], model.n_components)
 
 
-def validate_chunk(
-    model: LatentVariableModel[Any, Any],
-    X: Array,
-    weights: Array | None,
-    labels: Array | None,
-    start: int,
-) -> None:
+def validate_chunk(model: LatentVariableModel[Any, Any], chunk: Chunk, start: int) -> None:
     """``model.validate_data`` on one chunk, with the chunk's place in the data in the message."""
+    X = chunk.X
     try:
         model.validate_data(X)
-        if labels is not None:
-            check_model_labels(labels, model)
+        if chunk.labels is not None:
+            check_model_labels(chunk.labels, model)
     except ValueError as exc:
         raise ValueError(
             f"{exc} (in the chunk of rows {start}..{start + X.shape[0] - 1}; row numbers above "
@@ -136,18 +231,23 @@ def validate_chunk(
 
 
 def split_chunk(chunk: Chunk, size: int) -> Iterator[Chunk]:
-    """Cut one chunk into pieces of at most ``size`` rows (bounded E-step temporaries)."""
-    X, weights, labels = chunk
-    if X.shape[0] <= size:
+    """Cut one chunk into pieces of at most ``size`` rows (bounded E-step temporaries), never
+    inside one of its blocks (see [`chunk_spans`][emkit.sources.chunking.chunk_spans])."""
+    if chunk.X.shape[0] <= size:
         yield chunk
         return
-    for start in range(0, X.shape[0], size):
-        rows = slice(start, start + size)
-        yield (
-            X[rows],
-            None if weights is None else weights[rows],
-            None if labels is None else labels[rows],
-        )
+    for start, stop, lengths in chunk_spans(chunk.lengths, chunk.X.shape[0], size):
+        yield take_rows(chunk, slice(start, stop), lengths)
+
+
+def take_rows(chunk: Chunk, rows: slice, lengths: Array | None) -> Chunk:
+    """Rows ``rows`` of a chunk (with their weights and labels) and the blocks they hold."""
+    return Chunk(
+        chunk.X[rows],
+        None if chunk.weights is None else chunk.weights[rows],
+        None if chunk.labels is None else chunk.labels[rows],
+        lengths,
+    )
 
 
 def summed_expectation(
@@ -156,8 +256,8 @@ def summed_expectation(
     """Statistics and log-likelihood of every chunk, added (the E-step of a whole pass)."""
     total_stats: S | None = None
     total_ll = 0.0
-    for X, weights, labels in chunks:
-        stats, ll = chunk_e_step(model, X, params, weights, labels)
+    for chunk in chunks:
+        stats, ll = chunk_e_step(model, chunk, params)
         total_stats = stats if total_stats is None else add(total_stats, stats)
         total_ll += ll
     if total_stats is None:

@@ -9,12 +9,13 @@ import numpy as np
 
 from emkit._backend import Array
 from emkit._validation import check_array, check_int
-from emkit.protocols import LatentVariableModel
+from emkit.protocols import Chunk, LatentVariableModel
 from emkit.sources.chunking import (
     INIT_SAMPLE_ROWS,
-    Chunk,
+    blocks_for,
     check_chunk_weights,
     check_labels,
+    check_lengths,
     chunk_rows_for,
     split_chunk,
     summed_expectation,
@@ -50,13 +51,18 @@ class ChunkSource:
     Parameters
     ----------
     chunks : list or tuple of chunks, or a callable returning an iterator of chunks
-        A chunk is an array of shape (n_i, n_features), or a tuple ``(X_i, weights_i)`` or
-        ``(X_i, weights_i, labels_i)`` where ``weights_i`` (n_i,) and ``labels_i`` (n_i,) may be
-        ``None``. Every chunk is cast to the dtype of the first one (float32 stays float32,
-        other numeric types become float64).
+        A chunk is an array of shape (n_i, n_features), or a tuple ``(X_i, weights_i)``,
+        ``(X_i, weights_i, labels_i)`` or ``(X_i, weights_i, labels_i, lengths_i)`` where
+        ``weights_i`` (n_i,), ``labels_i`` (n_i,) and ``lengths_i`` (the sizes of the sequences
+        or groups in the chunk, summing to n_i) may be ``None``. For a model whose rows come in
+        blocks ([`RowBlocks`][emkit.protocols.RowBlocks]) a chunk without ``lengths_i`` is cut
+        into the model's default blocks (a hidden Markov model: the chunk is one sequence).
+        Every chunk is cast to the dtype of the first one (float32 stays float32, other numeric
+        types become float64).
     chunk_size : int, optional
         Chunks with more rows are split into pieces of this many rows for the E-step (by default
-        a size chosen from [`CHUNK_BYTES`][emkit.sources.CHUNK_BYTES] and the model).
+        a size chosen from [`CHUNK_BYTES`][emkit.sources.CHUNK_BYTES] and the model), never
+        inside a block.
 
     Notes
     -----
@@ -102,31 +108,35 @@ class ChunkSource:
         for index, item in enumerate(iterator):
             where = f"chunk {index}"
             if isinstance(item, tuple):
-                if not 1 <= len(item) <= 3:
+                if not 1 <= len(item) <= 4:
                     raise ValueError(
-                        f"{where} must be an array or a tuple (X, weights[, labels]); got a "
-                        f"tuple of {len(item)} items"
+                        f"{where} must be an array or a tuple (X, weights[, labels[, lengths]]); "
+                        f"got a tuple of {len(item)} items"
                     )
-                X, weights, labels = (*item, None, None)[:3]
+                X, weights, labels, lengths = (*item, None, None, None)[:4]
             else:
-                X, weights, labels = item, None, None
+                X, weights, labels, lengths = item, None, None, None
             if check or dtype is None:
                 X = check_array(X, f"X ({where}, from row {start})", dtype=dtype)
                 dtype = X.dtype
                 weights = check_chunk_weights(weights, X.shape[0], where)
                 if labels is not None:
                     labels = check_labels(labels, X.shape[0])
+                if lengths is not None:
+                    lengths = check_lengths(lengths, X.shape[0], f"lengths of {where}")
             else:
                 X = np.asarray(X, dtype=dtype)
                 weights = None if weights is None else np.asarray(weights, dtype=np.float64)
                 labels = None if labels is None else np.asarray(labels, dtype=np.intp)
+                lengths = None if lengths is None else np.asarray(lengths, dtype=np.intp)
             start += X.shape[0]
-            yield X, weights, labels
+            yield Chunk(X, weights, labels, lengths)
 
     def _scan(self, model: LatentVariableModel[Any, Any] | None) -> _Summary:
         n_rows, n_features, weight, dtype = 0, -1, 0.0, None
         labelled = False
-        for X, weights, labels in self._raw_chunks(None, check=True):
+        for chunk in self._raw_chunks(None, check=True):
+            X, weights = chunk.X, chunk.weights
             if dtype is None:
                 n_features, dtype = X.shape[1], X.dtype
             elif X.shape[1] != n_features:
@@ -135,10 +145,11 @@ class ChunkSource:
                     f"chunk starting at row {n_rows} has {X.shape[1]}"
                 )
             if model is not None:
-                validate_chunk(model, X, weights, labels, n_rows)
+                validate_chunk(model, chunk, n_rows)
+                blocks_for(model, X.shape[0], chunk.lengths)
             n_rows += X.shape[0]
             weight += X.shape[0] if weights is None else float(weights.sum())
-            labelled = labelled or labels is not None
+            labelled = labelled or chunk.labels is not None
         if dtype is None or n_rows == 0:
             raise ValueError("`X` must hold at least one row; its chunks are all empty")
         if weight <= 0:
@@ -175,7 +186,7 @@ class ChunkSource:
         self._summary = self._scan(model)
 
     def iter_chunks(self, model: LatentVariableModel[Any, Any]) -> Iterator[Chunk]:
-        """``(X, weights, labels)`` pieces of at most ``chunk_size`` rows, in stream order."""
+        """Pieces of at most ``chunk_size`` rows (or one whole block), in stream order."""
         n_rows, n_features, _, dtype, _ = self._sizes()
         size = self.chunk_size or chunk_rows_for(model, n_features, dtype.itemsize)
         seen = 0
@@ -187,7 +198,8 @@ class ChunkSource:
                     "columns; the callable must return the same chunks every time"
                 )
             seen += chunk[0].shape[0]
-            yield from split_chunk(chunk, size)
+            lengths = blocks_for(model, chunk.X.shape[0], chunk.lengths)
+            yield from split_chunk(chunk._replace(lengths=lengths), size)
         if seen != n_rows:
             raise ValueError(
                 f"the chunks of `X` changed between passes: this pass had {seen} rows, the "
@@ -205,10 +217,15 @@ class ChunkSource:
         if n_rows <= max_rows:
             # Small data: every row, in stream order (as ArraySource returns it).
             parts = list(chunks)
-            X = np.concatenate([x for x, _, _ in parts])
-            if all(w is None for _, w, _ in parts):
+            X = np.concatenate([part.X for part in parts])
+            if all(part.weights is None for part in parts):
                 return X, None
-            return X, np.concatenate([np.ones(x.shape[0]) if w is None else w for x, w, _ in parts])
+            return X, np.concatenate(
+                [
+                    np.ones(part.X.shape[0]) if part.weights is None else part.weights
+                    for part in parts
+                ]
+            )
         return _reservoir(chunks, rng, max_rows)
 
 
@@ -225,7 +242,7 @@ def _reservoir(
     rows: Array | None = None
     weights: Array = np.empty(0)
     weighted = False
-    for X, w, _ in chunks:
+    for X, w, _, _ in chunks:
         keys = np.concatenate([keys, rng.random(X.shape[0])])
         rows = X if rows is None else np.concatenate([rows, X])
         weights = np.concatenate([weights, np.ones(X.shape[0]) if w is None else w])

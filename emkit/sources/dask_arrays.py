@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any, TypeVar, final
+from typing import Any, NamedTuple, TypeVar, final
 
 import numpy as np
 
 from emkit._backend import Array
 from emkit._validation import check_array, check_sample_weight
-from emkit.protocols import LatentVariableModel
+from emkit.protocols import Chunk, LatentVariableModel
 from emkit.sources.chunking import (
     INIT_SAMPLE_ROWS,
-    Chunk,
+    blocks_for,
     check_labels,
+    check_lengths,
     chunk_e_step,
+    chunk_spans,
     validate_chunk,
     working_dtype,
 )
@@ -96,11 +98,12 @@ def _block_e_step(
     X: Array,
     weights: Array | None,
     labels: Array | None,
+    lengths: Array | None,
     dtype: np.dtype[Any],
     client_pid: int,
 ) -> tuple[S, float]:
     _pin_worker_blas(client_pid)
-    return chunk_e_step(model, np.asarray(X, dtype=dtype), params, weights, labels)
+    return chunk_e_step(model, Chunk(np.asarray(X, dtype=dtype), weights, labels, lengths), params)
 
 
 def _block_check(
@@ -115,8 +118,32 @@ def _block_check(
     """Validate one block on its worker; returns its total weight."""
     _pin_worker_blas(client_pid)
     X = check_array(X, f"X (rows {start}..{start + len(X) - 1})", dtype=dtype)
-    validate_chunk(model, X, weights, labels, start)
+    validate_chunk(model, Chunk(X, weights, labels), start)
     return float(X.shape[0] if weights is None else np.sum(weights))
+
+
+class _Layout(NamedTuple):
+    """The row blocks of a pass: the arrays, where each block starts and the sequences in it."""
+
+    X: Any
+    weights: Any
+    labels: Any
+    starts: list[int]
+    lengths: list[Array | None]
+
+
+def _aligned_chunks(lengths: Array, n_rows: int, row_chunks: tuple[int, ...]) -> tuple[int, ...]:
+    """Row chunks of about the current block size that end only where a sequence or group does."""
+    size = max(row_chunks)
+    return tuple(stop - start for start, stop, _ in chunk_spans(lengths, n_rows, size))
+
+
+def _block_lengths(lengths: Array, row_chunks: tuple[int, ...]) -> list[Array | None]:
+    """The sizes of the sequences in each row chunk (the chunks end where sequences end)."""
+    ends = np.cumsum(lengths)
+    bounds = np.searchsorted(ends, np.cumsum(row_chunks), side="right")
+    firsts = np.concatenate([[0], bounds[:-1]])
+    return [lengths[a:b] for a, b in zip(firsts.tolist(), bounds.tolist(), strict=True)]
 
 
 def _sum_partials(*parts: tuple[Any, float]) -> tuple[Any, float]:
@@ -149,10 +176,21 @@ class DaskSource:
         Keep the blocks in (cluster) memory across iterations. Without it every iteration
         recomputes ``X`` from its graph (for data read from storage that does not fit in the
         cluster's memory).
+    lengths : int array-like of shape (n_blocks,), optional
+        Sizes of consecutive sequences (or groups) of rows, summing to n_samples: the row blocks
+        are re-cut so that each holds whole sequences (see
+        [`RowBlocks`][emkit.protocols.RowBlocks]). Without ``lengths``, a model whose rows come
+        in blocks has its default blocks aligned the same way when it is fitted.
     """
 
     def __init__(
-        self, X: Any, sample_weight: Any = None, labels: Any = None, *, persist: bool = True
+        self,
+        X: Any,
+        sample_weight: Any = None,
+        labels: Any = None,
+        *,
+        persist: bool = True,
+        lengths: Any = None,
     ) -> None:
         dask = _import_dask()
         da = dask.array
@@ -168,7 +206,11 @@ class DaskSource:
             raise ValueError(f"`X` must have at least one row and one column; got shape {X.shape}")
         if X.numblocks[1] > 1:
             X = X.rechunk({1: -1})
+        self.lengths = None if lengths is None else check_lengths(lengths, X.shape[0])
+        if self.lengths is not None:
+            X = X.rechunk({0: _aligned_chunks(self.lengths, X.shape[0], X.chunks[0])})
         self._dtype = working_dtype(X.dtype)
+        self._persist = persist
         row_chunks = X.chunks[0]
         weights = labels_ = None
         if sample_weight is not None:
@@ -189,17 +231,11 @@ class DaskSource:
                     f"`labels` must have shape (n_samples,) = ({X.shape[0]},); got {labels_.shape}"
                 )
         if persist:
-            client = active_client()
-            arrays = [a for a in (X, weights, labels_) if a is not None]
-            persisted = client.persist(arrays) if client is not None else dask.persist(*arrays)
-            persisted = list(persisted)
-            X = persisted.pop(0)
-            weights = persisted.pop(0) if weights is not None else None
-            labels_ = persisted.pop(0) if labels_ is not None else None
+            X, weights, labels_ = _persisted(X, weights, labels_)
         self.X = X
         self.sample_weight = weights
         self._labels = labels_
-        self._starts = np.concatenate([[0], np.cumsum(row_chunks)[:-1]]).astype(int).tolist()
+        self._layouts: dict[tuple[int, ...], _Layout] = {}
         self._total_weight: float | None = None if weights is not None else float(X.shape[0])
 
     # -- sizes -------------------------------------------------------------------------------------
@@ -227,16 +263,46 @@ class DaskSource:
         return self._total_weight
 
     # -- passes ------------------------------------------------------------------------------------
-    def _block_args(self) -> list[tuple[Any, Any, Any, int]]:
-        blocks = self.X.to_delayed().ravel().tolist()
+    def _layout(self, model: LatentVariableModel[Any, Any]) -> _Layout:
+        """The row blocks a pass of ``model`` visits: as given, or re-cut at sequence ends.
+
+        A model whose rows come in blocks ([`RowBlocks`][emkit.protocols.RowBlocks]) fitted
+        without ``lengths`` gets its default blocks aligned here, once per block structure.
+        """
+        X, weights, labels = self.X, self.sample_weight, self._labels
+        blocks = blocks_for(model, self.n_samples, self.lengths)
+        if blocks is not None and self.lengths is None:
+            chunks = _aligned_chunks(blocks, self.n_samples, X.chunks[0])
+            if chunks != X.chunks[0]:
+                X = X.rechunk({0: chunks})
+                weights = None if weights is None else weights.rechunk((chunks,))
+                labels = None if labels is None else labels.rechunk((chunks,))
+                if self._persist:
+                    X, weights, labels = _persisted(X, weights, labels)
+        key = tuple(X.chunks[0])
+        if key in self._layouts:
+            return self._layouts[key]
+        starts = np.concatenate([[0], np.cumsum(key)[:-1]]).astype(int).tolist()
+        lengths: list[Array | None] = (
+            [None] * len(key) if blocks is None else _block_lengths(blocks, key)
+        )
+        layout = _Layout(X, weights, labels, starts, lengths)
+        self._layouts[key] = layout
+        return layout
+
+    def _block_args(
+        self, model: LatentVariableModel[Any, Any]
+    ) -> list[tuple[Any, Any, Any, int, Array | None]]:
+        layout = self._layout(model)
+        blocks = layout.X.to_delayed().ravel().tolist()
         n = len(blocks)
         weights = (
-            [None] * n
-            if self.sample_weight is None
-            else self.sample_weight.to_delayed().ravel().tolist()
+            [None] * n if layout.weights is None else layout.weights.to_delayed().ravel().tolist()
         )
-        labels = [None] * n if self._labels is None else self._labels.to_delayed().ravel().tolist()
-        return list(zip(blocks, weights, labels, self._starts, strict=True))
+        labels = (
+            [None] * n if layout.labels is None else layout.labels.to_delayed().ravel().tolist()
+        )
+        return list(zip(blocks, weights, labels, layout.starts, layout.lengths, strict=True))
 
     def _compute(self, *nodes: Any) -> list[Any]:
         """Compute Dask collections (``None`` passes through) on the client or locally."""
@@ -269,7 +335,7 @@ class DaskSource:
         pid = os.getpid()
         checks = [
             dask.delayed(_block_check, pure=True)(model_node, X, w, lab, start, self._dtype, pid)
-            for X, w, lab, start in self._block_args()
+            for X, w, lab, start, _ in self._block_args(model)
         ]
         total = float(self._compute(self._tree_sum(checks, _sum_floats))[0])
         if total <= 0:
@@ -285,18 +351,19 @@ class DaskSource:
         pid = os.getpid()
         parts = [
             dask.delayed(_block_e_step, pure=True)(
-                model_node, params_node, X, w, lab, self._dtype, pid
+                model_node, params_node, X, w, lab, lengths, self._dtype, pid
             )
-            for X, w, lab, _ in self._block_args()
+            for X, w, lab, _, lengths in self._block_args(model)
         ]
         stats, ll = self._compute(self._tree_sum(parts, _sum_partials))[0]
         return stats, float(ll)
 
     def iter_chunks(self, model: LatentVariableModel[Any, Any]) -> Iterator[Chunk]:
-        """``(X, weights, labels)`` of every block, fetched to the client one at a time."""
-        for X, w, lab, _ in self._block_args():
+        """Every row block as a [`Chunk`][emkit.protocols.Chunk], fetched to the client one at a
+        time."""
+        for X, w, lab, _, lengths in self._block_args(model):
             block, weights, labels = self._compute(X, w, lab)
-            yield np.asarray(block, dtype=self._dtype), weights, labels
+            yield Chunk(np.asarray(block, dtype=self._dtype), weights, labels, lengths)
 
     def init_sample(
         self, rng: np.random.Generator, max_rows: int = INIT_SAMPLE_ROWS
@@ -309,6 +376,18 @@ class DaskSource:
             weights = None if self.sample_weight is None else self.sample_weight[rows]
             X, weights = self._compute(self.X[rows], weights)
         return np.asarray(X, dtype=self._dtype), None if weights is None else np.asarray(weights)
+
+
+def _persisted(X: Any, weights: Any, labels: Any) -> tuple[Any, Any, Any]:
+    """The arrays persisted in (cluster) memory, on the active client or locally."""
+    dask = _import_dask()
+    client = active_client()
+    arrays = [a for a in (X, weights, labels) if a is not None]
+    persisted = list(client.persist(arrays) if client is not None else dask.persist(*arrays))
+    X = persisted.pop(0)
+    weights = persisted.pop(0) if weights is not None else None
+    labels = persisted.pop(0) if labels is not None else None
+    return X, weights, labels
 
 
 def _is_dask(value: Any) -> bool:

@@ -8,6 +8,7 @@ family it checks.
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from typing import Any
@@ -20,6 +21,8 @@ from emkit._validation import check_array
 from emkit.em import DECREASE_RTOL, fit
 from emkit.exceptions import ConvergenceWarning
 from emkit.protocols import LatentVariableModel, Recenterable, RecenterableComponents
+from emkit.sources import check_lengths
+from emkit.sources.chunking import blocks_for
 from emkit.stats import add
 from emkit.testing.reporting import call_e_step, call_plugin, describe
 from emkit.testing.tolerances import (
@@ -39,6 +42,7 @@ from emkit.testing.trees import (
 )
 
 __all__ = [
+    "block_pieces",
     "check_additivity",
     "check_model",
     "check_monotone_em",
@@ -85,6 +89,71 @@ def row_pieces(n_rows: int) -> list[slice]:
     first = max(MIN_PIECE_ROWS, n_rows // 4)
     second = min(max(first + MIN_PIECE_ROWS, (n_rows + 1) // 2), n_rows - MIN_PIECE_ROWS)
     return [slice(0, first), slice(first, second), slice(second, n_rows)]
+
+
+def block_pieces(lengths: Array) -> list[slice]:
+    """Where the additivity check cuts the rows of a model whose rows come in blocks.
+
+    Between blocks (sequences, groups), never inside one: ``MIN_PIECES`` contiguous pieces of
+    whole blocks, of unequal numbers of blocks where there are enough.
+
+    Parameters
+    ----------
+    lengths : int array of shape (n_blocks,)
+        At least ``MIN_PIECES`` blocks.
+
+    Returns
+    -------
+    list of slice
+        Contiguous row pieces that cover all rows in order, each ending where a block ends.
+
+    Raises
+    ------
+    ValueError
+        Fewer than ``MIN_PIECES`` blocks.
+    """
+    n_blocks = lengths.shape[0]
+    if n_blocks < MIN_PIECES:
+        raise ValueError(
+            f"the additivity check of a model whose rows come in blocks needs at least "
+            f"{MIN_PIECES} blocks (sequences or groups) in `lengths`; got {n_blocks}"
+        )
+    ends = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
+    first = max(1, n_blocks // 4)
+    second = min(max(first + 1, (n_blocks + 1) // 2), n_blocks - 1)
+    cuts = [0, first, second, n_blocks]
+    return [slice(int(ends[a]), int(ends[b])) for a, b in itertools.pairwise(cuts)]
+
+
+def _blocks_of(piece: slice, lengths: Array) -> Array:
+    """The sizes of the blocks inside a piece that starts and ends between blocks."""
+    ends = np.cumsum(lengths)
+    first = int(np.searchsorted(ends, piece.start, side="right"))
+    last = int(np.searchsorted(ends, piece.stop, side="right"))
+    return lengths[first:last]
+
+
+def model_lengths(model: LatentVariableModel[Any, Any], X: Array, lengths: Any) -> Array | None:
+    """The blocks the checks use: ``lengths`` (checked) for a
+    [`RowBlocks`][emkit.protocols.RowBlocks] model, its default blocks without them, ``None``
+    for a model of independent rows (which must not be given ``lengths``).
+
+    Parameters
+    ----------
+    model : LatentVariableModel
+    X : array of shape (n_samples, n_features)
+    lengths : int array-like of shape (n_blocks,) or None
+
+    Returns
+    -------
+    int array of shape (n_blocks,) or None
+    """
+    checked = None if lengths is None else check_lengths(lengths, X.shape[0])
+    return blocks_for(model, X.shape[0], checked)
+
+
+def _with_lengths(lengths: Array | None) -> dict[str, Any]:
+    return {} if lengths is None else {"lengths": lengths}
 
 
 def require_rows(X: Array, who: str) -> None:
@@ -237,7 +306,7 @@ def checked_init(model: LatentVariableModel[Any, Any], X: Array, rng: np.random.
 
 
 def checked_iteration(
-    model: LatentVariableModel[Any, Any], X: Array, params: Any
+    model: LatentVariableModel[Any, Any], X: Array, params: Any, lengths: Array | None = None
 ) -> tuple[Any, Any]:
     """One EM iteration from ``params``, each half checked.
 
@@ -251,6 +320,9 @@ def checked_iteration(
     model : LatentVariableModel
     X : array of shape (n_samples, n_features)
     params : parameters of ``model``
+    lengths : int array of shape (n_blocks,), optional
+        The blocks of ``X``, passed to ``e_step`` (for a [`RowBlocks`][emkit.protocols.RowBlocks]
+        model).
 
     Returns
     -------
@@ -265,7 +337,7 @@ def checked_iteration(
         Either step crashed or broke one of those rules.
     """
     name = describe(model)
-    stats, log_likelihood = call_e_step(model, X, params, "X, params")
+    stats, log_likelihood = call_e_step(model, X, params, "X, params", **_with_lengths(lengths))
     check_statistics_type(stats, f"{name}.e_step")
     bad = first_non_finite(stats, "stats")
     if bad is not None or not math.isfinite(log_likelihood):
@@ -283,26 +355,60 @@ def checked_iteration(
 
 
 def check_additivity(
-    model: LatentVariableModel[Any, Any], X: Array, params: Any, split: int | None = None
+    model: LatentVariableModel[Any, Any],
+    X: Array,
+    params: Any,
+    split: int | None = None,
+    lengths: Any = None,
 ) -> None:
     """The statistics and log-likelihood of row pieces of ``X`` add up to those of all of ``X``.
+
+    For a model whose rows come in blocks ([`RowBlocks`][emkit.protocols.RowBlocks]: sequences,
+    groups) the pieces are whole blocks and each piece's ``e_step`` gets its blocks as
+    ``lengths``.
 
     Parameters
     ----------
     model : LatentVariableModel
     X : array of shape (n_samples, n_features)
-        At least ``MIN_SPLIT_ROWS`` rows unless ``split`` is given.
+        At least ``MIN_SPLIT_ROWS`` rows (or ``MIN_PIECES`` blocks) unless ``split`` is given.
     params : parameters of ``model``
     split : int, optional
-        Split into ``X[:split]`` and ``X[split:]`` only; by default ``X`` is cut into
-        ``MIN_PIECES`` pieces of unequal sizes, each of at least ``MIN_PIECE_ROWS`` rows.
+        Split into ``X[:split]`` and ``X[split:]`` only (between blocks for a blocked model); by
+        default ``X`` is cut into ``MIN_PIECES`` pieces of unequal sizes, each of at least
+        ``MIN_PIECE_ROWS`` rows (or one block).
+    lengths : int array-like of shape (n_blocks,), optional
+        The blocks of ``X`` for a blocked model (default: the model's ``default_lengths``).
     """
     name = describe(model)
-    pieces = row_pieces(X.shape[0]) if split is None else [slice(0, split), slice(split, None)]
-    whole, log_likelihood = call_e_step(model, X, params, "X, params")
-    parts = [call_e_step(model, X[p], params, f"X[{p.start}:{p.stop}], params") for p in pieces]
+    blocks = model_lengths(model, X, lengths)
+    if split is not None:
+        pieces = [slice(0, split), slice(split, X.shape[0])]
+    elif blocks is not None:
+        pieces = block_pieces(blocks)
+    else:
+        pieces = row_pieces(X.shape[0])
+    if blocks is not None and not all(
+        p.stop in set(np.cumsum(blocks).tolist()) for p in pieces[:-1]
+    ):
+        raise ValueError(
+            f"`split` must fall between the blocks of `lengths` (at one of "
+            f"{np.cumsum(blocks).tolist()}); got {split}"
+        )
+    whole, log_likelihood = call_e_step(model, X, params, "X, params", **_with_lengths(blocks))
+    parts = [
+        call_e_step(
+            model,
+            X[p],
+            params,
+            f"X[{p.start}:{p.stop}], params",
+            **_with_lengths(None if blocks is None else _blocks_of(p, blocks)),
+        )
+        for p in pieces
+    ]
     sizes = [len(range(*p.indices(X.shape[0]))) for p in pieces]
-    described = f"{len(pieces)} pieces of {', '.join(map(str, sizes))} rows"
+    unit = "rows" if blocks is None else "rows of whole blocks"
+    described = f"{len(pieces)} pieces of {', '.join(map(str, sizes))} {unit}"
     total = parts[0][0]
     for part, _ in parts[1:]:
         try:
@@ -335,32 +441,52 @@ def check_sample_weight(
     X: Array,
     params: Any,
     rng: np.random.Generator | None = None,
+    lengths: Any = None,
 ) -> None:
     """``e_step(X, params, weights=w)`` equals ``e_step(np.repeat(X, w, axis=0), params)``.
 
     The weights are integers from 0 to 3 (at least one 0 and one 3), so an E-step that drops
-    ``weights``, applies them to the log-likelihood only, or normalises them, is caught. The law
-    holds for models whose rows are independent.
+    ``weights``, applies them to the log-likelihood only, or normalises them, is caught. For a
+    model whose rows come in blocks ([`RowBlocks`][emkit.protocols.RowBlocks]) the weight is the
+    same on every row of a block, and it must equal repeating the whole block.
 
     Parameters
     ----------
     model : LatentVariableModel
-    X : array of shape (n_samples, n_features), at least 2 rows
+    X : array of shape (n_samples, n_features), at least 2 rows (blocks)
     params : parameters of ``model``
     rng : numpy Generator, optional
         Draws the weights (default: seed 0).
+    lengths : int array-like of shape (n_blocks,), optional
+        The blocks of ``X`` for a blocked model (default: the model's ``default_lengths``).
     """
     rng = np.random.default_rng(0) if rng is None else rng
-    n = X.shape[0]
-    if n < 2:
-        raise ValueError(f"check_sample_weight needs at least 2 rows of `X`; got {n}")
-    counts: Array = np.asarray(rng.integers(0, 4, size=n))
+    blocks = model_lengths(model, X, lengths)
+    units = X.shape[0] if blocks is None else blocks.shape[0]
+    if units < 2:
+        what = "rows of `X`" if blocks is None else "blocks in `lengths`"
+        raise ValueError(f"check_sample_weight needs at least 2 {what}; got {units}")
+    counts: Array = np.asarray(rng.integers(0, 4, size=units))
     counts[0], counts[-1] = 0, 3
-    weights = counts.astype(np.float64)
     name = describe(model)
-    weighted, ll_weighted = call_e_step(model, X, params, "X, params, weights=w", weights=weights)
+    if blocks is None:
+        weights = counts.astype(np.float64)
+        repeated_X, repeated_blocks = np.repeat(X, counts, axis=0), None
+    else:
+        weights = np.repeat(counts, blocks).astype(np.float64)
+        starts = np.concatenate([[0], np.cumsum(blocks)[:-1]])
+        rows = [
+            np.arange(start, start + size)
+            for start, size, count in zip(starts, blocks, counts, strict=True)
+            for _ in range(count)
+        ]
+        repeated_X = X[np.concatenate(rows)]
+        repeated_blocks = np.repeat(blocks, counts)
+    weighted, ll_weighted = call_e_step(
+        model, X, params, "X, params, weights=w", weights=weights, **_with_lengths(blocks)
+    )
     repeated, ll_repeated = call_e_step(
-        model, np.repeat(X, counts, axis=0), params, "repeated rows"
+        model, repeated_X, params, "repeated rows", **_with_lengths(repeated_blocks)
     )
     what = (
         f"{name}.e_step ignores or mis-applies `weights`: with integer row weights (0 to 3) it "
@@ -411,7 +537,9 @@ def runs_recenter_check(stats: Any) -> bool:
     return isinstance(stats, Recenterable) and not _can_refuse_recentering(stats)
 
 
-def check_recenter(model: LatentVariableModel[Any, Any], X: Array, params: Any) -> None:
+def check_recenter(
+    model: LatentVariableModel[Any, Any], X: Array, params: Any, lengths: Any = None
+) -> None:
     """``stats.recenter(like)`` moves statistics to ``like``'s reference point exactly.
 
     With ``a = e_step(X, params)`` and ``b`` the statistics of the next EM iteration (another
@@ -425,16 +553,19 @@ def check_recenter(model: LatentVariableModel[Any, Any], X: Array, params: Any) 
         ([`emkit.protocols.Recenterable`][emkit.protocols.Recenterable]).
     X : array of shape (n_samples, n_features)
     params : parameters of ``model``
+    lengths : int array-like of shape (n_blocks,), optional
+        The blocks of ``X`` for a blocked model.
     """
     name = describe(model)
-    first, _ = call_e_step(model, X, params, "X, params")
+    blocks = _with_lengths(model_lengths(model, X, lengths))
+    first, _ = call_e_step(model, X, params, "X, params", **blocks)
     if not isinstance(first, Recenterable):
         raise AssertionError(
             f"the statistics {type(first).__name__} of {name}.e_step have no method "
             "recenter(like) (emkit.protocols.Recenterable)"
         )
     moved_params = call_plugin(f"{name}.m_step", model.m_step, first)
-    second, _ = call_e_step(model, X, moved_params, "X, params of the next iteration")
+    second, _ = call_e_step(model, X, moved_params, "X, params of the next iteration", **blocks)
     method = f"{type(first).__name__}.recenter"
     inner = getattr(first, "components", None)
     if isinstance(inner, RecenterableComponents):
@@ -471,7 +602,11 @@ def check_recenter(model: LatentVariableModel[Any, Any], X: Array, params: Any) 
 
 
 def check_monotone_em(
-    model: LatentVariableModel[Any, Any], X: Array, max_iter: int = 30, random_state: int = 0
+    model: LatentVariableModel[Any, Any],
+    X: Array,
+    max_iter: int = 30,
+    random_state: int = 0,
+    lengths: Any = None,
 ) -> None:
     """EM from a random start never decreases ``log-likelihood + log-prior``.
 
@@ -482,6 +617,8 @@ def check_monotone_em(
     max_iter : int, default 30
         EM iterations, all run (``tol=0``).
     random_state : int, default 0
+    lengths : int array-like of shape (n_blocks,), optional
+        The blocks of ``X`` for a blocked model.
     """
     with warnings.catch_warnings():
         # tol=0 runs all max_iter iterations on purpose.
@@ -495,6 +632,7 @@ def check_monotone_em(
             max_iter=max_iter,
             tol=0.0,
             random_state=random_state,
+            lengths=lengths,
         )
     history = np.asarray(result.history)
     rtol = DECREASE_RTOL[np.dtype(np.float64)]
@@ -510,13 +648,16 @@ def check_monotone_em(
         )
 
 
-def check_model(model: LatentVariableModel[Any, Any], X: Any, random_state: int = 0) -> None:
+def check_model(
+    model: LatentVariableModel[Any, Any], X: Any, random_state: int = 0, lengths: Any = None
+) -> None:
     """Contract checks for any latent-variable model.
 
     In order: the parameters of ``init_params`` and of one ``m_step`` are finite and pass
     ``validate_params``; ``e_step`` returns attrs statistics; additivity over a three-way row
-    split; integer sample weights equal repeated rows; ``recenter`` (when the statistics have
-    it); monotone EM from a random start.
+    split (between blocks for a [`RowBlocks`][emkit.protocols.RowBlocks] model); integer sample
+    weights equal repeated rows (repeated blocks); ``recenter`` (when the statistics have it);
+    monotone EM from a random start.
 
     Parameters
     ----------
@@ -524,6 +665,9 @@ def check_model(model: LatentVariableModel[Any, Any], X: Any, random_state: int 
     X : array-like of shape (n_samples, n_features)
         At least ``MIN_SPLIT_ROWS`` (6) rows in the model's domain.
     random_state : int, default 0
+    lengths : int array-like of shape (n_blocks,), optional
+        For a model whose rows come in blocks: the sizes of the sequences (groups) of ``X``,
+        at least ``MIN_PIECES`` of them, so that the additivity check can cut between them.
 
     Raises
     ------
@@ -534,10 +678,11 @@ def check_model(model: LatentVariableModel[Any, Any], X: Any, random_state: int 
     """
     X = model.validate_data(check_array(X))
     require_rows(X, "check_model")
+    blocks = model_lengths(model, X, lengths)
     params = checked_init(model, X, np.random.default_rng(random_state))
-    params, stats = checked_iteration(model, X, params)
-    check_additivity(model, X, params)
-    check_sample_weight(model, X, params)
+    params, stats = checked_iteration(model, X, params, blocks)
+    check_additivity(model, X, params, lengths=blocks)
+    check_sample_weight(model, X, params, lengths=blocks)
     if runs_recenter_check(stats):
-        check_recenter(model, X, params)
-    check_monotone_em(model, X, random_state=random_state)
+        check_recenter(model, X, params, lengths=blocks)
+    check_monotone_em(model, X, random_state=random_state, lengths=blocks)
