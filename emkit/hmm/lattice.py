@@ -1,0 +1,757 @@
+"""Forward-backward and Viterbi on many sequences at once: the E-step engine of the HMMs.
+
+Every sequence is cut into consecutive segments of at most ``L`` steps, and all segments of all
+sequences are processed side by side, so that a Python loop runs over the (at most ``L``) steps of
+one segment with every numpy call working on all segments at once. The recursions are linear
+(forward-backward) or max-plus linear (Viterbi), so a segment acts on the state vector entering it
+through a K x K *transfer matrix*. The transfer matrices of all segments are computed in one pass
+(vectorised over segments), a short loop over the segments of a sequence (vectorised over
+sequences) composes them into the exact forward and backward vectors at every segment boundary,
+and the ordinary recursions then run inside all segments at once from those boundary values.
+
+Storage is *packed*, time-major: segments are sorted by decreasing length, so the segments still
+running at step ``p`` are a prefix of that order, and the rows of step ``p`` form one contiguous
+block of the (T, K) arrays. There is no padding and no mask; memory is O(T K) plus
+O(n_segments K K), never O(T K K).
+
+Numerics. Emissions are shifted by their row maximum, ``b_t = exp(e_t - max_k e_t)``, and the
+shifts are added back to the log-likelihood, so a frame that every state explains badly (a
+60-sigma outlier) costs nothing. The forward vector is the scaled (filtered) one of Rabiner
+(1989): ``alpha_t = (alpha_{t-1} A) * b_t / c_t`` with ``sum_k alpha_t(k) = 1`` and
+``log p(x) = sum_t (shift_t + log c_t)``. A step whose normaliser falls below ``_TINY`` (the
+prediction puts almost no mass where the emission does) is redone in log space, so nothing
+underflows to an all-zero vector. The backward vector is normalised by its sum (any positive
+scale works, since the posteriors are normalised per step) with the same log-space rescue.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, final
+
+import attrs
+import numpy as np
+
+from emkit._backend import Array
+
+__all__ = [
+    "Posteriors",
+    "forward_backward",
+    "log_likelihood",
+    "segment_length_for",
+    "viterbi",
+]
+
+# Below this a normaliser is treated as underflowing and its step is redone in log space. At
+# 1e-150 a sum of products of doubles is still exact to rounding, and the ratio
+# b * beta / (c * g) used for the transition counts stays below 1e300.
+_TINY = 1e-150
+
+# The default segment length never drops below this: shorter segments make the per-segment
+# transfer matrices (K times the work of the plain forward pass) the bottleneck.
+_MIN_SEGMENT = 64
+
+# log(N~) (m, K, K), the log row scales (m, K) and the position of every rank among the m
+_Transfer = tuple[Array, Array, Array]
+
+
+@final
+@attrs.frozen(eq=False)
+class Posteriors:
+    """What the E-step of an HMM needs from the forward-backward pass of a chunk of sequences.
+
+    Attributes
+    ----------
+    state : Array
+        (T, K) float64: ``gamma_t(k) = p(z_t = k | x of its sequence)``; rows sum to 1.
+    starts : Array
+        (K,) float64: sum over sequences ``s`` of ``w_s * gamma_{first step of s}``.
+    transitions : Array
+        (K, K) float64: sum over sequences of ``w_s * sum_t xi_t(i, j)`` with
+        ``xi_t(i, j) = p(z_t = i, z_{t+1} = j | x)``.
+    log_likelihood : Array
+        (n_sequences,) float64: ``log p(x_s)`` of every sequence (not weighted).
+    """
+
+    state: Array
+    starts: Array
+    transitions: Array
+    log_likelihood: Array
+
+
+def segment_length_for(lengths: Array) -> int:
+    """The default segment length for sequences of the given lengths.
+
+    ``L = min(max(lengths), max(64, ceil(sqrt(T))))`` with ``T = sum(lengths)``: many sequences of
+    moderate length run unsegmented side by side; one long sequence of ``T`` steps becomes about
+    ``sqrt(T)`` segments of ``sqrt(T)`` steps, which balances the loop over the steps of a segment
+    against the loop over the segments of a sequence.
+
+    Parameters
+    ----------
+    lengths : Array
+        (n_sequences,) positive ints.
+
+    Returns
+    -------
+    int
+        The segment length, at least 1.
+    """
+    lengths = np.asarray(lengths)
+    total = int(lengths.sum())
+    return max(1, min(int(lengths.max()), max(_MIN_SEGMENT, math.isqrt(max(total - 1, 0)) + 1)))
+
+
+# -- layout ---------------------------------------------------------------------------------------
+
+
+@final
+@attrs.frozen(eq=False)
+class _Layout:
+    """Where every step of every segment lives in the packed (T, K) arrays.
+
+    Segments are indexed by *rank*: their position when sorted by decreasing length (stable, so
+    equal lengths keep sequence order). Packed row ``offsets[p] + r`` holds step ``p`` of the
+    segment of rank ``r``; ``n_active[p]`` segments have a step ``p``.
+    """
+
+    n_sequences: int
+    seq_start: Array  # (n_seq,) first natural row of every sequence
+    seq_segments: Array  # (n_seq,) number of segments of every sequence
+    first_segment: Array  # (n_seq,) natural index of every sequence's first segment
+    rank_of: Array  # (n_seg,) rank of every natural segment
+    seg_len: Array  # (n_seg,) length, by rank (non-increasing)
+    seg_seq: Array  # (n_seg,) sequence, by rank
+    seg_first: Array  # (n_seg,) bool: first segment of its sequence, by rank
+    seg_last: Array  # (n_seg,) bool: last segment of its sequence, by rank
+    n_active: Array  # (L + 1,) segments with a step p; n_active[L] == 0
+    offsets: Array  # (L + 1,) first packed row of step p
+    perm: Array  # (T,) natural row of every packed row
+    inv_perm: Array  # (T,) packed row of every natural row
+    row_rank: Array  # (T,) rank of the segment of every packed row
+
+
+def _layout(lengths: Array, segment_length: int) -> _Layout:
+    lengths = np.asarray(lengths, dtype=np.intp)
+    n_seq = lengths.size
+    L = min(segment_length, int(lengths.max()))
+    seq_start = np.zeros(n_seq, dtype=np.intp)
+    np.cumsum(lengths[:-1], out=seq_start[1:])
+    seq_segments = -(-lengths // L)
+    first_segment = np.zeros(n_seq, dtype=np.intp)
+    np.cumsum(seq_segments[:-1], out=first_segment[1:])
+    n_seg = int(seq_segments.sum())
+    seq_of = np.repeat(np.arange(n_seq), seq_segments)
+    index_in_seq = np.arange(n_seg) - first_segment[seq_of]
+    start = seq_start[seq_of] + index_in_seq * L
+    length = np.minimum(L, lengths[seq_of] - index_in_seq * L)
+    order = np.argsort(-length, kind="stable")
+    rank_of = np.empty(n_seg, dtype=np.intp)
+    rank_of[order] = np.arange(n_seg)
+    seg_len = length[order]
+    # n_active[p] = #segments longer than p = #segments of length >= p + 1
+    at_least = np.bincount(seg_len, minlength=L + 1)[::-1].cumsum()[::-1]
+    n_active = np.zeros(L + 1, dtype=np.intp)
+    n_active[:L] = at_least[1 : L + 1]
+    offsets = np.zeros(L + 1, dtype=np.intp)
+    np.cumsum(n_active[:L], out=offsets[1:])
+    total = int(offsets[L])
+    step_of_row = np.repeat(np.arange(L), n_active[:L])
+    row_rank = np.arange(total) - offsets[step_of_row]
+    perm = start[order][row_rank] + step_of_row
+    inv_perm = np.empty(total, dtype=np.intp)
+    inv_perm[perm] = np.arange(total)
+    return _Layout(
+        n_sequences=n_seq,
+        seq_start=seq_start,
+        seq_segments=seq_segments,
+        first_segment=first_segment,
+        rank_of=rank_of,
+        seg_len=seg_len,
+        seg_seq=seq_of[order],
+        seg_first=(index_in_seq == 0)[order],
+        seg_last=(index_in_seq == seq_segments[seq_of] - 1)[order],
+        n_active=n_active,
+        offsets=offsets,
+        perm=perm,
+        inv_perm=inv_perm,
+        row_rank=row_rank,
+    )
+
+
+def _check(
+    log_emission: Array, startprob: Array, transmat: Array, lengths: Array, segment_length: Any
+) -> tuple[Array, Array, Array, Array, int]:
+    E = np.asarray(log_emission, dtype=np.float64)
+    pi = np.asarray(startprob, dtype=np.float64)
+    A = np.ascontiguousarray(transmat, dtype=np.float64)
+    lengths = np.asarray(lengths)
+    if E.ndim != 2 or pi.shape != (E.shape[1],) or A.shape != (E.shape[1], E.shape[1]):
+        raise ValueError(
+            "`log_emission` (T, K), `startprob` (K,) and `transmat` (K, K) must agree; got "
+            f"shapes {E.shape}, {pi.shape} and {A.shape}"
+        )
+    if lengths.ndim != 1 or lengths.size == 0 or lengths.dtype.kind not in "iu":
+        raise ValueError(f"`lengths` must be a non-empty 1-d array of ints; got {lengths!r}")
+    if lengths.min() < 1 or int(lengths.sum()) != E.shape[0]:
+        raise ValueError(
+            "`lengths` must be positive and sum to the number of rows of `log_emission` "
+            f"({E.shape[0]}); got minimum {lengths.min()} and sum {lengths.sum()}"
+        )
+    if segment_length is None:
+        L = segment_length_for(lengths)
+    elif isinstance(segment_length, int | np.integer) and segment_length >= 1:
+        L = int(segment_length)
+    else:
+        raise ValueError(f"`segment_length` must be a positive int or None; got {segment_length!r}")
+    return E, pi, A, lengths, L
+
+
+def _shifted(E: Array, lay: _Layout) -> tuple[Array, Array]:
+    """Packed emissions shifted by their row maximum, and the shifts (0 for an all -inf row)."""
+    e = E[lay.perm]
+    shift = e.max(axis=1)
+    shift[~np.isfinite(shift)] = 0.0
+    e -= shift[:, None]
+    return e, shift
+
+
+def _log(x: Array) -> Array:
+    with np.errstate(divide="ignore"):
+        return np.log(x)
+
+
+def _lse(a: Array, axis: int) -> Array:
+    """``log(sum(exp(a), axis))``; all ``-inf`` gives ``-inf`` without warnings."""
+    m = a.max(axis=axis, keepdims=True)
+    m[~np.isfinite(m)] = 0.0
+    with np.errstate(divide="ignore"):
+        out = np.log(np.exp(a - m).sum(axis=axis, keepdims=True)) + m
+    return np.asarray(np.squeeze(out, axis=axis))
+
+
+def _log_rows_normalised(v: Array) -> Array:
+    """``v`` minus the log-sum-exp of its rows (rows of only ``-inf`` stay ``-inf``)."""
+    norm = _lse(v, axis=1)
+    norm[~np.isfinite(norm)] = 0.0
+    return v - norm[:, None]
+
+
+def _log_normalise(v: Array) -> tuple[Array, Array]:
+    """Rows of ``exp(v)`` normalised to sum 1, and their log normalisers (rows of (m, K)).
+
+    A row of only ``-inf`` (a dead row) comes back as zeros with normaliser ``-inf``.
+    """
+    m = v.max(axis=1)
+    dead = ~np.isfinite(m)
+    m[dead] = 0.0
+    x = np.exp(v - m[:, None])
+    s = x.sum(axis=1)
+    s[dead] = 1.0
+    x /= s[:, None]
+    log_norm = m + np.log(s)
+    log_norm[dead] = -np.inf
+    return x, log_norm
+
+
+def _sum_by_sequence(values: Array, lay: _Layout) -> Array:
+    """Per-sequence sums of packed per-row values (by segment first: short sequential sums)."""
+    by_segment = np.bincount(lay.row_rank, weights=values, minlength=lay.seg_len.size)
+    return np.bincount(lay.seg_seq, weights=by_segment, minlength=lay.n_sequences)
+
+
+def _raise_impossible(rows: Array, lay: _Layout) -> None:
+    t = lay.perm[np.asarray(rows, dtype=np.intp)]
+    seq = np.searchsorted(lay.seq_start, t, side="right") - 1
+    step = t - lay.seq_start[seq]
+    first = np.lexsort((step, seq))[0]
+    raise ValueError(
+        f"sequence {int(seq[first])} is impossible under the model: its probability is exactly 0 "
+        f"from step {int(step[first])} of the sequence on (every path is blocked by zeros in "
+        "`startprob`/`transmat` or by -inf emissions)"
+    )
+
+
+# -- forward ---------------------------------------------------------------------------------------
+
+
+def _transfer(e: Array, b: Array, A: Array, lay: _Layout, ranks: Array) -> tuple[Array, Array]:
+    """Row-normalised forward transfer matrices of the segments ``ranks`` (increasing).
+
+    For segment ``g`` with steps ``0 .. n-1``, ``N_g = diag(b_0) A diag(b_1) ... A diag(b_{n-1})``
+    maps the prediction entering the segment to the unnormalised forward vector at its last
+    step. Row ``i`` is a forward pass started from state ``i``; each row is normalised to sum 1
+    at every step with its log scale kept: ``N_g[i] = exp(scale[i]) * N~_g[i]``.
+
+    Returns ``log(N~)`` (m, K, K) and ``scale`` (m, K).
+    """
+    m, K = ranks.size, A.shape[0]
+    lens = lay.seg_len[ranks]
+    R = np.zeros((m, K, K))
+    R[:, np.arange(K), np.arange(K)] = 1.0
+    scale = e[lay.offsets[0] + ranks].copy()
+    R[~np.isfinite(scale)] = 0.0
+    ones = np.ones(K)
+    for p in range(1, int(lens[0]) if m else 0):
+        n = int(np.count_nonzero(lens > p))
+        rows = lay.offsets[p] + ranks[:n]
+        prev = R[:n]
+        new = np.matmul(prev.reshape(n * K, K), A).reshape(n, K, K)
+        new *= b[rows][:, None, :]
+        s = new @ ones
+        low = s < _TINY
+        if low.any():
+            seg, row = np.nonzero(low)
+            alive = np.isfinite(scale[seg, row])
+            s[seg[~alive], row[~alive]] = 1.0
+            seg, row = seg[alive], row[alive]
+            if seg.size:
+                v = _log(prev[seg, row] @ A) + e[rows[seg]]
+                x, log_norm = _log_normalise(v)
+                new[seg, row] = x
+                s[seg, row] = 1.0
+                scale[seg, row] += log_norm
+        new /= s[..., None]
+        R[:n] = new
+        scale[:n] += np.log(s)
+    return _log(R), scale
+
+
+def _boundary_forward(
+    e: Array, b: Array, pi: Array, A: Array, logA: Array, lay: _Layout
+) -> tuple[Array, Array, _Transfer | None, Array]:
+    """The normalised prediction ``p(z | x before the segment)`` entering every segment.
+
+    Returns it (n_seg, K) by rank, its log, the transfer data of multi-segment sequences (or
+    None) and the ranks those cover.
+    """
+    n_seg, K = lay.seg_len.size, pi.size
+    pred = np.empty((n_seg, K))
+    pred[lay.seg_first] = pi
+    log_pred = np.empty((n_seg, K))
+    log_pred[lay.seg_first] = _log(pi)
+    multi = np.flatnonzero(lay.seq_segments > 1)
+    ranks = np.flatnonzero(~(lay.seg_first & lay.seg_last))
+    if multi.size == 0:
+        return pred, log_pred, None, ranks
+    logN, scale = _transfer(e, b, A, lay, ranks)
+    where = np.empty(n_seg, dtype=np.intp)
+    where[ranks] = np.arange(ranks.size)
+    # sequences with more segments first, so those still running at segment j are a prefix
+    seqs = multi[np.argsort(-lay.seq_segments[multi], kind="stable")]
+    counts = lay.seq_segments[seqs]
+    for j in range(int(counts[0]) - 1):
+        active = seqs[: int(np.count_nonzero(counts > j + 1))]
+        r = lay.rank_of[lay.first_segment[active] + j]
+        r_next = lay.rank_of[lay.first_segment[active] + j + 1]
+        # log of the prediction entering the next segment:
+        # log q'_k = lse_j( lse_i(log q_i + scale_i + log N~_ij) + log A_jk )
+        u = log_pred[r] + scale[where[r]]
+        end = _lse(u[:, :, None] + logN[where[r]], axis=1)
+        nxt = _lse(end[:, :, None] + logA, axis=1)
+        log_pred[r_next] = _log_rows_normalised(nxt)
+        pred[r_next] = np.exp(log_pred[r_next])
+    return pred, log_pred, (logN, scale, where), ranks
+
+
+def _forward(
+    e: Array, b: Array, pi: Array, A: Array, logA: Array, lay: _Layout
+) -> tuple[Array, Array, Array, _Transfer | None]:
+    """Scaled forward pass inside all segments.
+
+    Returns alpha (T, K) packed, the log normalisers ``log c`` (T,) packed, the per-row
+    normaliser actually divided by (1 on rows redone in log space), and the transfer data.
+    """
+    T, K = b.shape
+    pred0, log_pred0, transfer, _ = _boundary_forward(e, b, pi, A, logA, lay)
+    alpha = np.empty((T, K))
+    c = np.empty(T)
+    ones = np.ones(K)
+    fixed_rows: list[Array] = []
+    fixed_vals: list[Array] = []
+    dead_rows: list[Array] = []
+    off, n_active = lay.offsets, lay.n_active
+    for p in range(n_active.size - 1):
+        n = int(n_active[p])
+        if n == 0:
+            break
+        lo = int(off[p])
+        blk = alpha[lo : lo + n]
+        if p == 0:
+            np.multiply(pred0, b[lo : lo + n], out=blk)
+        else:
+            prev = alpha[int(off[p - 1]) : int(off[p - 1]) + n]
+            np.matmul(prev, A, out=blk)
+            blk *= b[lo : lo + n]
+        cb = c[lo : lo + n]
+        np.matmul(blk, ones, out=cb)
+        if cb.min() < _TINY:
+            low = np.flatnonzero(cb < _TINY)
+            log_pred = log_pred0[low] if p == 0 else _log(prev[low] @ A)
+            x, log_norm = _log_normalise(log_pred + e[lo + low])
+            blk[low] = x
+            cb[low] = 1.0
+            fixed_rows.append(lo + low)
+            fixed_vals.append(log_norm)
+            dead = ~np.isfinite(log_norm)
+            if dead.any():
+                dead_rows.append(lo + low[dead])
+        blk /= cb[:, None]
+    if dead_rows:
+        _raise_impossible(np.concatenate(dead_rows), lay)
+    log_c = np.log(c)
+    if fixed_rows:
+        log_c[np.concatenate(fixed_rows)] = np.concatenate(fixed_vals)
+    return alpha, log_c, c, transfer
+
+
+# -- backward --------------------------------------------------------------------------------------
+
+
+def _boundary_backward(
+    A: Array, logA: Array, lay: _Layout, K: int, transfer: _Transfer | None
+) -> Array:
+    """The normalised backward vector at the last step of every segment, (n_seg, K) by rank."""
+    n_seg = lay.seg_len.size
+    log_beta = np.zeros((n_seg, K))
+    if transfer is not None:
+        logN, scale, where = transfer
+        multi = np.flatnonzero(lay.seq_segments > 1)
+        seqs = multi[np.argsort(-lay.seq_segments[multi], kind="stable")]
+        counts = lay.seq_segments[seqs]
+        for j in range(int(counts[0]) - 2, -1, -1):
+            active = seqs[: int(np.count_nonzero(counts > j + 1))]
+            r = lay.rank_of[lay.first_segment[active] + j]
+            r_next = lay.rank_of[lay.first_segment[active] + j + 1]
+            # beta_end(g) = A diag(exp(scale_{g+1})) N~_{g+1} beta_end(g+1), in log space
+            w = where[r_next]
+            y = _lse(logN[w] + log_beta[r_next][:, None, :], axis=2) + scale[w]
+            nb = _lse(logA[None, :, :] + y[:, None, :], axis=2)
+            log_beta[r] = _log_rows_normalised(nb)
+    beta: Array = np.exp(log_beta - log_beta.max(axis=1, keepdims=True))
+    beta /= beta.sum(axis=1, keepdims=True)
+    return beta
+
+
+def _backward(
+    e: Array, b: Array, A: Array, logA: Array, lay: _Layout, transfer: _Transfer | None
+) -> Array:
+    """Backward vectors (T, K) packed, each row normalised to sum 1."""
+    T, K = b.shape
+    beta_end = _boundary_backward(A, logA, lay, K, transfer)
+    beta = np.empty((T, K))
+    AT = np.ascontiguousarray(A.T)
+    ones = np.ones(K)
+    off, n_active = lay.offsets, lay.n_active
+    work = np.empty((int(n_active[0]), K))
+    sums = np.empty(int(n_active[0]))
+    for p in range(n_active.size - 2, -1, -1):
+        n, nn = int(n_active[p]), int(n_active[p + 1])
+        if n == 0:
+            continue
+        lo = int(off[p])
+        blk = beta[lo : lo + n]
+        blk[nn:] = beta_end[nn:n]
+        if nn == 0:
+            continue
+        hi = int(off[p + 1])
+        nxt = beta[hi : hi + nn]
+        w = np.multiply(b[hi : hi + nn], nxt, out=work[:nn])
+        np.matmul(w, AT, out=blk[:nn])
+        s = np.matmul(blk[:nn], ones, out=sums[:nn])
+        if s.min() < _TINY:
+            low = np.flatnonzero(s < _TINY)
+            v = e[hi + low] + _log(nxt[low])
+            lb = _lse(logA[None, :, :] + v[:, None, :], axis=2)
+            x, _ = _log_normalise(lb)
+            blk[low] = x
+            s[low] = 1.0
+        blk[:nn] /= s[:, None]
+    return beta
+
+
+# -- public functions ------------------------------------------------------------------------------
+
+
+def forward_backward(
+    log_emission: Array,
+    startprob: Array,
+    transmat: Array,
+    lengths: Array,
+    sequence_weights: Array | None = None,
+    segment_length: int | None = None,
+) -> Posteriors:
+    """Forward-backward on concatenated sequences: state posteriors and expected counts.
+
+    Parameters
+    ----------
+    log_emission : Array
+        (T, K) ``log p(x_t | z_t = k)`` of all sequences concatenated, any float dtype; may hold
+        ``-inf``.
+    startprob : Array
+        (K,) initial state probabilities (exact zeros allowed).
+    transmat : Array
+        (K, K) row-stochastic transition matrix (exact zeros allowed: left-right models).
+    lengths : Array
+        (n_sequences,) positive ints summing to T.
+    sequence_weights : Array or None
+        (n_sequences,) non-negative weights of the start and transition counts; None means 1.
+    segment_length : int or None
+        Steps per segment; None uses [`segment_length_for`][emkit.hmm.lattice.segment_length_for].
+        The answer does not depend on it (up to rounding).
+
+    Returns
+    -------
+    Posteriors
+        State posteriors (T, K), weighted start counts (K,), weighted transition counts (K, K)
+        and the log-likelihood of every sequence (n_sequences,).
+
+    Raises
+    ------
+    ValueError
+        If a sequence has probability 0 under the model (naming the sequence and the step).
+    """
+    E, pi, A, lengths, L = _check(log_emission, startprob, transmat, lengths, segment_length)
+    lay = _layout(lengths, L)
+    K = E.shape[1]
+    logA = _log(A)
+    e, shift = _shifted(E, lay)
+    b = np.exp(e)
+    alpha, log_c, c, transfer = _forward(e, b, pi, A, logA, lay)
+    beta = _backward(e, b, A, logA, lay, transfer)
+    ones = np.ones(K)
+
+    # gamma_t ∝ alpha_t * beta_t; a row whose product underflows is redone in log space
+    gamma = alpha * beta
+    g = gamma @ ones
+    low_g = g < _TINY
+    if low_g.any():
+        rows = np.flatnonzero(low_g)
+        gamma[rows], _ = _log_normalise(_log(alpha[rows]) + _log(beta[rows]))
+        g[rows] = 1.0
+    gamma /= g[:, None]
+
+    weights = None if sequence_weights is None else np.asarray(sequence_weights, np.float64)
+    row_weight = None if weights is None else weights[lay.seg_seq[lay.row_rank]]
+
+    # sum_t xi_t = A * sum_t alpha_t^T V_{t+1} with V_{t+1} = b_{t+1} beta_{t+1} / n_t, where
+    # the normaliser n_t = alpha_t A (b beta)_{t+1} = c_{t+1} g_{t+1}. V overwrites b (now unused).
+    V = b
+    V *= beta
+    V /= (c * g)[:, None]
+    bad = np.flatnonzero(low_g | (log_c < math.log(_TINY)))
+    V[bad] = 0.0
+    if row_weight is not None:
+        V *= row_weight[:, None]
+    counts = np.zeros((K, K))
+    off, n_active = lay.offsets, lay.n_active
+    for p in range(n_active.size - 2):
+        nn = int(n_active[p + 1])
+        if nn == 0:
+            break
+        lo, hi = int(off[p]), int(off[p + 1])
+        counts += alpha[lo : lo + nn].T @ V[hi : hi + nn]
+    # pairs across a segment boundary: first row of a non-first segment and its natural predecessor
+    nxt = np.flatnonzero(~lay.seg_first)  # packed row of step 0 of rank r is r
+    if nxt.size:
+        prv = lay.inv_perm[lay.perm[nxt] - 1]
+        counts += alpha[prv].T @ V[nxt]
+    transitions = A * counts
+    bad = bad[lay.perm[bad] != _seq_first_row(bad, lay)]  # a sequence's first step has no pair
+    if bad.size:
+        # xi_t in log space for the few pairs whose normaliser underflowed
+        prv = lay.inv_perm[lay.perm[bad] - 1]
+        log_xi = (
+            _log(alpha[prv])[:, :, None] + logA[None, :, :] + (e[bad] + _log(beta[bad]))[:, None, :]
+        )
+        log_xi -= _lse(log_xi.reshape(bad.size, K * K), axis=1)[:, None, None]
+        xi = np.exp(log_xi)
+        if row_weight is not None:
+            xi *= row_weight[bad][:, None, None]
+        transitions += xi.sum(axis=0)
+
+    state = gamma[lay.inv_perm]
+    first_rows = state[lay.seq_start]
+    starts = first_rows.sum(axis=0) if weights is None else weights @ first_rows
+    ll = _sum_by_sequence(shift + log_c, lay)
+    return Posteriors(state=state, starts=starts, transitions=transitions, log_likelihood=ll)
+
+
+def _seq_first_row(rows: Array, lay: _Layout) -> Array:
+    """Natural row of the first step of the sequence of each packed row."""
+    return lay.seq_start[lay.seg_seq[lay.row_rank[rows]]]
+
+
+def log_likelihood(
+    log_emission: Array,
+    startprob: Array,
+    transmat: Array,
+    lengths: Array,
+    segment_length: int | None = None,
+) -> Array:
+    """``log p(x_s)`` of every sequence by the forward pass alone (cheaper; for scoring).
+
+    Parameters are those of [`forward_backward`][emkit.hmm.lattice.forward_backward].
+
+    Returns
+    -------
+    Array
+        (n_sequences,) float64.
+
+    Raises
+    ------
+    ValueError
+        If a sequence has probability 0 under the model (naming the sequence and the step).
+    """
+    E, pi, A, lengths, L = _check(log_emission, startprob, transmat, lengths, segment_length)
+    lay = _layout(lengths, L)
+    e, shift = _shifted(E, lay)
+    _, log_c, _, _ = _forward(e, np.exp(e), pi, A, _log(A), lay)
+    return _sum_by_sequence(shift + log_c, lay)
+
+
+# -- Viterbi ---------------------------------------------------------------------------------------
+
+
+def _maxplus_transfer(e: Array, logA: Array, lay: _Layout, ranks: Array) -> tuple[Array, Array]:
+    """Max-plus transfer matrices of the segments ``ranks``: ``best[i, j]`` is the best log score
+    of a path through the segment entering in state ``i`` (its emission included) and leaving
+    from state ``j``; rows are shifted to maximum 0 with the shift kept in ``scale`` (m, K)."""
+    m, K = ranks.size, logA.shape[0]
+    lens = lay.seg_len[ranks]
+    R = np.full((m, K, K), -np.inf)
+    R[:, np.arange(K), np.arange(K)] = 0.0
+    scale = e[ranks].copy()
+    for p in range(1, int(lens[0]) if m else 0):
+        n = int(np.count_nonzero(lens > p))
+        rows = lay.offsets[p] + ranks[:n]
+        new = (R[:n, :, :, None] + logA).max(axis=2) + e[rows][:, None, :]
+        top = new.max(axis=2)
+        top[~np.isfinite(top)] = 0.0
+        new -= top[..., None]
+        R[:n] = new
+        scale[:n] += top
+    return R, scale
+
+
+def viterbi(
+    log_emission: Array,
+    startprob: Array,
+    transmat: Array,
+    lengths: Array,
+    segment_length: int | None = None,
+) -> tuple[Array, Array]:
+    """The most probable state path of every sequence (max-plus forward and back-tracking).
+
+    Parameters are those of [`forward_backward`][emkit.hmm.lattice.forward_backward]. Ties go to
+    the lower state index.
+
+    Returns
+    -------
+    states : Array
+        (T,) intp: the best path of every sequence, concatenated.
+    log_prob : Array
+        (n_sequences,) float64: ``log p(x_s, best path)``.
+
+    Raises
+    ------
+    ValueError
+        If a sequence has probability 0 under the model (naming the sequence and the step).
+    """
+    E, pi, A, lengths, L = _check(log_emission, startprob, transmat, lengths, segment_length)
+    lay = _layout(lengths, L)
+    T, K = E.shape
+    n_seg = lay.seg_len.size
+    logA = _log(A)
+    e, shift = _shifted(E, lay)
+
+    # best log score entering every segment (before its first emission), shifted to max 0
+    q = np.empty((n_seg, K))
+    q[lay.seg_first] = _log(pi)
+    q_offset = np.zeros(n_seg)
+    entry = np.zeros((n_seg, K), dtype=np.intp)  # best last state of the previous segment
+    multi = np.flatnonzero(lay.seq_segments > 1)
+    if multi.size:
+        ranks = np.flatnonzero(~(lay.seg_first & lay.seg_last))
+        R, scale = _maxplus_transfer(e, logA, lay, ranks)
+        where = np.empty(n_seg, dtype=np.intp)
+        where[ranks] = np.arange(ranks.size)
+        seqs = multi[np.argsort(-lay.seq_segments[multi], kind="stable")]
+        counts = lay.seq_segments[seqs]
+        for j in range(int(counts[0]) - 1):
+            active = seqs[: int(np.count_nonzero(counts > j + 1))]
+            r = lay.rank_of[lay.first_segment[active] + j]
+            r_next = lay.rank_of[lay.first_segment[active] + j + 1]
+            u = q[r] + scale[where[r]]
+            end = (u[:, :, None] + R[where[r]]).max(axis=1)
+            cand = end[:, :, None] + logA
+            best_prev = cand.argmax(axis=1)
+            nq = np.take_along_axis(cand, best_prev[:, None, :], axis=1)[:, 0, :]
+            top = nq.max(axis=1)
+            top[~np.isfinite(top)] = 0.0
+            q[r_next] = nq - top[:, None]
+            q_offset[r_next] = q_offset[r] + top
+            entry[r_next] = best_prev
+
+    # max-plus forward inside all segments, back-pointers stored packed (T, K)
+    back = np.empty((T, K), dtype=np.intp)
+    delta = np.empty((int(lay.n_active[0]), K))
+    seg_scale = q_offset.copy()
+    final = np.empty((n_seg, K))
+    dead_rows: list[Array] = []
+    off, n_active = lay.offsets, lay.n_active
+    for p in range(n_active.size - 1):
+        n, nn = int(n_active[p]), int(n_active[p + 1])
+        if n == 0:
+            break
+        lo = int(off[p])
+        if p == 0:
+            np.add(q, e[:n], out=delta)
+            back[:n] = 0
+        else:
+            cand = delta[:n, :, None] + logA
+            bp = back[lo : lo + n]
+            np.argmax(cand, axis=1, out=bp)
+            delta[:n] = np.take_along_axis(cand, bp[:, None, :], axis=1)[:, 0, :]
+            delta[:n] += e[lo : lo + n]
+        top = delta[:n].max(axis=1)
+        dead = ~np.isfinite(top)
+        if dead.any():
+            dead_rows.append(lo + np.flatnonzero(dead))
+            top[dead] = 0.0
+        delta[:n] -= top[:, None]
+        seg_scale[:n] += top
+        final[nn:n] = delta[nn:n]
+    if dead_rows:
+        _raise_impossible(np.concatenate(dead_rows), lay)
+
+    # back-track inside all segments for every end state; the track overwrites the pointers
+    cur = np.empty((int(n_active[0]), K), dtype=np.intp)
+    for p in range(n_active.size - 2, -1, -1):
+        n, nn = int(n_active[p]), int(n_active[p + 1])
+        if n == 0:
+            continue
+        cur[nn:n] = np.arange(K)
+        lo = int(off[p])
+        blk = back[lo : lo + n]
+        prev = np.take_along_axis(blk, cur[:n], axis=1)
+        blk[...] = cur[:n]
+        cur[:n] = prev
+    # cur[r, k] is now unused; the start state of segment r given end state k is back[r, k]
+
+    end_state = np.empty(n_seg, dtype=np.intp)
+    last_r = lay.rank_of[lay.first_segment + lay.seq_segments - 1]
+    end_state[last_r] = final[last_r].argmax(axis=1)
+    log_prob = seg_scale[last_r] + final[last_r].max(axis=1)
+    log_prob += np.bincount(lay.seg_seq[lay.row_rank], weights=shift, minlength=lay.n_sequences)
+    if multi.size:
+        seqs = multi[np.argsort(-lay.seq_segments[multi], kind="stable")]
+        counts = lay.seq_segments[seqs]
+        for j in range(int(counts[0]) - 1, 0, -1):
+            active = seqs[: int(np.count_nonzero(counts > j))]
+            r = lay.rank_of[lay.first_segment[active] + j]
+            r_prev = lay.rank_of[lay.first_segment[active] + j - 1]
+            start = back[r, end_state[r]]
+            end_state[r_prev] = entry[r, start]
+    packed = back[np.arange(T), end_state[lay.row_rank]]
+    return packed[lay.inv_perm], log_prob
