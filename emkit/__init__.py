@@ -34,6 +34,7 @@ from emkit.families import (
     MeanParams,
     Poisson,
 )
+from emkit.hmm import HiddenMarkovModel, HMMParams
 from emkit.init import INIT_METHODS, init_methods, register_init
 from emkit.io import load, save
 from emkit.mixture import FiniteMixture, MixtureParams, MixtureStats
@@ -62,6 +63,8 @@ __all__ = [
     "Gaussian",
     "GaussianMixture",
     "GaussianParams",
+    "HMMParams",
+    "HiddenMarkovModel",
     "IterationState",
     "LatentVariableModel",
     "LikelihoodDecreaseWarning",
