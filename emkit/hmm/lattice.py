@@ -209,8 +209,11 @@ def _check(
 
 def _shifted(E: Array, lay: _Layout) -> tuple[Array, Array]:
     """Packed emissions shifted by their row maximum, and the shifts (0 for an all -inf row)."""
-    e = E[lay.perm]
-    shift = e.max(axis=1)
+    e = np.take(E, lay.perm, axis=0)
+    # a running maximum over the K columns is several times faster than a row reduction
+    shift = e[:, 0].copy()
+    for k in range(1, e.shape[1]):
+        np.maximum(shift, e[:, k], out=shift)
     shift[~np.isfinite(shift)] = 0.0
     e -= shift[:, None]
     return e, shift
@@ -396,7 +399,7 @@ def _forward(
             dead = ~np.isfinite(log_norm)
             if dead.any():
                 dead_rows.append(lo + low[dead])
-        blk /= cb[:, None]
+        blk *= np.reciprocal(cb)[:, None]
     if dead_rows:
         _raise_impossible(np.concatenate(dead_rows), lay)
     log_c = np.log(c)
@@ -466,7 +469,7 @@ def _backward(
             x, _ = _log_normalise(lb)
             blk[low] = x
             s[low] = 1.0
-        blk[:nn] /= s[:, None]
+        blk[:nn] *= np.reciprocal(s)[:, None]
     return beta
 
 
@@ -529,7 +532,7 @@ def forward_backward(
         rows = np.flatnonzero(low_g)
         gamma[rows], _ = _log_normalise(_log(alpha[rows]) + _log(beta[rows]))
         g[rows] = 1.0
-    gamma /= g[:, None]
+    gamma *= np.reciprocal(g)[:, None]
 
     weights = None if sequence_weights is None else np.asarray(sequence_weights, np.float64)
     row_weight = None if weights is None else weights[lay.seg_seq[lay.row_rank]]
@@ -538,7 +541,7 @@ def forward_backward(
     # the normaliser n_t = alpha_t A (b beta)_{t+1} = c_{t+1} g_{t+1}. V overwrites b (now unused).
     V = b
     V *= beta
-    V /= (c * g)[:, None]
+    V *= np.reciprocal(c * g)[:, None]
     bad = np.flatnonzero(low_g | (log_c < math.log(_TINY)))
     V[bad] = 0.0
     if row_weight is not None:
@@ -570,7 +573,7 @@ def forward_backward(
             xi *= row_weight[bad][:, None, None]
         transitions += xi.sum(axis=0)
 
-    state = gamma[lay.inv_perm]
+    state = np.take(gamma, lay.inv_perm, axis=0)
     first_rows = state[lay.seq_start]
     starts = first_rows.sum(axis=0) if weights is None else weights @ first_rows
     ll = _sum_by_sequence(shift + log_c, lay)
