@@ -252,7 +252,11 @@ def _check_batch(
 
 
 def online_step(
-    model: LatentVariableModel[P, Any], state: OnlineState[P], X: Any, sample_weight: Any = None
+    model: LatentVariableModel[P, Any],
+    state: OnlineState[P],
+    X: Any,
+    sample_weight: Any = None,
+    lengths: Any = None,
 ) -> OnlineState[P]:
     """One step of online EM on the mini-batch ``X``: returns the next state.
 
@@ -263,6 +267,10 @@ def online_step(
         From [`start_online`][emkit.online.start_online] or a previous step.
     X : array-like of shape (n_batch, n_features)
     sample_weight : array-like of shape (n_batch,), optional
+    lengths : int array-like of shape (n_sequences,), optional
+        For a model whose rows come in blocks ([`RowBlocks`][emkit.protocols.RowBlocks], e.g. a
+        hidden Markov model): the sizes of the whole sequences in the batch (default: the
+        model's ``default_lengths``, one sequence for an HMM).
 
     Returns
     -------
@@ -271,7 +279,7 @@ def online_step(
         per-sample statistics, and (after the warm-up) an M-step on them scaled to ``N`` samples.
     """
     X, weights = _check_batch(model, X, sample_weight, state.n_features)
-    source = ArraySource(X, weights)
+    source = ArraySource(X, weights, lengths=lengths)
     batch_weight = source.total_weight
     if batch_weight <= 0:
         raise ValueError("`sample_weight` of a batch must have at least one positive entry")
@@ -368,15 +376,15 @@ def as_fit_result(
     return FitResult.best_of(model, [run], state.n_seen, state.n_features)
 
 
-def _split_batch(item: Any) -> tuple[Any, Any]:
+def _split_batch(item: Any) -> tuple[Any, Any, Any]:
     if isinstance(item, tuple):
-        if len(item) != 2:
+        if len(item) not in (2, 3):
             raise ValueError(
-                f"a batch must be an array or a tuple (X, sample_weight); got a tuple of "
-                f"{len(item)} items"
+                f"a batch must be an array or a tuple (X, sample_weight[, lengths]); got a tuple "
+                f"of {len(item)} items"
             )
-        return item
-    return item, None
+        return (*item, None)[:3]
+    return item, None, None
 
 
 def fit_online(
@@ -398,8 +406,10 @@ def fit_online(
     ----------
     model : LatentVariableModel
     batches : iterable
-        Arrays of shape (n_batch, n_features), or ``(X, sample_weight)`` tuples. A generator is
-        fine: the stream is read once, in order.
+        Arrays of shape (n_batch, n_features), or ``(X, sample_weight)`` or ``(X,
+        sample_weight, lengths)`` tuples (``lengths``: the whole sequences of the batch, for a
+        hidden Markov model; an array alone is one sequence). A generator is fine: the stream
+        is read once, in order.
     init : str, parameters, or callable, default "kmeans"
         Starting parameters, computed from the first batch when given as a method name or a
         callable ``f(X, rng)``.
@@ -422,7 +432,7 @@ def fit_online(
     state: OnlineState[P] | None = None
     history: list[float] = []
     for item in batches:
-        X, weights = _split_batch(item)
+        X, weights, lengths = _split_batch(item)
         if state is None:
             state = start_online(
                 model,
@@ -432,7 +442,7 @@ def fit_online(
                 random_state=random_state,
                 settings=settings,
             )
-        state = online_step(model, state, X, weights)
+        state = online_step(model, state, X, weights, lengths)
         history.append(state.log_likelihood)
         stop = False
         for callback in callbacks:
