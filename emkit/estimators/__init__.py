@@ -11,15 +11,28 @@ registered in [`emkit.registry`][emkit.registry], so [`emkit.load`][emkit.io.loa
 from emkit.estimators.base import MixtureEstimator, NotFittedError
 from emkit.estimators.counts import BernoulliMixture, PoissonMixture
 from emkit.estimators.gaussian import GaussianMixture
+from emkit.estimators.hmm import BernoulliHMM, CategoricalHMM, GaussianHMM, PoissonHMM
 from emkit.registry import register_estimator
 
 __all__ = [
+    "BernoulliHMM",
     "BernoulliMixture",
+    "CategoricalHMM",
+    "GaussianHMM",
     "GaussianMixture",
     "MixtureEstimator",
     "NotFittedError",
+    "PoissonHMM",
     "PoissonMixture",
 ]
 
-for _estimator in (GaussianMixture, BernoulliMixture, PoissonMixture):
+for _estimator in (
+    GaussianMixture,
+    BernoulliMixture,
+    PoissonMixture,
+    GaussianHMM,
+    PoissonHMM,
+    CategoricalHMM,
+    BernoulliHMM,
+):
     register_estimator(_estimator)
