@@ -911,12 +911,12 @@ class GaussianHMM(HMMEstimator):
         mixture = FiniteMixture(Gaussian(self.covariance_type, 1e-6), k)
         means = mixture.init_params(X, rng, "kmeans").components.means
         # Covariances: hmmlearn's start, the covariance of all frames plus min_covar on the
-        # diagonal, shared by every state.
+        # diagonal, shared by every state (spherical: the mean of all its entries, as hmmlearn).
         cv = np.atleast_2d(np.cov(np.asarray(X, dtype=np.float64).T)) + float(
             self.min_covar
         ) * np.eye(d)
         covars = {
-            "spherical": np.full(k, np.diag(cv).mean()),
+            "spherical": np.full(k, cv.mean()),
             "diag": np.tile(np.diag(cv), (k, 1)),
             "full": np.tile(cv, (k, 1, 1)),
             "tied": cv,
