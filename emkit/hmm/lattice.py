@@ -51,7 +51,7 @@ _TINY = 1e-150
 # transfer matrices (K times the work of the plain forward pass) the bottleneck.
 _MIN_SEGMENT = 64
 
-# log(N~) (m, K, K), the log row scales (m, K) and the position of every rank among the m
+# N~ (m, K, K), the log row scales (m, K) and the position of every rank among the m
 _Transfer = tuple[Array, Array, Array]
 
 
@@ -278,6 +278,12 @@ def _raise_impossible(rows: Array, lay: _Layout) -> None:
 # -- forward ---------------------------------------------------------------------------------------
 
 
+def _rows(X: Array, lay: _Layout, p: int, n: int) -> Array:
+    """The rows of step ``p`` of the ``n`` first ranks: a contiguous view of packed ``X``."""
+    lo = int(lay.offsets[p])
+    return X[lo : lo + n]
+
+
 def _transfer(e: Array, b: Array, A: Array, lay: _Layout, ranks: Array) -> tuple[Array, Array]:
     """Row-normalised forward transfer matrices of the segments ``ranks`` (increasing).
 
@@ -286,75 +292,101 @@ def _transfer(e: Array, b: Array, A: Array, lay: _Layout, ranks: Array) -> tuple
     step. Row ``i`` is a forward pass started from state ``i``; each row is normalised to sum 1
     at every step with its log scale kept: ``N_g[i] = exp(scale[i]) * N~_g[i]``.
 
-    Returns ``log(N~)`` (m, K, K) and ``scale`` (m, K).
+    Returns ``N~`` (m, K, K) and ``scale`` (m, K).
     """
     m, K = ranks.size, A.shape[0]
     lens = lay.seg_len[ranks]
+    prefix = m > 0 and int(ranks[-1]) == m - 1  # the ranks are 0 .. m-1: step rows are views
     R = np.zeros((m, K, K))
     R[:, np.arange(K), np.arange(K)] = 1.0
-    scale = e[lay.offsets[0] + ranks].copy()
+    scale = e[ranks]
     R[~np.isfinite(scale)] = 0.0
+    spare = np.empty((m, K, K))
+    s_buf = np.empty((m, K))
+    log_s = np.empty((m, K))
     ones = np.ones(K)
+    n_prev = m
     for p in range(1, int(lens[0]) if m else 0):
         n = int(np.count_nonzero(lens > p))
-        rows = lay.offsets[p] + ranks[:n]
+        # segments that ended at the previous step keep their matrix in the buffer being left
+        spare[n:n_prev] = R[n:n_prev]
+        n_prev = n
         prev = R[:n]
-        new = np.matmul(prev.reshape(n * K, K), A).reshape(n, K, K)
-        new *= b[rows][:, None, :]
-        s = new @ ones
-        low = s < _TINY
-        if low.any():
-            seg, row = np.nonzero(low)
+        new = spare[:n]
+        np.matmul(prev.reshape(n * K, K), A, out=new.reshape(n * K, K))
+        bp = _rows(b, lay, p, n) if prefix else b[lay.offsets[p] + ranks[:n]]
+        new *= bp[:, None, :]
+        s = np.matmul(new, ones, out=s_buf[:n])
+        if s.min() < _TINY:
+            seg, row = np.nonzero(s < _TINY)
             alive = np.isfinite(scale[seg, row])
             s[seg[~alive], row[~alive]] = 1.0
             seg, row = seg[alive], row[alive]
             if seg.size:
-                v = _log(prev[seg, row] @ A) + e[rows[seg]]
+                rows = lay.offsets[p] + ranks[seg]
+                v = _log(prev[seg, row] @ A) + e[rows]
                 x, log_norm = _log_normalise(v)
                 new[seg, row] = x
                 s[seg, row] = 1.0
                 scale[seg, row] += log_norm
-        new /= s[..., None]
-        R[:n] = new
-        scale[:n] += np.log(s)
-    return _log(R), scale
+        new *= np.reciprocal(s)[..., None]
+        scale[:n] += np.log(s, out=log_s[:n])
+        R, spare = spare, R
+    return R, scale
+
+
+def _sequences_by_segments(lay: _Layout) -> tuple[Array, Array]:
+    """Sequences of more than one segment, those with more segments first, and their counts."""
+    multi = np.flatnonzero(lay.seq_segments > 1)
+    seqs = multi[np.argsort(-lay.seq_segments[multi], kind="stable")]
+    return seqs, lay.seq_segments[seqs]
 
 
 def _boundary_forward(
     e: Array, b: Array, pi: Array, A: Array, logA: Array, lay: _Layout
-) -> tuple[Array, Array, _Transfer | None, Array]:
+) -> tuple[Array, _Transfer | None]:
     """The normalised prediction ``p(z | x before the segment)`` entering every segment.
 
-    Returns it (n_seg, K) by rank, its log, the transfer data of multi-segment sequences (or
-    None) and the ranks those cover.
+    Returns it (n_seg, K) by rank and the transfer data of multi-segment sequences (or None).
     """
     n_seg, K = lay.seg_len.size, pi.size
     pred = np.empty((n_seg, K))
     pred[lay.seg_first] = pi
-    log_pred = np.empty((n_seg, K))
-    log_pred[lay.seg_first] = _log(pi)
-    multi = np.flatnonzero(lay.seq_segments > 1)
+    seqs, counts = _sequences_by_segments(lay)
+    if seqs.size == 0:
+        return pred, None
     ranks = np.flatnonzero(~(lay.seg_first & lay.seg_last))
-    if multi.size == 0:
-        return pred, log_pred, None, ranks
-    logN, scale = _transfer(e, b, A, lay, ranks)
+    N, scale = _transfer(e, b, A, lay, ranks)
     where = np.empty(n_seg, dtype=np.intp)
     where[ranks] = np.arange(ranks.size)
     # sequences with more segments first, so those still running at segment j are a prefix
-    seqs = multi[np.argsort(-lay.seq_segments[multi], kind="stable")]
-    counts = lay.seq_segments[seqs]
     for j in range(int(counts[0]) - 1):
         active = seqs[: int(np.count_nonzero(counts > j + 1))]
         r = lay.rank_of[lay.first_segment[active] + j]
         r_next = lay.rank_of[lay.first_segment[active] + j + 1]
-        # log of the prediction entering the next segment:
-        # log q'_k = lse_j( lse_i(log q_i + scale_i + log N~_ij) + log A_jk )
-        u = log_pred[r] + scale[where[r]]
-        end = _lse(u[:, :, None] + logN[where[r]], axis=1)
-        nxt = _lse(end[:, :, None] + logA, axis=1)
-        log_pred[r_next] = _log_rows_normalised(nxt)
-        pred[r_next] = np.exp(log_pred[r_next])
-    return pred, log_pred, (logN, scale, where), ranks
+        w = where[r]
+        # q' ∝ (q * exp(scale)) N~ A, in linear space after shifting log(q) + scale to maximum 0:
+        # the largest weight is 1 and multiplies a row of N~ of sum 1, so the result has mass
+        # >= 1 (A is row-stochastic) and nothing that matters underflows; a dead row (all
+        # weights 0: the sequence is impossible) stays 0 and is reported by the forward pass
+        u = _log(pred[r])
+        u += scale[w]
+        top = u.max(axis=1)
+        top[~np.isfinite(top)] = 0.0
+        u -= top[:, None]
+        weight = np.exp(u)
+        nxt = np.matmul(weight[:, None, :], N[w])[:, 0, :] @ A
+        z = nxt.sum(axis=1)
+        low = z < _TINY
+        if low.any():
+            # not row-stochastic enough to keep the mass: the same in log space
+            k = np.flatnonzero(low)
+            end = _lse(u[k][:, :, None] + _log(N[w[k]]), axis=1)
+            nxt[k], _ = _log_normalise(_lse(end[:, :, None] + logA, axis=1))
+            z[k] = 1.0
+        nxt *= np.reciprocal(z)[:, None]
+        pred[r_next] = nxt
+    return pred, (N, scale, where)
 
 
 def _forward(
@@ -365,32 +397,33 @@ def _forward(
     Returns alpha (T, K) packed, the log normalisers ``log c`` (T,) packed, the per-row
     normaliser actually divided by (1 on rows redone in log space), and the transfer data.
     """
-    T, K = b.shape
-    pred0, log_pred0, transfer, _ = _boundary_forward(e, b, pi, A, logA, lay)
-    alpha = np.empty((T, K))
-    c = np.empty(T)
+    K = b.shape[1]
+    pred0, transfer = _boundary_forward(e, b, pi, A, logA, lay)
+    alpha = np.empty((lay.perm.size, K))
+    c = np.empty(lay.perm.size)
     ones = np.ones(K)
     fixed_rows: list[Array] = []
     fixed_vals: list[Array] = []
     dead_rows: list[Array] = []
-    off, n_active = lay.offsets, lay.n_active
+    n_active = lay.n_active
     for p in range(n_active.size - 1):
         n = int(n_active[p])
         if n == 0:
             break
-        lo = int(off[p])
-        blk = alpha[lo : lo + n]
+        lo = int(lay.offsets[p])
+        blk = _rows(alpha, lay, p, n)
+        bp = _rows(b, lay, p, n)
         if p == 0:
-            np.multiply(pred0, b[lo : lo + n], out=blk)
+            np.multiply(pred0, bp, out=blk)
         else:
-            prev = alpha[int(off[p - 1]) : int(off[p - 1]) + n]
+            prev = _rows(alpha, lay, p - 1, n)
             np.matmul(prev, A, out=blk)
-            blk *= b[lo : lo + n]
-        cb = c[lo : lo + n]
+            blk *= bp
+        cb = _rows(c, lay, p, n)
         np.matmul(blk, ones, out=cb)
         if cb.min() < _TINY:
             low = np.flatnonzero(cb < _TINY)
-            log_pred = log_pred0[low] if p == 0 else _log(prev[low] @ A)
+            log_pred = _log(pred0[low]) if p == 0 else _log(prev[low] @ A)
             x, log_norm = _log_normalise(log_pred + e[lo + low])
             blk[low] = x
             cb[low] = 1.0
@@ -411,28 +444,36 @@ def _forward(
 # -- backward --------------------------------------------------------------------------------------
 
 
-def _boundary_backward(
-    A: Array, logA: Array, lay: _Layout, K: int, transfer: _Transfer | None
-) -> Array:
+def _boundary_backward(A: Array, logA: Array, lay: _Layout, transfer: _Transfer | None) -> Array:
     """The normalised backward vector at the last step of every segment, (n_seg, K) by rank."""
-    n_seg = lay.seg_len.size
-    log_beta = np.zeros((n_seg, K))
+    n_seg, K = lay.seg_len.size, A.shape[0]
+    beta = np.full((n_seg, K), 1.0 / K)
     if transfer is not None:
-        logN, scale, where = transfer
-        multi = np.flatnonzero(lay.seq_segments > 1)
-        seqs = multi[np.argsort(-lay.seq_segments[multi], kind="stable")]
-        counts = lay.seq_segments[seqs]
+        N, scale, where = transfer
+        seqs, counts = _sequences_by_segments(lay)
         for j in range(int(counts[0]) - 2, -1, -1):
             active = seqs[: int(np.count_nonzero(counts > j + 1))]
             r = lay.rank_of[lay.first_segment[active] + j]
             r_next = lay.rank_of[lay.first_segment[active] + j + 1]
-            # beta_end(g) = A diag(exp(scale_{g+1})) N~_{g+1} beta_end(g+1), in log space
+            # beta_end(g) ∝ A diag(exp(scale_{g+1})) N~_{g+1} beta_end(g+1): y = log(N~ beta) +
+            # scale in log space, shifted to maximum 0, then A y in linear space; a product
+            # whose mass underflows (the best entry state is one A hardly reaches) is redone
+            # in log space
             w = where[r_next]
-            y = _lse(logN[w] + log_beta[r_next][:, None, :], axis=2) + scale[w]
-            nb = _lse(logA[None, :, :] + y[:, None, :], axis=2)
-            log_beta[r] = _log_rows_normalised(nb)
-    beta: Array = np.exp(log_beta - log_beta.max(axis=1, keepdims=True))
-    beta /= beta.sum(axis=1, keepdims=True)
+            y = _log(np.matmul(N[w], beta[r_next][:, :, None])[:, :, 0])
+            y += scale[w]
+            top = y.max(axis=1)
+            top[~np.isfinite(top)] = 0.0
+            y -= top[:, None]
+            nb = np.exp(y) @ A.T
+            z = nb.sum(axis=1)
+            low = z < _TINY
+            if low.any():
+                k = np.flatnonzero(low)
+                nb[k], _ = _log_normalise(_lse(logA[None, :, :] + y[k][:, None, :], axis=2))
+                z[k] = 1.0
+            nb *= np.reciprocal(z)[:, None]
+            beta[r] = nb
     return beta
 
 
@@ -440,36 +481,36 @@ def _backward(
     e: Array, b: Array, A: Array, logA: Array, lay: _Layout, transfer: _Transfer | None
 ) -> Array:
     """Backward vectors (T, K) packed, each row normalised to sum 1."""
-    T, K = b.shape
-    beta_end = _boundary_backward(A, logA, lay, K, transfer)
-    beta = np.empty((T, K))
+    K = b.shape[1]
+    beta_end = _boundary_backward(A, logA, lay, transfer)
+    beta = np.empty((lay.perm.size, K))
     AT = np.ascontiguousarray(A.T)
     ones = np.ones(K)
-    off, n_active = lay.offsets, lay.n_active
+    n_active = lay.n_active
     work = np.empty((int(n_active[0]), K))
     sums = np.empty(int(n_active[0]))
     for p in range(n_active.size - 2, -1, -1):
         n, nn = int(n_active[p]), int(n_active[p + 1])
         if n == 0:
             continue
-        lo = int(off[p])
-        blk = beta[lo : lo + n]
+        blk = _rows(beta, lay, p, n)
         blk[nn:] = beta_end[nn:n]
         if nn == 0:
             continue
-        hi = int(off[p + 1])
-        nxt = beta[hi : hi + nn]
-        w = np.multiply(b[hi : hi + nn], nxt, out=work[:nn])
-        np.matmul(w, AT, out=blk[:nn])
-        s = np.matmul(blk[:nn], ones, out=sums[:nn])
+        hi = int(lay.offsets[p + 1])
+        nxt = _rows(beta, lay, p + 1, nn)
+        w = np.multiply(_rows(b, lay, p + 1, nn), nxt, out=work[:nn])
+        head = blk[:nn]
+        np.matmul(w, AT, out=head)
+        s = np.matmul(head, ones, out=sums[:nn])
         if s.min() < _TINY:
             low = np.flatnonzero(s < _TINY)
             v = e[hi + low] + _log(nxt[low])
             lb = _lse(logA[None, :, :] + v[:, None, :], axis=2)
             x, _ = _log_normalise(lb)
-            blk[low] = x
+            head[low] = x
             s[low] = 1.0
-        blk[:nn] *= np.reciprocal(s)[:, None]
+        head *= np.reciprocal(s)[:, None]
     return beta
 
 
@@ -541,21 +582,21 @@ def forward_backward(
     # the normaliser n_t = alpha_t A (b beta)_{t+1} = c_{t+1} g_{t+1}. V overwrites b (now unused).
     V = b
     V *= beta
-    V *= np.reciprocal(c * g)[:, None]
+    g *= c
+    V *= np.reciprocal(g)[:, None]
     bad = np.flatnonzero(low_g | (log_c < math.log(_TINY)))
     V[bad] = 0.0
     if row_weight is not None:
         V *= row_weight[:, None]
     counts = np.zeros((K, K))
-    off, n_active = lay.offsets, lay.n_active
+    n_active = lay.n_active
     for p in range(n_active.size - 2):
         nn = int(n_active[p + 1])
         if nn == 0:
             break
-        lo, hi = int(off[p]), int(off[p + 1])
-        counts += alpha[lo : lo + nn].T @ V[hi : hi + nn]
+        counts += _rows(alpha, lay, p, nn).T @ _rows(b, lay, p + 1, nn)
     # pairs across a segment boundary: first row of a non-first segment and its natural predecessor
-    nxt = np.flatnonzero(~lay.seg_first)  # packed row of step 0 of rank r is r
+    nxt = np.flatnonzero(~lay.seg_first)  # packed row of step 0 of rank r is rride
     if nxt.size:
         prv = lay.inv_perm[lay.perm[nxt] - 1]
         counts += alpha[prv].T @ V[nxt]
@@ -576,7 +617,8 @@ def forward_backward(
     state = np.take(gamma, lay.inv_perm, axis=0)
     first_rows = state[lay.seq_start]
     starts = first_rows.sum(axis=0) if weights is None else weights @ first_rows
-    ll = _sum_by_sequence(shift + log_c, lay)
+    shift += log_c
+    ll = _sum_by_sequence(shift, lay)
     return Posteriors(state=state, starts=starts, transitions=transitions, log_likelihood=ll)
 
 
@@ -610,7 +652,8 @@ def log_likelihood(
     lay = _layout(lengths, L)
     e, shift = _shifted(E, lay)
     _, log_c, _, _ = _forward(e, np.exp(e), pi, A, _log(A), lay)
-    return _sum_by_sequence(shift + log_c, lay)
+    shift += log_c
+    return _sum_by_sequence(shift, lay)
 
 
 # -- Viterbi ---------------------------------------------------------------------------------------
@@ -624,7 +667,7 @@ def _maxplus_transfer(e: Array, logA: Array, lay: _Layout, ranks: Array) -> tupl
     lens = lay.seg_len[ranks]
     R = np.full((m, K, K), -np.inf)
     R[:, np.arange(K), np.arange(K)] = 0.0
-    scale = e[ranks].copy()
+    scale = e[ranks]
     for p in range(1, int(lens[0]) if m else 0):
         n = int(np.count_nonzero(lens > p))
         rows = lay.offsets[p] + ranks[:n]
@@ -697,7 +740,7 @@ def viterbi(
             entry[r_next] = best_prev
 
     # max-plus forward inside all segments, back-pointers stored packed (T, K)
-    back = np.empty((T, K), dtype=np.intp)
+    back = np.empty((lay.perm.size, K), dtype=np.intp)
     delta = np.empty((int(lay.n_active[0]), K))
     seg_scale = q_offset.copy()
     final = np.empty((n_seg, K))
@@ -709,14 +752,14 @@ def viterbi(
             break
         lo = int(off[p])
         if p == 0:
-            np.add(q, e[:n], out=delta)
-            back[:n] = 0
+            np.add(q, _rows(e, lay, 0, n), out=delta)
+            _rows(back, lay, 0, n)[...] = 0
         else:
             cand = delta[:n, :, None] + logA
-            bp = back[lo : lo + n]
+            bp = _rows(back, lay, p, n)
             np.argmax(cand, axis=1, out=bp)
             delta[:n] = np.take_along_axis(cand, bp[:, None, :], axis=1)[:, 0, :]
-            delta[:n] += e[lo : lo + n]
+            delta[:n] += _rows(e, lay, p, n)
         top = delta[:n].max(axis=1)
         dead = ~np.isfinite(top)
         if dead.any():
@@ -735,8 +778,7 @@ def viterbi(
         if n == 0:
             continue
         cur[nn:n] = np.arange(K)
-        lo = int(off[p])
-        blk = back[lo : lo + n]
+        blk = _rows(back, lay, p, n)
         prev = np.take_along_axis(blk, cur[:n], axis=1)
         blk[...] = cur[:n]
         cur[:n] = prev
