@@ -29,6 +29,7 @@ components, D features):
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import Any, final
 
@@ -57,6 +58,15 @@ _LOG_2PI = float(np.log(2.0 * np.pi))
 #: How far a covariance matrix may differ from its transpose, relative to its largest variance:
 #: rounding (about 1e-16), never a real asymmetry.
 SYMMETRY_RTOL = 1e-10
+
+#: hmmlearn's floor on the denominators of the diagonal and spherical M-step with a prior
+#: (``np.maximum(c_d, 1e-5)`` in ``GaussianHMM._do_mstep``), kept so that both agree exactly.
+PRIOR_DENOMINATOR_FLOOR = 1e-5
+
+#: How negative an eigenvalue of a ``covariance_prior`` matrix may be, relative to its largest
+#: diagonal entry, and still count as positive semi-definite: rounding, never a real direction
+#: of negative prior scatter.
+PRIOR_PSD_RTOL = 1e-10
 
 #: A fitted variance within this fraction of ``reg_covar`` above it carries no information from
 #: the data: the component has no spread along that feature.
@@ -186,21 +196,264 @@ def _check_reg_covar(value: Any) -> float:
     return check_float(value, "reg_covar", minimum=0.0)
 
 
+def _prior_setting(value: Any, name: str, minimum: float | None) -> float | Array:
+    """A number as ``float``, an array as a read-only float64 copy; finite, ``>= minimum``."""
+    if isinstance(value, numbers.Real) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return check_float(
+            value.item() if isinstance(value, np.ndarray) else value, name, minimum=minimum
+        )
+    arr = np.array(check_array(value, f"{name}", ndim=np.ndim(value), dtype=np.float64))
+    if minimum is not None and (arr < minimum).any():
+        index = tuple(int(i) for i in np.argwhere(arr < minimum)[0])
+        raise ValueError(f"`{name}` must be >= {minimum}; got {arr[index]} at index {index}")
+    arr.setflags(write=False)
+    return arr
+
+
+def _check_mean_prior(value: Any) -> float | Array:
+    return _prior_setting(value, "mean_prior", None)
+
+
+def _check_mean_weight(value: Any) -> float | Array:
+    return _prior_setting(value, "mean_weight", 0.0)
+
+
+def _check_covariance_prior(value: Any) -> float | Array:
+    return _prior_setting(value, "covariance_prior", None)
+
+
+def _check_covariance_weight(value: Any) -> float | Array:
+    return _prior_setting(value, "covariance_weight", 0.0)
+
+
+def _same_setting(a: float | Array, b: float | Array) -> bool:
+    return bool(np.shape(a) == np.shape(b) and np.array_equal(a, b))
+
+
+#: The array ranks each prior setting accepts (besides a number), by covariance type; the
+#: shapes they stand for are in the ``Gaussian`` docstring.
+_PRIOR_NDIMS: dict[str, dict[str, tuple[int, ...]]] = {
+    "mean_prior": dict.fromkeys(COVARIANCE_TYPES, (0, 1, 2)),
+    "mean_weight": dict.fromkeys(COVARIANCE_TYPES, (0, 1)),
+    "covariance_prior": {"full": (0, 2, 3), "tied": (0, 2), "diag": (0, 1, 2), "spherical": (0, 1)},
+    "covariance_weight": {"full": (0, 1), "tied": (0,), "diag": (0, 1), "spherical": (0, 1)},
+}
+
+_PRIOR_SHAPES: dict[str, dict[str, str]] = {
+    "mean_prior": dict.fromkeys(COVARIANCE_TYPES, "(n_features,) or (n_components, n_features)"),
+    "mean_weight": dict.fromkeys(COVARIANCE_TYPES, "(n_components,)"),
+    "covariance_prior": {
+        "full": "(n_features, n_features) or (n_components, n_features, n_features)",
+        "tied": "(n_features, n_features)",
+        "diag": "(n_features,) or (n_components, n_features)",
+        "spherical": "(n_components,)",
+    },
+    "covariance_weight": {
+        "full": "(n_components,)",
+        "tied": "() (one number: the covariance is shared)",
+        "diag": "(n_components,)",
+        "spherical": "(n_components,)",
+    },
+}
+
+
+# Prior settings may be arrays: compared by value, and left out of the hash (equal families
+# still hash equally) so that a Gaussian stays hashable whatever its prior.
+_SETTING_EQ = attrs.cmp_using(eq=_same_setting)
+
+
+def _check_prior_matrices(psi: Array) -> None:
+    """``covariance_prior`` matrices are symmetric positive semi-definite."""
+    mats = psi.reshape(-1, *psi.shape[-2:])
+    if mats.shape[-1] != mats.shape[-2]:
+        raise ValueError(
+            f"`covariance_prior` matrices must be square; got an array of shape {psi.shape}"
+        )
+    scale = np.maximum(np.abs(np.diagonal(mats, axis1=1, axis2=2)).max(axis=1), 1.0)
+    asymmetry = np.abs(mats - np.swapaxes(mats, 1, 2)).max(axis=(1, 2))
+    if np.any(asymmetry > SYMMETRY_RTOL * scale):
+        worst = int(np.argmax(asymmetry / scale))
+        raise ValueError(
+            f"`covariance_prior` must hold symmetric matrices; matrix {worst} differs from its "
+            f"transpose by {asymmetry[worst]:.3g}"
+        )
+    lowest = np.linalg.eigvalsh(mats)[:, 0]
+    if np.any(lowest < -PRIOR_PSD_RTOL * scale):
+        worst = int(np.argmin(lowest / scale))
+        raise ValueError(
+            f"`covariance_prior` must hold positive semi-definite matrices (a prior scatter); "
+            f"matrix {worst} has eigenvalue {lowest[worst]:.3g}"
+        )
+
+
 @final
 @attrs.frozen
 class Gaussian:
-    """Multivariate normal components.
+    """Multivariate normal components, optionally with hmmlearn's conjugate prior (MAP-EM).
 
     Parameters
     ----------
     covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
     reg_covar : float, default 1e-6
         Added to the diagonal of every covariance after the M-step, so that a component that
-        collapses onto a point or a line keeps a positive-definite covariance.
+        collapses onto a point or a line keeps a positive-definite covariance. ``0`` with a
+        prior gives exactly hmmlearn's ``GaussianHMM`` M-step.
+    mean_prior : float or array, default 0.0
+        ``m0``, the prior mean of every component: a number (every feature), an array of shape
+        (n_features,) (shared by the components) or (n_components, n_features). hmmlearn's
+        ``means_prior``.
+    mean_weight : float or array of shape (n_components,), default 0.0
+        ``w >= 0``, the prior's pseudo-observations at ``m0`` (per component for an array).
+        hmmlearn's ``means_weight``.
+    covariance_prior : float or array, default 0.0
+        ``Psi``, the prior scatter added to the scatter of the data. A number ``c`` is added
+        to every variance for "diag" and "spherical" (``Psi = c I``), but, as numpy
+        broadcasting does in hmmlearn, to EVERY entry of the matrix for "full" and "tied"
+        (``Psi = c 1 1^T``, off-diagonal entries included, not ``c I``). Arrays: (n_features,
+        n_features) or (n_components, n_features, n_features) for "full", (n_features,
+        n_features) for "tied" (symmetric positive semi-definite matrices), (n_features,) or
+        (n_components, n_features) for "diag", (n_components,) for "spherical" (one value per
+        component); numbers and "diag"/"spherical" values must be ``>= 0``. hmmlearn's
+        ``covars_prior``.
+    covariance_weight : float or array of shape (n_components,), default 0.0
+        ``nu >= 0``: the covariance denominators gain ``c0 = max(nu - 1, 0)`` ("diag",
+        "spherical") or ``c0 = max(nu - D, 0)`` ("full", "tied"; one number for "tied").
+        hmmlearn's ``covars_weight``.
+
+    Notes
+    -----
+    With all four prior settings at 0 the prior is flat: the M-step is maximum likelihood and
+    [`log_prior`][emkit.families.gaussian.Gaussian.log_prior] is ``0.0``. Otherwise the M-step
+    maximises ``Q + log p(theta)`` for the prior (up to a constant, ``delta_k = mu_k - m0_k``)
+
+    ``log p = sum_k [ -(c0_k / 2) log|Sigma_k| - tr(Sigma_k^-1 (Psi_k + w_k delta_k
+    delta_k^T)) / 2 ]``
+
+    for "full" (one ``Sigma`` and one ``-(c0/2) log|Sigma|`` for "tied"), its diagonal form
+    ``sum_kd [ -(c0_k / 2) log var_kd - (Psi_kd + w_k delta_kd^2) / (2 var_kd) ]`` for "diag",
+    and ``sum_k [ -(D c0_k / 2) log var_k - (D Psi_k + w_k ||delta_k||^2) / (2 var_k) ]`` for
+    "spherical". This is a normal prior on each mean with precision ``w_k Sigma_k^-1`` times an
+    inverse-Wishart-shaped factor on each covariance; it need not be normalisable (hmmlearn's
+    default ``covars_weight=1`` gives ``c0 = 0`` for "full"), which MAP-EM does not require.
+    hmmlearn documents its four settings as arrays of shape (n_components,) but broadcasts them
+    against (n_components, n_features) arrays, so that only numbers (and for the means and
+    covariance scatter, per-feature arrays) behave as documented there; emkit takes the
+    shapes above, with per-component arrays meaning one value per component.
     """
 
     covariance_type: str = attrs.field(default="full", converter=_check_covariance_type)
     reg_covar: float = attrs.field(default=1e-6, converter=_check_reg_covar)
+    mean_prior: float | Array = attrs.field(
+        default=0.0, converter=_check_mean_prior, eq=_SETTING_EQ, hash=False, kw_only=True
+    )
+    mean_weight: float | Array = attrs.field(
+        default=0.0, converter=_check_mean_weight, eq=_SETTING_EQ, hash=False, kw_only=True
+    )
+    covariance_prior: float | Array = attrs.field(
+        default=0.0, converter=_check_covariance_prior, eq=_SETTING_EQ, hash=False, kw_only=True
+    )
+    covariance_weight: float | Array = attrs.field(
+        default=0.0, converter=_check_covariance_weight, eq=_SETTING_EQ, hash=False, kw_only=True
+    )
+
+    def __attrs_post_init__(self) -> None:
+        kind = self.covariance_type
+        for name, ranks in _PRIOR_NDIMS.items():
+            value = getattr(self, name)
+            if np.ndim(value) not in ranks[kind]:
+                raise ValueError(
+                    f"`{name}` of a Gaussian with covariance_type={kind!r} must be a number or "
+                    f"an array of shape {_PRIOR_SHAPES[name][kind]}; got an array of shape "
+                    f"{np.shape(value)}"
+                )
+        psi = self.covariance_prior
+        if kind in ("diag", "spherical") and np.min(psi) < 0.0:
+            raise ValueError(
+                f"`covariance_prior` of a {kind!r} Gaussian must be >= 0 (a prior variance "
+                f"scatter); got minimum {np.min(psi)}"
+            )
+        if kind in ("full", "tied"):
+            if np.ndim(psi) == 0:
+                if float(psi) < 0.0:  # c 1 1^T is positive semi-definite only for c >= 0
+                    raise ValueError(f"`covariance_prior` must be >= 0; got {psi}")
+            else:
+                _check_prior_matrices(np.asarray(psi))
+
+    @property
+    def has_prior(self) -> bool:
+        """Whether any prior setting differs from its default 0 (the MAP M-step is used).
+
+        Returns
+        -------
+        has_prior : bool
+        """
+        return not all(
+            isinstance(v, float) and v == 0.0
+            for v in (
+                self.mean_prior,
+                self.mean_weight,
+                self.covariance_prior,
+                self.covariance_weight,
+            )
+        )
+
+    def prior_arrays(self, n_components: int, n_features: int) -> tuple[Array, Array, Array, Array]:
+        """The prior settings broadcast to one value per component.
+
+        Parameters
+        ----------
+        n_components : int
+        n_features : int
+
+        Returns
+        -------
+        mean_prior : array of shape (n_components, n_features)
+            ``m0_k``.
+        mean_weight : array of shape (n_components,)
+            ``w_k``.
+        covariance_prior : array
+            ``Psi_k``: (K, D, D) full, (1, D, D) tied, (K, D) diag, (K,) spherical (the value
+            added to each variance).
+        extra_count : array of shape (n_components,), or (1,) for tied
+            ``c0_k``, ``max(nu_k - 1, 0)`` for "diag" and "spherical", ``max(nu_k - D, 0)``
+            for "full" and "tied".
+
+        Raises
+        ------
+        ValueError
+            If a setting's shape does not fit ``n_components`` and ``n_features`` (the message
+            names the setting and the shapes it may take).
+        """
+        k, d = n_components, n_features
+        kind = self.covariance_type
+        psi_shape = self.covariance_shape(k, d)
+        allowed: dict[str, list[tuple[int, ...]]] = {
+            "mean_prior": [(), (d,), (k, d)],
+            "mean_weight": [(), (k,)],
+            "covariance_prior": {
+                "full": [(), (d, d), (k, d, d)],
+                "tied": [(), (d, d)],
+                "diag": [(), (d,), (k, d)],
+                "spherical": [(), (k,)],
+            }[kind],
+            "covariance_weight": [()] if kind == "tied" else [(), (k,)],
+        }
+        for name, shapes in allowed.items():
+            shape = np.shape(getattr(self, name))
+            if shape not in shapes:
+                raise ValueError(
+                    f"`{name}` of a Gaussian with covariance_type={kind!r} must be a number or "
+                    f"an array of shape {_PRIOR_SHAPES[name][kind]} = "
+                    f"{' or '.join(str(s) for s in shapes[1:])} for {k} components and {d} "
+                    f"features; got shape {shape}"
+                )
+        m0 = np.broadcast_to(np.asarray(self.mean_prior, dtype=np.float64), (k, d))
+        w = np.broadcast_to(np.asarray(self.mean_weight, dtype=np.float64), (k,))
+        psi = np.broadcast_to(np.asarray(self.covariance_prior, dtype=np.float64), psi_shape)
+        nu = np.asarray(self.covariance_weight, dtype=np.float64)
+        drop = 1.0 if kind in ("diag", "spherical") else float(d)
+        c0 = np.maximum(np.broadcast_to(nu, (1,) if kind == "tied" else (k,)) - drop, 0.0)
+        return m0, w, psi, c0
 
     # -- parameters ---------------------------------------------------------------------------
     def covariance_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
@@ -451,7 +704,32 @@ class Gaussian:
         ValueError
             If a covariance is not positive definite even after ``reg_covar`` (a component
             collapsed onto too few distinct points).
+
+        Notes
+        -----
+        With a prior (see the class docstring) the M-step is hmmlearn's MAP update, with
+        ``n_k`` the counts, ``S1_k = sum_n r_nk x_n``, ``C_k = sum_n r_nk (x_n - mu_k)(x_n -
+        mu_k)^T`` the scatter around the NEW mean and ``delta_k = mu_k - m0_k``:
+
+        * ``mu_k = (w_k m0_k + S1_k) / (w_k + n_k)``;
+        * full: ``Sigma_k = (Psi_k + w_k delta_k delta_k^T + C_k) / (c0_k + n_k)``;
+        * tied: ``Sigma = (Psi + sum_k [w_k delta_k delta_k^T + C_k]) / (c0 + sum_k n_k)``;
+        * diag: ``var_kd = (Psi_kd + w_k delta_kd^2 + C_kdd) / max(c0_k + n_k, 1e-5)``;
+        * spherical: the diag values averaged over the features.
+
+        Derivation: ``Q + log p`` is, per component and up to constants, ``-((n_k + c0_k)/2)
+        log|Sigma_k| - tr(Sigma_k^-1 [C(mu_k) + Psi_k + w_k delta_k delta_k^T]) / 2``. Its
+        gradient in ``mu_k`` is ``Sigma_k^-1 [S1_k - n_k mu_k - w_k (mu_k - m0_k)]``, zero at
+        the ``mu_k`` above whatever ``Sigma_k``; its gradient in ``Sigma_k^-1`` is ``((n_k +
+        c0_k) Sigma_k - [C_k + Psi_k + w_k delta_k delta_k^T]) / 2``, zero at the ``Sigma_k``
+        above (concave in ``Sigma_k^-1``, so these are the maximisers). Tied sums the bracket
+        over k with one ``c0``; diag is the same per feature; spherical has ``D (n_k + c0_k)``
+        and the trace of the bracket, the mean of the diag numerators over ``n_k + c0_k``.
+        hmmlearn's floor ``1e-5`` on the diag and spherical denominators is kept (it only acts
+        when ``c0_k + n_k < 1e-5``). ``reg_covar`` is added afterwards, as without a prior.
         """
+        if self.has_prior:
+            return self._maximize_with_prior(stats, counts)
         n_features = stats.sum_x.shape[1]
         move = stats.sum_x / counts[:, None]
         means = stats.center + move
@@ -473,6 +751,9 @@ class Gaussian:
         else:
             spread = stats.sum_xx / counts - np.sum(move**2, axis=1)
             covariances = np.maximum(spread / n_features, 0.0) + self.reg_covar
+        return self._params(means, covariances)
+
+    def _params(self, means: Array, covariances: Array) -> GaussianParams:
         try:
             return GaussianParams(means, covariances)
         except ValueError as exc:
@@ -482,18 +763,90 @@ class Gaussian:
                 f"(now {self.reg_covar:g}), reduce n_components, or rescale the data"
             ) from None
 
+    def _maximize_with_prior(self, stats: GaussianStats, counts: Array) -> GaussianParams:
+        n_components, n_features = stats.sum_x.shape
+        m0, w, psi, c0 = self.prior_arrays(n_components, n_features)
+        center = np.broadcast_to(stats.center, (n_components, n_features))
+        # Everything relative to the reference point c_k: the sums S_k, M_k are moments of
+        # x - c_k, so the mean moves by d_k = (w_k (m0_k - c_k) + S_k) / (w_k + n_k).
+        move = (w[:, None] * (m0 - center) + stats.sum_x) / (w + counts)[:, None]
+        means = center + move
+        delta = means - m0
+        # Scatter around the new mean without cancellation: with e_k = S_k / n_k (the move of
+        # the maximum-likelihood mean) and g_k = d_k - e_k,
+        # C_k = (M_k - n_k e_k e_k^T) + n_k g_k g_k^T; the first term is what the prior-free
+        # M-step computes, the second is >= 0 and small when the prior is weak.
+        ml_move = stats.sum_x / counts[:, None]
+        gap = move - ml_move
+        kind = self.covariance_type
+        if kind in ("full", "tied"):
+            outer = np.einsum("k,kd,ke->kde", counts, ml_move, ml_move)
+            extra = np.einsum("k,kd,ke->kde", counts, gap, gap) + np.einsum(
+                "k,kd,ke->kde", w, delta, delta
+            )
+            if kind == "full":
+                numerator = psi + (stats.sum_xx - outer) + extra
+                covariances = numerator / (c0 + counts)[:, None, None]
+            else:
+                numerator = psi[0] + (stats.sum_xx[0] - outer.sum(axis=0)) + extra.sum(axis=0)
+                covariances = (numerator / (c0[0] + counts.sum()))[None]
+            covariances = 0.5 * (covariances + np.swapaxes(covariances, -1, -2))
+            covariances = covariances + self.reg_covar * np.eye(n_features)
+        else:
+            denominator = np.maximum(c0 + counts, PRIOR_DENOMINATOR_FLOOR)
+            if kind == "diag":
+                scatter = np.maximum(stats.sum_xx - counts[:, None] * ml_move**2, 0.0)
+                scatter = scatter + counts[:, None] * gap**2 + w[:, None] * delta**2
+                covariances = (psi + scatter) / denominator[:, None]
+            else:
+                scatter = np.maximum(stats.sum_xx - counts * np.sum(ml_move**2, axis=1), 0.0)
+                scatter = scatter + counts * np.sum(gap**2, axis=1) + w * np.sum(delta**2, axis=1)
+                covariances = (psi + scatter / n_features) / denominator
+            covariances = covariances + self.reg_covar
+        return self._params(means, covariances)
+
     def log_prior(self, params: GaussianParams) -> float:
-        """The Gaussian family has no prior: always ``0.0``.
+        """``log p(theta)`` of the prior, up to a constant; ``0.0`` when there is none.
+
+        The density is stated in the class docstring; it is the prior whose MAP estimate
+        [`maximize`][emkit.families.gaussian.Gaussian.maximize] computes, so EM on
+        ``log-likelihood + log_prior`` never decreases (up to ``reg_covar``).
 
         Parameters
         ----------
         params : GaussianParams
+            ``means`` (n_components, n_features), ``covariances`` shaped by the covariance type
+            (see [`covariance_shape`][emkit.families.gaussian.Gaussian.covariance_shape]).
 
         Returns
         -------
         log_prior : float
         """
-        return 0.0
+        if not self.has_prior:
+            return 0.0
+        n_components, n_features = params.means.shape
+        m0, w, psi, c0 = self.prior_arrays(n_components, n_features)
+        delta = params.means - m0
+        cov = params.covariances
+        if cov.ndim == 3:
+            # Sigma^-1 = U U^T from the stored Cholesky factor: log|Sigma| = -2 sum log diag U,
+            # tr(Sigma^-1 Psi) = sum_ij (U U^T)_ij Psi_ij, delta^T Sigma^-1 delta = ||delta U||^2.
+            factor = params.precisions_cholesky
+            precision = factor @ np.swapaxes(factor, -1, -2)
+            log_det = -2.0 * np.log(np.diagonal(factor, axis1=1, axis2=2)).sum(axis=1)
+            scatter = np.einsum("kij,kij->k", precision, psi)
+            mahalanobis = np.einsum("kd,kde->ke", delta, factor) ** 2
+            # Tied: one matrix, one scatter and log-determinant; every component's mean term.
+            quadratic = w * mahalanobis.sum(axis=1)
+            total = -0.5 * (c0 * log_det).sum() - 0.5 * scatter.sum() - 0.5 * quadratic.sum()
+        elif cov.ndim == 2:
+            total = np.sum(
+                -0.5 * c0[:, None] * np.log(cov) - (psi + w[:, None] * delta**2) / (2 * cov)
+            )
+        else:
+            spread = n_features * psi + w * np.sum(delta**2, axis=1)
+            total = np.sum(-0.5 * n_features * c0 * np.log(cov) - spread / (2 * cov))
+        return float(total)
 
     def diagnose(self, params: GaussianParams) -> list[str]:
         """Components with no spread along some feature: their variance there is ``reg_covar``.
