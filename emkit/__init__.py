@@ -17,7 +17,15 @@ True
 from emkit import datasets, online, protocols, registry, schedules, sources, stats
 from emkit._version import __version__
 from emkit.em import FitResult, IterationState, fit
-from emkit.estimators import BernoulliMixture, GaussianMixture, PoissonMixture
+from emkit.estimators import (
+    BernoulliHMM,
+    BernoulliMixture,
+    CategoricalHMM,
+    GaussianHMM,
+    GaussianMixture,
+    PoissonHMM,
+    PoissonMixture,
+)
 from emkit.exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
@@ -49,9 +57,11 @@ __all__ = [
     "INIT_METHODS",
     "ArraySource",
     "Bernoulli",
+    "BernoulliHMM",
     "BernoulliMixture",
     "CanonicalFamily",
     "Categorical",
+    "CategoricalHMM",
     "ChunkSource",
     "ConvergenceWarning",
     "DaskSource",
@@ -61,6 +71,7 @@ __all__ = [
     "FiniteMixture",
     "FitResult",
     "Gaussian",
+    "GaussianHMM",
     "GaussianMixture",
     "GaussianParams",
     "HMMParams",
@@ -74,6 +85,7 @@ __all__ = [
     "MixtureStats",
     "ModelError",
     "Poisson",
+    "PoissonHMM",
     "PoissonMixture",
     "Selection",
     "ShortRuns",
