@@ -59,10 +59,21 @@ def _fit_quietly(model: Any, X: np.ndarray) -> Any:
         return model.fit(X, LENGTHS)
 
 
-def _gaussian_pair(covariance_type: str, n_iter: int, tol: float = 1e-2) -> tuple[Any, Any]:
-    # hmmlearn's maximum likelihood (covars_prior=0, covars_weight=0): emkit's Gaussian
-    # without a prior and with reg_covar=0 makes the same M-step.
-    settings = {"covars_prior": 0.0, "covars_weight": 0.0, "init_params": "", "n_iter": n_iter}
+MAXIMUM_LIKELIHOOD = {"covars_prior": 0.0, "covars_weight": 0.0}
+"""hmmlearn's Gaussian prior switched off."""
+
+PRIORS = {
+    "hmmlearn-defaults": {},
+    "strong": {"means_prior": 0.5, "means_weight": 2.0, "covars_prior": 0.3, "covars_weight": 4.0},
+}
+"""hmmlearn's default prior (covars_prior=1e-2, covars_weight=1) and a strong one."""
+
+
+def _gaussian_pair(
+    covariance_type: str, n_iter: int, tol: float = 1e-2, prior: dict[str, float] | None = None
+) -> tuple[Any, Any]:
+    settings: dict[str, Any] = {"init_params": "", "n_iter": n_iter}
+    settings.update(MAXIMUM_LIKELIHOOD if prior is None else prior)
     ours = GaussianHMM(N_STATES, covariance_type, tol=tol, **settings)
     theirs = hmm.GaussianHMM(N_STATES, covariance_type, tol=tol, **settings)
     for model in (ours, theirs):
@@ -110,6 +121,19 @@ def test_gaussian_stopping_rule_to_convergence(covariance_type: str) -> None:
     assert ours.converged_
     assert ours.monitor_.converged
     assert theirs.monitor_.converged
+
+
+@pytest.mark.parametrize("covariance_type", ["spherical", "diag", "full", "tied"])
+@pytest.mark.parametrize("prior", sorted(PRIORS))
+@pytest.mark.parametrize("n_iter", [2, 200])
+def test_gaussian_with_hmmlearns_prior(covariance_type: str, prior: str, n_iter: int) -> None:
+    # The MAP M-step, and hmmlearn's stopping rule on the log-likelihood alone (not the
+    # objective with the log-prior that emkit's driver increases): same iteration counts.
+    ours, theirs = _gaussian_pair(covariance_type, n_iter, tol=1e-3, prior=PRIORS[prior])
+    _assert_same(ours, theirs, ("startprob_", "transmat_", "means_"))
+    theirs_covars = theirs._covars_[:, 0] if covariance_type == "spherical" else theirs.covars_
+    ours_covars = ours._covars_ if covariance_type == "spherical" else ours.covars_
+    np.testing.assert_allclose(ours_covars, theirs_covars, rtol=0, atol=AGREEMENT_ATOL)
 
 
 def _poisson_pair(n_iter: int) -> tuple[Any, Any]:

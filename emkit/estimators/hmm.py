@@ -81,8 +81,6 @@ IMPLEMENTATIONS = ("log", "scaling")
 
 COVARIANCE_TYPES = ("spherical", "diag", "full", "tied")
 
-_GAUSSIAN_PRIOR_FIELDS = ("mean_prior", "mean_weight", "covariance_prior", "covariance_weight")
-
 
 class ConvergenceMonitor:
     """hmmlearn's ``ConvergenceMonitor``: the log-likelihood of every iteration of a fit.
@@ -833,26 +831,7 @@ class GaussianHMM(HMMEstimator):
         check_nonnegative(self.min_covar, "min_covar")
         # hmmlearn adds nothing to the covariances in its M-step; its prior does the
         # regularising, so emkit's reg_covar is 0.
-        if all(name in attrs.fields_dict(Gaussian) for name in _GAUSSIAN_PRIOR_FIELDS):
-            return Gaussian(covariance_type, 0.0, **self._prior_keywords())
-        if self._is_maximum_likelihood():
-            return Gaussian(covariance_type, 0.0)
-        raise ValueError(
-            "this version of emkit's Gaussian family has no prior yet: set means_weight=0, "
-            "covars_prior=0 and covars_weight=0 (maximum likelihood); got "
-            f"means_weight={self.means_weight!r}, covars_prior={self.covars_prior!r}, "
-            f"covars_weight={self.covars_weight!r}"
-        )
-
-    def _is_maximum_likelihood(self) -> bool:
-        # hmmlearn's formulas reduce to maximum likelihood when the prior adds nothing: no mean
-        # weight, no covariance pseudo-scatter, and a covariance weight whose excess over 1
-        # (diag, spherical) or over n_features >= 1 (full, tied) is clipped to 0.
-        return bool(
-            np.all(np.asarray(self.means_weight) == 0)
-            and np.all(np.asarray(self.covars_prior) == 0)
-            and np.all(np.asarray(self.covars_weight) <= 1)
-        )
+        return Gaussian(covariance_type, 0.0, **self._prior_keywords())
 
     def _emission_from_attributes(self, n_features: int | None) -> dict[str, Any]:
         given: dict[str, Any] = {}
