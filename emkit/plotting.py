@@ -18,7 +18,9 @@ pass in, and returns what it drew on, so figures compose::
 * [`plot_component_images`][emkit.plotting.plot_component_images]: component means as small images
   (8x8 digits);
 * [`plot_selection`][emkit.plotting.plot_selection]: BIC / AIC / ICL against the number of
-  components.
+  components;
+* [`plot_hmm_states`][emkit.plotting.plot_hmm_states]: a hidden Markov model's decoded (Viterbi)
+  states over time, coloured, with the state means, and the state posteriors as stacked areas.
 
 matplotlib is imported only when a function is called, so ``import emkit.plotting`` works
 without it; a call then raises ``ImportError`` saying how to install it.
@@ -35,6 +37,7 @@ import numpy as np
 from emkit._backend import Array
 from emkit._validation import check_array
 from emkit.em import FitResult
+from emkit.hmm.model import HiddenMarkovModel, HMMParams
 from emkit.mixture import FiniteMixture, MixtureParams
 from emkit.protocols import FamilyCovariances
 from emkit.selection import CRITERIA, Selection
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = [
     "plot_component_images",
     "plot_history",
+    "plot_hmm_states",
     "plot_mixture",
     "plot_selection",
     "require_matplotlib",
@@ -56,6 +60,10 @@ INSTALL_HINT = "pip install 'emkit[plot]'"
 
 #: Grid points of the density curves of a one-feature continuous mixture.
 _DENSITY_POINTS = 400
+
+#: Sequences up to this many get a dotted line at each boundary in ``plot_hmm_states``; more
+#: would hide the data.
+_MAX_BOUNDARY_LINES = 100
 
 #: Line styles of the criteria in ``plot_selection``, in the order of ``CRITERIA``.
 _CRITERION_STYLES = {"bic": "-", "aic": "--", "icl": ":"}
@@ -495,3 +503,184 @@ def plot_selection(
     )
     ax.legend(loc="best", fontsize="small")
     return ax
+
+
+_ACCEPTED_HMM = "a FitResult of a HiddenMarkovModel, a fitted emkit HMM estimator or HMMParams"
+
+
+def _hmm_and_params(
+    result_or_params: Any, model: HiddenMarkovModel[Any, Any] | None
+) -> tuple[HiddenMarkovModel[Any, Any], HMMParams[Any]]:
+    result = _fitted_result(result_or_params)
+    if result is not None:
+        if not isinstance(result.model, HiddenMarkovModel):
+            raise TypeError(
+                "this figure shows hidden Markov models; the fit is of a "
+                f"{type(result.model).__name__}"
+            )
+        return result.model, result.params
+    if isinstance(result_or_params, HMMParams):
+        if not isinstance(model, HiddenMarkovModel):
+            raise TypeError(
+                "`model` (a HiddenMarkovModel) is required with HMMParams; or pass the "
+                "FitResult instead"
+            )
+        return model, result_or_params
+    raise TypeError(
+        f"`result_or_params` must be {_ACCEPTED_HMM}; got {type(result_or_params).__name__}"
+    )
+
+
+def _broken_at(values: Array, ends: Array) -> Array:
+    """``values`` with a NaN after every sequence but the last, so a line does not join them."""
+    return np.insert(values.astype(np.float64), ends[:-1], np.nan)
+
+
+def plot_hmm_states(
+    result_or_params: Any,
+    X: Any,
+    lengths: Any = None,
+    model: HiddenMarkovModel[Any, Any] | None = None,
+    ax: Axes | None = None,
+    posterior_ax: Axes | None = None,
+    *,
+    feature: int = 0,
+    feature_name: str | None = None,
+    time: Any = None,
+    point_size: float = 12.0,
+) -> tuple[Axes, Axes | None]:
+    """A hidden Markov model's states over time: the data coloured by decoded state, and the
+    state posteriors.
+
+    The upper panel draws one feature of the data against time as a thin grey trace (steps for
+    whole numbers such as counts), a point per frame in the colour of its Viterbi state, and each
+    state's emission mean as a dashed horizontal line. The lower panel stacks the state
+    posteriors ``gamma_t(k) = p(z_t = k | x)`` of every frame (they sum to 1), in the same
+    colours. Sequences are drawn one after another, with a dotted line at each boundary (up to
+    100 sequences); the trace does not join them.
+
+    Parameters
+    ----------
+    result_or_params : FitResult, fitted emkit HMM estimator, or HMMParams
+        A fitted [`HiddenMarkovModel`][emkit.hmm.model.HiddenMarkovModel]; with bare parameters,
+        ``model`` is required.
+    X : array-like of shape (n_samples, n_features)
+        The sequences, one after another.
+    lengths : int array-like of shape (n_sequences,), optional
+        Their sizes (summing to n_samples); default one sequence.
+    model : HiddenMarkovModel, optional
+        The model of ``result_or_params`` when it holds parameters only.
+    ax : matplotlib Axes, optional
+        Where to draw the data. By default a new figure with two panels (data above, posteriors
+        below, sharing the time axis).
+    posterior_ax : matplotlib Axes, optional
+        Where to draw the posteriors; when ``ax`` is given and this is not, no posteriors are
+        drawn.
+    feature : int, default 0
+        The column of ``X`` drawn.
+    feature_name : str, optional
+        Its axis label (default "feature 0", ...).
+    time : array-like of shape (n_samples,), optional
+        Increasing x values of the frames (e.g. years); default ``0 .. n_samples - 1``.
+    point_size : float, default 12.0
+        Marker size of the data points.
+
+    Returns
+    -------
+    ax : Axes
+        With one point collection per state that has frames (legend "state k, mean m"), one
+        dashed line per state with ``gid`` ``"state-mean-k"``, and the grey trace.
+    posterior_ax : Axes or None
+        With one filled area per state (``ax.collections``), y from 0 to 1.
+    """
+    model, params = _hmm_and_params(result_or_params, model)
+    X = check_array(X, "X")
+    n_samples, n_features = X.shape
+    if not 0 <= int(feature) < n_features:
+        raise ValueError(f"`feature` must be a column index in [0, {n_features}); got {feature!r}")
+    feature = int(feature)
+    sizes = np.asarray(
+        model.default_lengths(n_samples) if lengths is None else lengths, dtype=np.intp
+    )
+    if sizes.ndim != 1 or (sizes < 1).any() or int(sizes.sum()) != n_samples:
+        raise ValueError(
+            f"`lengths` must be positive sequence sizes summing to the rows of X ({n_samples}); "
+            f"got {sizes.tolist() if sizes.ndim == 1 and sizes.size <= 10 else sizes.shape}"
+        )
+    if time is None:
+        t = np.arange(n_samples, dtype=np.float64)
+    else:
+        t = np.asarray(time, dtype=np.float64)
+        if t.shape != (n_samples,):
+            raise ValueError(
+                f"`time` must have one value per row of X, shape ({n_samples},); got {t.shape}"
+            )
+    require_matplotlib()
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=(10, 5.5), layout="constrained")
+        ax, posterior_ax = fig.subplots(2, 1, sharex=True, height_ratios=[2.0, 1.0])
+    k = model.n_states
+    colors = _colors(k)
+    states = model.predict(X, params, sizes)
+    means = model.component_means(params)
+    x = X[:, feature]
+    ends = np.cumsum(sizes)
+    discrete = bool(np.all(x == np.round(x)))
+    # Whole numbers (counts) read best as steps between the frames; other data as a line.
+    ax.plot(
+        _broken_at(t, ends),
+        _broken_at(x, ends),
+        color="0.65",
+        linewidth=0.8,
+        drawstyle="steps-mid" if discrete else "default",
+        zorder=1,
+    )
+    for state in range(k):
+        mask = states == state
+        mean = float(means[state, feature])
+        if mask.any():
+            ax.scatter(
+                t[mask],
+                x[mask],
+                s=point_size,
+                color=colors[state],
+                linewidths=0,
+                zorder=3,
+                label=f"state {state}, mean {mean:.3g}",
+            )
+        ax.axhline(mean, color=colors[state], linestyle="--", linewidth=1.2, zorder=2).set_gid(
+            f"state-mean-{state}"
+        )
+    n_sequences = sizes.shape[0]
+    if 1 < n_sequences <= _MAX_BOUNDARY_LINES:
+        for end in ends[:-1]:
+            # Halfway between the last frame of one sequence and the first of the next.
+            middle = 0.5 * (t[end - 1] + t[end])
+            for axes in (ax, posterior_ax):
+                if axes is not None:
+                    axes.axvline(middle, color="black", linestyle=":", linewidth=0.8, alpha=0.6)
+    ax.set_ylabel(feature_name if feature_name is not None else f"feature {feature}")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize="small")
+    time_label = "time step" if time is None else "time"
+    if n_sequences > 1 and time is None:
+        time_label += " (sequences one after another)"
+    if posterior_ax is None:
+        ax.set_xlabel(time_label)
+        return ax, None
+    posteriors = model.responsibilities(X, params, sizes)
+    posterior_ax.stackplot(
+        t,
+        posteriors.T,
+        colors=colors,
+        labels=[f"state {state}" for state in range(k)],
+        linewidth=0,
+    )
+    posterior_ax.set_ylim(0.0, 1.0)
+    posterior_ax.set_ylabel("state posterior")
+    posterior_ax.set_xlabel(time_label)
+    posterior_ax.legend(
+        loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize="small"
+    )
+    return ax, posterior_ax

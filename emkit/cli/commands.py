@@ -1,7 +1,12 @@
 """The subcommands: ``fit``, ``predict``, ``score``, ``sample`` and ``select``.
 
 Each reads its input, calls the library, and prints; everything numerical happens in the
-library. A saved model is used through its capabilities
+library. ``fit --model hmm`` fits a [`HiddenMarkovModel`][emkit.hmm.model.HiddenMarkovModel]
+whose sequences come from ``--sequence-column`` or ``--lengths``
+([`emkit.cli.sequences`][emkit.cli.sequences]); ``predict`` and ``score`` of a saved HMM read
+the sequences the same way and work on whole sequences.
+
+A saved model is used through its capabilities
 ([`emkit.protocols.Clustering`][emkit.protocols.Clustering], [`Scoring`][emkit.protocols.Scoring],
 [`Sampling`][emkit.protocols.Sampling]), so any registered model that has them works, and one that
 lacks one is told so in one line.
@@ -20,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from emkit import io as model_io
+from emkit._backend import Array
 from emkit.cli.data import by_chunks, data_for
 from emkit.cli.errors import CliError, one_line
 from emkit.cli.families import FamilySetting, make_family
@@ -27,6 +33,7 @@ from emkit.cli.options import parse_components, parse_covariance_list
 from emkit.cli.output import (
     CSV_DIGITS,
     check_writable,
+    format_hmm_summary,
     format_summary,
     model_kind,
     output_stream,
@@ -34,11 +41,13 @@ from emkit.cli.output import (
     write_csv,
     write_csv_header,
 )
-from emkit.cli.plots import check_plot_target, save_fit_plot, save_selection_plot
+from emkit.cli.plots import check_plot_target, save_fit_plot, save_hmm_plot, save_selection_plot
 from emkit.cli.progress import Progress, reported_warnings
+from emkit.cli.sequences import by_sequences, lengths_text, read_sequences
 from emkit.em import FitResult, fit
+from emkit.hmm.model import HiddenMarkovModel
 from emkit.mixture import FiniteMixture
-from emkit.protocols import Clustering, LatentVariableModel, Sampling, Scoring
+from emkit.protocols import Clustering, LatentVariableModel, RowBlocks, Sampling, Scoring
 from emkit.selection import select
 from emkit.tables import Table, default_names, read_data
 
@@ -51,6 +60,7 @@ __all__ = [
     "family_settings",
     "load_model",
     "model_data",
+    "n_latent",
 ]
 
 
@@ -66,8 +76,48 @@ def family_settings(args: argparse.Namespace) -> list[FamilySetting]:
 
 
 # -- fit ---------------------------------------------------------------------------------------
+#: Components of a mixture, and states of an HMM, when neither -k nor --states is given.
+DEFAULT_COMPONENTS = 2
+
+
+def n_latent(args: argparse.Namespace) -> int:
+    """The number of components (``--model mixture``) or states (``--model hmm``) asked for.
+
+    Raises
+    ------
+    CliError
+        For ``--states`` with a mixture, or ``--states`` and ``--components`` that disagree.
+    """
+    if args.model == "mixture":
+        if args.states is not None:
+            raise CliError(
+                f"--states {args.states} applies to --model hmm; a mixture's number of "
+                "components is -k/--components"
+            )
+        return DEFAULT_COMPONENTS if args.components is None else int(args.components)
+    if args.states is not None and args.components is not None and args.states != args.components:
+        raise CliError(
+            f"--states {args.states} and --components {args.components} disagree; for "
+            "--model hmm both give the number of states: give one of them"
+        )
+    given = args.states if args.states is not None else args.components
+    return DEFAULT_COMPONENTS if given is None else int(given)
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
-    """``emkit fit``: fit a mixture, print a summary, save the model and a figure."""
+    """``emkit fit``: fit a mixture or an HMM, print a summary, save the model and a figure."""
+    k = n_latent(args)
+    hmm = args.model == "hmm"
+    if not hmm:
+        for option, value in (
+            ("--sequence-column", args.sequence_column),
+            ("--lengths", args.lengths),
+        ):
+            if value is not None:
+                raise CliError(
+                    f"{option} {value!r} applies to --model hmm; a mixture treats rows as "
+                    "independent"
+                )
     settings = family_settings(args)
     if args.covariance is not None:
         settings.insert(
@@ -76,8 +126,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
     family = make_family(args.family, settings)
     check_writable(args.output, "--output")
     check_plot_target(args.plot)
-    table = read_data(args.data, threshold=args.binarize)
-    model = FiniteMixture(family, args.components)
+    table, lengths = read_sequences(
+        args.data,
+        threshold=args.binarize,
+        sequence_column=args.sequence_column,
+        lengths_file=args.lengths,
+    )
+    model: FiniteMixture[Any, Any] | HiddenMarkovModel[Any, Any]
+    model = HiddenMarkovModel(family, k) if hmm else FiniteMixture(family, k)
     table = data_for(model, table, f"--family {args.family}", may_binarize=args.binarize is None)
     progress = Progress(sys.stderr, args.n_init)
     start = time.perf_counter()
@@ -87,6 +143,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             result = fit(
                 model,
                 table.data,
+                lengths=lengths,
                 init=args.init,
                 n_init=args.n_init,
                 max_iter=args.max_iter,
@@ -97,12 +154,21 @@ def cmd_fit(args: argparse.Namespace) -> int:
         finally:
             progress.finish()
     seconds = time.perf_counter() - start
-    print(format_summary(result, table, seconds, tol=args.tol, n_init=args.n_init))
+    if hmm:
+        sequences = lengths_text(lengths, table.data.shape[0])
+        print(
+            format_hmm_summary(result, table, sequences, seconds, tol=args.tol, n_init=args.n_init)
+        )
+    else:
+        print(format_summary(result, table, seconds, tol=args.tol, n_init=args.n_init))
     if args.output is not None:
         model_io.save(result, args.output)
         print(f"model saved to {args.output}")
     if args.plot is not None:
-        save_fit_plot(args.plot, result, table)
+        if hmm:
+            save_hmm_plot(args.plot, result, table, lengths)
+        else:
+            save_fit_plot(args.plot, result, table)
         print(f"plot saved to {args.plot}")
     return 0
 
@@ -134,28 +200,56 @@ def _incapable(model: LatentVariableModel[Any, Any], path: str, what: str) -> Cl
 
 
 def model_data(
-    result: FitResult[Any], model_path: str, spec: str, threshold: float | None
-) -> Table:
-    """DATA read and checked for the model in ``model_path``: its width and its domain."""
+    result: FitResult[Any],
+    model_path: str,
+    spec: str,
+    threshold: float | None,
+    sequence_column: str | None = None,
+    lengths_file: str | None = None,
+) -> tuple[Table, Array | None]:
+    """DATA read and checked for the model in ``model_path`` (its width and its domain), with
+    its sequences (``None``: one sequence, or rows of a mixture)."""
     model = result.model
-    table = read_data(spec, threshold=threshold)
+    sequential = isinstance(model, RowBlocks)
+    if not sequential:
+        for option, value in (("--sequence-column", sequence_column), ("--lengths", lengths_file)):
+            if value is not None:
+                raise CliError(
+                    f"{option} {value!r} applies to a hidden Markov model; the "
+                    f"{model_kind(model)} in {model_path} treats rows as independent"
+                )
+    table, lengths = read_sequences(
+        spec, threshold=threshold, sequence_column=sequence_column, lengths_file=lengths_file
+    )
     if table.data.shape[1] != result.n_features:
+        hint = (
+            " (is one of them a column of sequence ids? name it with --sequence-column)"
+            if sequential
+            and sequence_column is None
+            and table.data.shape[1] == result.n_features + 1
+            else ""
+        )
         raise CliError(
             f"{table.source}: has {table.data.shape[1]} column(s), but the model in "
-            f"{model_path} was fitted to {result.n_features} feature(s)"
+            f"{model_path} was fitted to {result.n_features} feature(s){hint}"
         )
     what = f"the {model_kind(model)} in {model_path}"
-    return data_for(model, table, what, may_binarize=threshold is None)
+    return data_for(model, table, what, may_binarize=threshold is None), lengths
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    """``emkit predict``: the most probable component of each row, or all probabilities."""
+    """``emkit predict``: the most probable component of each row, or all probabilities; for
+    an HMM the Viterbi state of each row, or the state posteriors."""
     result, _ = load_model(args.model)
     model, params = result.model, result.params
+    if isinstance(model, HiddenMarkovModel):
+        return _predict_hmm(args, result, model)
     if not isinstance(model, Clustering):
         raise _incapable(model, args.model, "predict components")
     check_writable(args.output, "--output")
-    table = model_data(result, args.model, args.data, args.binarize)
+    table, _ = model_data(
+        result, args.model, args.data, args.binarize, args.sequence_column, args.lengths
+    )
     with output_stream(args.output, "--output") as stream:
         if args.proba:
             write_csv_header(stream, [f"component_{k}" for k in range(model.n_components)])
@@ -167,13 +261,41 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict_hmm(
+    args: argparse.Namespace, result: FitResult[Any], hmm: HiddenMarkovModel[Any, Any]
+) -> int:
+    """``emkit predict`` of an HMM: Viterbi states or state posteriors, sequence by sequence."""
+    params = result.params
+    check_writable(args.output, "--output")
+    table, lengths = model_data(
+        result, args.model, args.data, args.binarize, args.sequence_column, args.lengths
+    )
+    with output_stream(args.output, "--output") as stream:
+        if args.proba:
+            write_csv_header(stream, [f"state_{k}" for k in range(hmm.n_states)])
+            for post in by_sequences(
+                hmm, table.data, lengths, lambda X, n: hmm.responsibilities(X, params, n)
+            ):
+                write_csv(stream, post, f"%.{CSV_DIGITS}g")
+        else:
+            for states in by_sequences(
+                hmm, table.data, lengths, lambda X, n: hmm.predict(X, params, n)
+            ):
+                write_csv(stream, np.asarray(states)[:, None], "%d")
+    return 0
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     """``emkit score``: the mean and total log-likelihood of DATA under a model."""
     result, _ = load_model(args.model)
     model, params = result.model, result.params
+    if isinstance(model, HiddenMarkovModel):
+        return _score_hmm(args, result, model)
     if not isinstance(model, Scoring):
         raise _incapable(model, args.model, "score data")
-    table = model_data(result, args.model, args.data, args.binarize)
+    table, _ = model_data(
+        result, args.model, args.data, args.binarize, args.sequence_column, args.lengths
+    )
     total = 0.0
     for per_row in by_chunks(model, table.data, lambda X: model.score_samples(X, params)):
         total += float(np.sum(per_row, dtype=np.float64))
@@ -184,10 +306,34 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _score_hmm(
+    args: argparse.Namespace, result: FitResult[Any], model: HiddenMarkovModel[Any, Any]
+) -> int:
+    """``emkit score`` of an HMM: the forward pass over whole sequences, summed."""
+    params = result.params
+    table, lengths = model_data(
+        result, args.model, args.data, args.binarize, args.sequence_column, args.lengths
+    )
+    total = 0.0
+    n_sequences = 0
+    for per_sequence in by_sequences(
+        model, table.data, lengths, lambda X, n: model.log_likelihood(X, params, n)
+    ):
+        total += float(np.sum(per_sequence, dtype=np.float64))
+        n_sequences += int(per_sequence.shape[0])
+    n = table.data.shape[0]
+    print(f"samples                    {n}")
+    print(f"sequences                  {n_sequences}")
+    print(f"mean log-likelihood        {total / n:.6f}")
+    print(f"total log-likelihood       {total:.6f}")
+    return 0
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
-    """``emkit sample``: N random rows from a model, as CSV."""
+    """``emkit sample``: N random rows from a model (one sequence from an HMM), as CSV."""
     result, names = load_model(args.model)
     model = result.model
+    label = "state" if isinstance(model, HiddenMarkovModel) else "component"
     if not isinstance(model, Sampling):
         raise _incapable(model, args.model, "draw samples")
     check_writable(args.output, "--output")
@@ -195,7 +341,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     header = list(names or default_names(X.shape[1]))
     values = X
     if args.labels:
-        header.append("component")
+        header.append(label)
         values = np.column_stack([X, labels])
     with output_stream(args.output, "--output") as stream:
         write_csv_header(stream, header)

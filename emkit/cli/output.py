@@ -16,6 +16,7 @@ import numpy as np
 from emkit._backend import Array
 from emkit.cli.errors import CliError
 from emkit.em import RESTART_BEST_ATOL, FitResult
+from emkit.hmm.model import HiddenMarkovModel
 from emkit.mixture import FiniteMixture
 from emkit.protocols import LatentVariableModel
 from emkit.selection import aic, bic
@@ -26,6 +27,7 @@ __all__ = [
     "SUMMARY_MAX_FEATURES",
     "check_writable",
     "describe_model",
+    "format_hmm_summary",
     "format_summary",
     "format_table",
     "model_kind",
@@ -83,7 +85,10 @@ def family_settings(family: Any) -> list[str]:
 
 
 def model_kind(model: LatentVariableModel[Any, Any]) -> str:
-    """``"Gaussian mixture"`` for a mixture of a family, else the model's class name."""
+    """``"Gaussian mixture"`` for a mixture of a family, ``"Poisson hidden Markov model"`` for
+    an HMM, else the model's class name."""
+    if isinstance(model, HiddenMarkovModel):
+        return f"{type(model.emission).__name__} hidden Markov model"
     family = getattr(model, "family", None)
     if family is None:
         return type(model).__name__
@@ -91,7 +96,12 @@ def model_kind(model: LatentVariableModel[Any, Any]) -> str:
 
 
 def describe_model(model: LatentVariableModel[Any, Any]) -> str:
-    """``"Gaussian mixture, full covariance, 2 components"``: the model in a few words."""
+    """``"Gaussian mixture, full covariance, 2 components"`` or ``"Poisson hidden Markov model,
+    3 states"``: the model in a few words."""
+    if isinstance(model, HiddenMarkovModel):
+        states = model.n_states
+        parts = [model_kind(model), *family_settings(model.emission)]
+        return ", ".join([*parts, f"{states} state{'s' * (states != 1)}"])
     family = getattr(model, "family", None)
     parts = [model_kind(model), *([] if family is None else family_settings(family))]
     k = getattr(model, "n_components", None)
@@ -164,9 +174,6 @@ def format_summary(
         if shown < means.shape[1]:
             row.append("...")
         rows.append(row)
-    n = result.n_samples
-    prior = [f"log-prior       {result.log_prior:.6f}"] if result.log_prior != 0.0 else []
-    runs = f" (best of {n_init} runs: run {result.restart + 1})" if n_init > 1 else ""
     lines = [
         describe_model(model),
         f"data: {shape_text(table)}",
@@ -174,6 +181,17 @@ def format_summary(
         "component means:",
         format_table(header, rows),
         "",
+        *_fit_lines(result, seconds, tol=tol, n_init=n_init),
+    ]
+    return "\n".join(lines)
+
+
+def _fit_lines(result: FitResult[Any], seconds: float, *, tol: float, n_init: int) -> list[str]:
+    """The summary's closing lines: log-likelihood, criteria, convergence, restarts, time."""
+    n = result.n_samples
+    prior = [f"log-prior       {result.log_prior:.6f}"] if result.log_prior != 0.0 else []
+    runs = f" (best of {n_init} runs: run {result.restart + 1})" if n_init > 1 else ""
+    return [
         f"log-likelihood  {result.log_likelihood:.6f}  "
         f"({result.log_likelihood / n:.6f} per sample)",
         *prior,
@@ -183,6 +201,75 @@ def format_summary(
         f"iterations      {result.n_iter}{runs}",
         *restart_report(result, n_init),
         f"time            {seconds:.3f} s",
+    ]
+
+
+def format_hmm_summary(
+    result: FitResult[Any],
+    table: Table,
+    sequences: str,
+    seconds: float,
+    *,
+    tol: float,
+    n_init: int,
+) -> str:
+    """The readable summary printed by ``emkit fit --model hmm``.
+
+    One table of the states (start probability, stationary share of time, emission means), the
+    transition matrix (row: from, column: to), then the same closing lines as a mixture's
+    summary (log-likelihood, BIC, AIC, convergence, restarts; per sample means per time step).
+
+    Parameters
+    ----------
+    result : FitResult
+        The fit of a [`HiddenMarkovModel`][emkit.hmm.model.HiddenMarkovModel].
+    table : Table
+        The data (the features, without a sequence-id column), for its name, size and names.
+    sequences : str
+        The sequences in words (``"3 sequences of 40 to 120 rows"``).
+    seconds : float
+        Time the fit took.
+    tol, n_init : float, int
+        The options the fit ran with.
+    """
+    model = result.model
+    if not isinstance(model, HiddenMarkovModel):
+        raise TypeError(
+            f"an HMM fit summary describes a HiddenMarkovModel; got {type(model).__name__}"
+        )
+    params = result.params
+    k = model.n_states
+    means = model.component_means(params)
+    stationary = model.component_weights(params)
+    shown = min(means.shape[1], SUMMARY_MAX_FEATURES)
+    header = ["state", "start", "stationary", *table.names[:shown]]
+    if shown < means.shape[1]:
+        header.append(f"... ({means.shape[1]} features)")
+    formats = [_column_format(means[:, j]) for j in range(shown)]
+    rows = []
+    for state in range(k):
+        cells = (f"{v:{fmt}}" for v, fmt in zip(means[state, :shown], formats, strict=True))
+        row = [
+            str(state),
+            f"{params.startprob[state]:.4f}",
+            f"{stationary[state]:.4f}",
+            *cells,
+        ]
+        if shown < means.shape[1]:
+            row.append("...")
+        rows.append(row)
+    transitions = [[str(i), *(f"{p:.4f}" for p in params.transmat[i])] for i in range(k)]
+    lines = [
+        describe_model(model),
+        f"data: {shape_text(table)}, {sequences}",
+        "",
+        "states (start: first-state probability; stationary: long-run share of time; means):",
+        format_table(header, rows),
+        "",
+        "transition probabilities (row: from state, column: to state):",
+        format_table(["from", *(str(j) for j in range(k))], transitions),
+        "",
+        *_fit_lines(result, seconds, tol=tol, n_init=n_init),
     ]
     return "\n".join(lines)
 

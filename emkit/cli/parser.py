@@ -118,10 +118,31 @@ def _add_fit_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_sequence_options(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--sequence-column",
+        default=None,
+        metavar="COL",
+        help=f"{what}: a column of sequence ids (a header name or a 0-based index), not a "
+        "feature; a sequence is a run of consecutive rows with the same id, and an id that "
+        "comes back after another id is an error (sort the rows by id first). Not for .npy "
+        "files: use --lengths (default: the whole file is one sequence)",
+    )
+    parser.add_argument(
+        "--lengths",
+        default=None,
+        metavar="FILE",
+        help=f"{what}: the sizes of the sequences, one after another in DATA: a .npy file or a "
+        "text file of whole numbers summing to the rows of DATA (default: the whole file is "
+        "one sequence)",
+    )
+
+
 def _add_model_and_data(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="model file written by 'emkit fit --output'")
     parser.add_argument("data", metavar="DATA", help=_DATA_HELP)
     parser.add_argument("--binarize", type=number, default=None, metavar="T", help=_BINARIZE_HELP)
+    _add_sequence_options(parser, "for a hidden Markov model")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,12 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="emkit",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Fit mixture models by Expectation-Maximization, and use them.",
+        description="Fit mixture models and hidden Markov models by Expectation-Maximization, "
+        "and use them.",
         epilog=(
             "examples:\n"
             "  emkit fit faithful --components 2 --output model.json --plot fit.png\n"
             "  emkit fit digits --family bernoulli --components 10 --plot digits.png\n"
             "  emkit fit earthquakes --family poisson --family-option prior_strength=1\n"
+            "  emkit fit earthquakes --model hmm --states 3 --family poisson --plot states.png\n"
+            "  emkit fit series.csv --model hmm --states 3 --sequence-column id -o hmm.json\n"
+            "  emkit predict hmm.json series.csv --sequence-column id\n"
             "  emkit predict model.json data.csv --proba\n"
             "  emkit score model.json data.csv\n"
             "  emkit sample model.json -n 100 --output sample.csv\n"
@@ -154,10 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "fit",
-        help="fit a mixture model to data",
-        description="Fit a finite mixture by EM, print a summary, optionally save the model "
-        "(JSON) and a figure. Progress (iteration, log-likelihood, change per sample) goes to "
-        "stderr, one line per iteration (an updating line on a terminal).",
+        help="fit a mixture model or a hidden Markov model to data",
+        description="Fit a finite mixture (or, with --model hmm, a hidden Markov model: "
+        "Baum-Welch) by EM, print a summary, optionally save the model (JSON) and a figure. "
+        "Progress (iteration, log-likelihood, change per sample) goes to stderr, one line per "
+        "iteration (an updating line on a terminal).",
         formatter_class=_FORMATTER,
     )
     p.add_argument(
@@ -168,13 +194,30 @@ def build_parser() -> argparse.ArgumentParser:
         help=_DATA_HELP + " (default: faithful)",
     )
     p.add_argument(
+        "--model",
+        choices=("mixture", "hmm"),
+        default="mixture",
+        help="mixture: a finite mixture of --family (rows independent); hmm: a hidden Markov "
+        "model whose states emit from --family (rows are time steps of sequences, see "
+        "--sequence-column) (default: %(default)s)",
+    )
+    p.add_argument(
         "-k",
         "--components",
         type=positive_int,
-        default=2,
+        default=None,
         metavar="K",
-        help="number of mixture components (default: %(default)s)",
+        help="number of mixture components; for --model hmm the number of states, as "
+        "--states (default: 2)",
     )
+    p.add_argument(
+        "--states",
+        type=positive_int,
+        default=None,
+        metavar="K",
+        help="number of hidden states of --model hmm (-k/--components says the same) (default: 2)",
+    )
+    _add_sequence_options(p, "--model hmm")
     p.add_argument(
         "--covariance",
         default=None,
@@ -203,25 +246,29 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="save a figure (format from the extension, e.g. .png, .pdf): the data coloured "
         "by component with covariance ellipses (first two features), component images for "
-        "square pixel data, a histogram for one feature; and the log-likelihood by iteration; "
-        "needs matplotlib (default: no figure)",
+        "square pixel data, a histogram for one feature; for --model hmm the first feature "
+        "over time coloured by decoded (Viterbi) state with the state means, and the state "
+        "posteriors; and the log-likelihood by iteration; needs matplotlib (default: no "
+        "figure)",
     )
     _add_common(p)
     p.set_defaults(handler=commands.cmd_fit)
 
     p = sub.add_parser(
         "predict",
-        help="most probable component of each row (or all probabilities)",
+        help="most probable component (or HMM state) of each row, or all probabilities",
         description="Assign each row of DATA to its most probable component (0-based), "
         "one label per line; with --proba write the posterior probability of every "
-        "component as CSV with a header. DATA is processed in row chunks.",
+        "component as CSV with a header. For a hidden Markov model: the state of each row on "
+        "the most probable state path of its sequence (Viterbi), or with --proba the state "
+        "posteriors (forward-backward). DATA is processed in row chunks (whole sequences).",
         formatter_class=_FORMATTER,
     )
     _add_model_and_data(p)
     p.add_argument(
         "--proba",
         action="store_true",
-        help="write component probabilities instead of labels (default: labels)",
+        help="write component (HMM: state) probabilities instead of labels (default: labels)",
     )
     p.add_argument(
         "-o", "--output", metavar="FILE", default=None, help="write here (default: stdout)"
@@ -233,7 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
         "score",
         help="log-likelihood of data under a model",
         description="Print the number of rows of DATA, their mean log-likelihood per sample "
-        "and the total log-likelihood under the model. DATA is processed in row chunks.",
+        "and the total log-likelihood under the model (for a hidden Markov model also the "
+        "number of sequences; the total is the sum over sequences). DATA is processed in row "
+        "chunks (whole sequences).",
         formatter_class=_FORMATTER,
     )
     _add_model_and_data(p)
@@ -243,7 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "sample",
         help="draw random rows from a model",
-        description="Draw N rows from the fitted model and write them as CSV with a header.",
+        description="Draw N rows from the fitted model and write them as CSV with a header; "
+        "from a hidden Markov model, one sequence of N time steps.",
         formatter_class=_FORMATTER,
     )
     p.add_argument("model", metavar="MODEL", help="model file written by 'emkit fit --output'")
@@ -260,7 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--labels",
         action="store_true",
-        help="add a last column 'component' with each row's component (default: no)",
+        help="add a last column 'component' with each row's component ('state' with each "
+        "time step's hidden state, for a hidden Markov model) (default: no)",
     )
     p.add_argument(
         "-o", "--output", metavar="FILE", default=None, help="write here (default: stdout)"

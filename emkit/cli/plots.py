@@ -8,13 +8,14 @@ from typing import Any
 
 import numpy as np
 
+from emkit._backend import Array
 from emkit.cli.errors import CliError
 from emkit.cli.output import check_writable, describe_model
 from emkit.em import FitResult
 from emkit.selection import Selection
 from emkit.tables import Table
 
-__all__ = ["check_plot_target", "save_fit_plot", "save_selection_plot"]
+__all__ = ["check_plot_target", "save_fit_plot", "save_hmm_plot", "save_selection_plot"]
 
 
 def check_plot_target(path: str | None) -> None:
@@ -55,6 +56,31 @@ def save_fit_plot(path: str, result: FitResult[Any], table: Table) -> None:
         ax_data, ax_history = fig.subplots(1, 2, width_ratios=[1.4, 1.0])
         plotting.plot_mixture(np.asarray(table.data), result, ax=ax_data, feature_names=table.names)
         plotting.plot_history(result, ax=ax_history)
+    fig.suptitle(f"{describe_model(result.model)}: {table.source}")
+    _save_figure(fig, path)
+
+
+def save_hmm_plot(path: str, result: FitResult[Any], table: Table, lengths: Array | None) -> None:
+    """An HMM's data over time coloured by Viterbi state, its state posteriors, and the
+    log-likelihood curve."""
+    from matplotlib.figure import Figure
+
+    from emkit import plotting
+
+    fig = Figure(figsize=(13, 6), layout="constrained")
+    panels = fig.subfigures(1, 2, width_ratios=[2.2, 1.0])
+    left, right = np.asarray(panels, dtype=object).ravel()
+    ax_data, ax_posterior = left.subplots(2, 1, sharex=True, height_ratios=[2.0, 1.0])
+    plotting.plot_hmm_states(
+        result,
+        np.asarray(table.data),
+        lengths,
+        ax=ax_data,
+        posterior_ax=ax_posterior,
+        feature_name=table.names[0],
+    )
+    ax_data.set_title(f"{table.names[0]} coloured by decoded (Viterbi) state", fontsize="medium")
+    plotting.plot_history(result, ax=right.add_subplot())
     fig.suptitle(f"{describe_model(result.model)}: {table.source}")
     _save_figure(fig, path)
 
