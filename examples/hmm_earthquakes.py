@@ -25,7 +25,9 @@ import emkit
 
 
 # --8<-- [start:fit]
-def fit_poisson_hmm(counts: np.ndarray, n_states: int) -> Any:
+def fit_poisson_hmm(
+    counts: np.ndarray, n_states: int
+) -> tuple[emkit.HiddenMarkovModel[Any, Any], emkit.FitResult[Any], emkit.HMMParams[Any]]:
     """Baum-Welch from 10 k-means starts; the states renumbered by increasing rate."""
     model = emkit.HiddenMarkovModel(emkit.Poisson(), n_states)
     result = emkit.fit(model, counts, n_init=10, tol=1e-10, max_iter=2000, random_state=0)

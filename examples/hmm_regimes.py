@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,9 @@ def simulate(lengths: tuple[int, ...], seed: int = 0) -> tuple[np.ndarray, np.nd
 
 
 # --8<-- [start:fit]
-def fit_regimes(X: np.ndarray, lengths: tuple[int, ...]) -> tuple[object, object]:
+def fit_regimes(
+    X: np.ndarray, lengths: tuple[int, ...]
+) -> tuple[emkit.HiddenMarkovModel[Any, Any], emkit.HMMParams[Any]]:
     """Baum-Welch on all series at once; regimes renumbered by increasing volatility."""
     model = emkit.HiddenMarkovModel(emkit.Gaussian("diag"), n_states=3)
     result = emkit.fit(
