@@ -63,13 +63,19 @@ class TinyModel:
 # -- registering and looking up ----------------------------------------------------------------
 def test_builtins_are_registered() -> None:
     assert registry.registered_families() == BUILTIN_FAMILIES
-    assert registry.registered_models() == ("FiniteMixture",)
+    assert registry.registered_models() == ("FiniteMixture", "HiddenMarkovModel")
     assert registry.registered_estimators() == (
+        "BernoulliHMM",
         "BernoulliMixture",
+        "CategoricalHMM",
+        "GaussianHMM",
         "GaussianMixture",
+        "PoissonHMM",
         "PoissonMixture",
     )
     assert registry.model_class("FiniteMixture") is emkit.FiniteMixture
+    assert registry.model_class("HiddenMarkovModel") is emkit.HiddenMarkovModel
+    assert registry.params_class_of(emkit.HiddenMarkovModel(emkit.Poisson(), 2)) is emkit.HMMParams
     assert registry.params_class_of(emkit.FiniteMixture) is emkit.MixtureParams
     assert registry.params_class_of(emkit.Gaussian("diag")) is emkit.GaussianParams
     assert registry.estimator_name(emkit.GaussianMixture()) == "GaussianMixture"

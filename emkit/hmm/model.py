@@ -625,7 +625,7 @@ class HiddenMarkovModel(Generic[P, S]):
             ``"viterbi"``: the most probable path of every sequence, with the log joint
             probability ``log p(x, path)`` summed over sequences; ``"map"``: the most probable
             state of every frame on its own (argmax of the posteriors), with the
-            log-likelihood ``log p(x)`` (what hmmlearn returns for it).
+            log-likelihood ``log p(x)``.
 
         Returns
         -------
