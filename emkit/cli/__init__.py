@@ -1,9 +1,12 @@
-"""The ``emkit`` command: fit, use and compare mixture models from the shell.
+"""The ``emkit`` command: fit, use and compare mixture models and hidden Markov models from the
+shell.
 
 ::
 
     emkit fit faithful --components 2 --output model.json --plot fit.png
     emkit fit digits --family bernoulli --components 10
+    emkit fit series.csv --model hmm --states 3 --sequence-column id -o hmm.json --plot hmm.png
+    emkit predict hmm.json series.csv --sequence-column id
     emkit predict model.json data.csv --proba
     emkit score model.json data.csv
     emkit sample model.json -n 100 --seed 1
@@ -17,11 +20,19 @@ input prints one line ``emkit: error: ...`` on stderr and exits with status 2 (`
 traceback). Everything numerical happens in the library: this package only reads, prints and
 writes.
 
+``--model hmm`` fits a [`HiddenMarkovModel`][emkit.hmm.model.HiddenMarkovModel] of the family
+(``--states K``, or ``-k K``); its rows are the time steps of sequences, told by a column of
+sequence ids (``--sequence-column``, whose consecutive equal ids make one sequence) or a file of
+sequence sizes (``--lengths``), else the whole file is one sequence. ``predict`` of a saved HMM
+writes each row's state on the Viterbi path of its sequence (``--proba``: the state posteriors),
+``score`` sums the log-likelihoods of the sequences, ``sample`` draws one sequence.
+
 Modules
     ``parser`` (the argument parser), ``commands`` (one function per subcommand),
     ``families`` (``--family`` and its settings), ``data`` (data checked against a model, row
     chunks), ``output`` (summary, tables, CSV), ``progress`` (progress lines and warnings),
-    ``plots`` (figures), ``options`` (option values), ``errors`` (error lines).
+    ``plots`` (figures), ``options`` (option values), ``errors`` (error lines), ``sequences``
+    (``--sequence-column`` and ``--lengths``, whole sequences in chunks).
 """
 
 from __future__ import annotations
