@@ -261,6 +261,10 @@ _PRIOR_SHAPES: dict[str, dict[str, str]] = {
 # still hash equally) so that a Gaussian stays hashable whatever its prior.
 _SETTING_EQ = attrs.cmp_using(eq=_same_setting)
 
+# The prior settings came after files were first saved: marked optional, so that a file
+# without them (a flat prior) reads back with their defaults.
+_OPTIONAL_SETTING = {"optional_setting": True}
+
 
 def _check_prior_matrices(psi: Array) -> None:
     """``covariance_prior`` matrices are symmetric positive semi-definite."""
@@ -344,16 +348,36 @@ class Gaussian:
     covariance_type: str = attrs.field(default="full", converter=_check_covariance_type)
     reg_covar: float = attrs.field(default=1e-6, converter=_check_reg_covar)
     mean_prior: float | Array = attrs.field(
-        default=0.0, converter=_check_mean_prior, eq=_SETTING_EQ, hash=False, kw_only=True
+        default=0.0,
+        converter=_check_mean_prior,
+        eq=_SETTING_EQ,
+        hash=False,
+        kw_only=True,
+        metadata=_OPTIONAL_SETTING,
     )
     mean_weight: float | Array = attrs.field(
-        default=0.0, converter=_check_mean_weight, eq=_SETTING_EQ, hash=False, kw_only=True
+        default=0.0,
+        converter=_check_mean_weight,
+        eq=_SETTING_EQ,
+        hash=False,
+        kw_only=True,
+        metadata=_OPTIONAL_SETTING,
     )
     covariance_prior: float | Array = attrs.field(
-        default=0.0, converter=_check_covariance_prior, eq=_SETTING_EQ, hash=False, kw_only=True
+        default=0.0,
+        converter=_check_covariance_prior,
+        eq=_SETTING_EQ,
+        hash=False,
+        kw_only=True,
+        metadata=_OPTIONAL_SETTING,
     )
     covariance_weight: float | Array = attrs.field(
-        default=0.0, converter=_check_covariance_weight, eq=_SETTING_EQ, hash=False, kw_only=True
+        default=0.0,
+        converter=_check_covariance_weight,
+        eq=_SETTING_EQ,
+        hash=False,
+        kw_only=True,
+        metadata=_OPTIONAL_SETTING,
     )
 
     def __attrs_post_init__(self) -> None:
