@@ -367,6 +367,24 @@ def test_a_reappearing_sequence_id_is_refused_naming_the_lines(
     assert "sort the rows by 'id'" in message
 
 
+def test_text_sequence_ids_are_refused_with_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "text_ids.csv"
+    path.write_text("id,x\nalpha,1.5\nalpha,2.0\nbeta,0.5\n", encoding="utf-8")
+    fails(
+        capsys,
+        "fit",
+        path,
+        "--model",
+        "hmm",
+        "--sequence-column",
+        "id",
+        "-q",
+        match="line 2, column 1 ('id'): 'alpha' is not a number (with --sequence-column 'id'",
+    )
+
+
 def test_sequence_errors_of_files_and_saved_models(
     fitted: tuple[Path, str, Path],
     series: np.ndarray,

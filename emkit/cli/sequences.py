@@ -27,7 +27,7 @@ from emkit.cli.errors import CliError, exception_text
 from emkit.protocols import LatentVariableModel
 from emkit.sources import chunk_rows_for
 from emkit.sources.chunking import check_lengths, chunk_spans
-from emkit.tables import Table, read_data
+from emkit.tables import DataFileError, Table, read_data
 
 __all__ = [
     "by_sequences",
@@ -191,7 +191,17 @@ def read_sequences(
             "give the sequences by --sequence-column or by --lengths, not both "
             f"(got --sequence-column {sequence_column!r} and --lengths {lengths_file!r})"
         )
-    table = read_data(spec)
+    try:
+        table = read_data(spec)
+    except DataFileError as exc:
+        message = exception_text(exc)
+        if sequence_column is None or "is not a number" not in message:
+            raise
+        # The reader takes numbers only, so text ids fail there; say what to do about it.
+        raise CliError(
+            f"{message} (with --sequence-column {sequence_column!r} too, every cell must be a "
+            "number: write the sequence ids as numbers)"
+        ) from None
     lengths: Array | None = None
     if sequence_column is not None:
         raw = table
