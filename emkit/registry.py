@@ -53,6 +53,7 @@ from typing import Any, TypeVar
 import attrs
 
 __all__ = [
+    "OPTIONAL_SETTING",
     "PLUGIN_GROUP",
     "estimator_class",
     "estimator_name",
@@ -72,6 +73,11 @@ __all__ = [
     "registered_families",
     "registered_models",
 ]
+
+OPTIONAL_SETTING = {"optional_setting": True}
+"""Field metadata of a setting added to a registered class after files were saved with it: a
+saved file may omit it (it then takes its default), and [`emkit.save`][emkit.io.save] leaves it
+out while it is at its default, so files without it stay exactly as before."""
 
 PLUGIN_GROUP = "emkit.plugins"
 """The entry-point group through which installed packages register their classes."""

@@ -297,3 +297,25 @@ def test_save_load_round_trip(kind: str, tmp_path: Path) -> None:
     )
     np.testing.assert_array_equal(loaded.predict(X, LENGTHS), estimator.predict(X, LENGTHS))
     np.testing.assert_allclose(loaded.transmat_, estimator.transmat_, atol=ROUND_TRIP_ATOL)
+
+
+def test_a_fit_that_kept_parameters_fixed_saves_and_loads(tmp_path: Path) -> None:
+    X, _ = _sequences("poisson")
+    estimator = PoissonHMM(N_STATES, random_state=0, params="st", init_params="st")
+    estimator.lambdas_ = np.array([[1.5, 5.0], [8.0, 2.0]])
+    _quiet_fit(estimator, X)
+    np.testing.assert_array_equal(estimator.lambdas_, [[1.5, 5.0], [8.0, 2.0]])
+    path = tmp_path / "fixed.json"
+    emkit.save(estimator, path)
+    loaded = emkit.load(path)
+    np.testing.assert_array_equal(loaded.lambdas_, estimator.lambdas_)
+    np.testing.assert_array_equal(loaded.transmat_, estimator.transmat_)
+    fixed = loaded.result_.model.fixed
+    assert fixed is not None
+    np.testing.assert_array_equal(fixed.emission.mean, estimator.result_.model.fixed.emission.mean)
+    assert loaded.score(X, LENGTHS) == estimator.score(X, LENGTHS)
+    # The model's fixed values travel in the file: the plain model result loads too.
+    emkit.save(estimator.result_, tmp_path / "result.json")
+    result = emkit.load(tmp_path / "result.json")
+    assert result.model.update == "st"
+    np.testing.assert_array_equal(result.model.fixed.emission.mean, fixed.emission.mean)

@@ -317,7 +317,12 @@ class HMMEstimator:
         """
         update = self._update()
         if update != "ste" and fixed is None:
-            fixed = self._attribute_params()
+            fitted: FitResult[Any] | None = getattr(self, "result_", None)
+            # After a fit, the values its model kept fixed; before one, the attributes.
+            if fitted is not None and isinstance(fitted.model, HiddenMarkovModel):
+                fixed = fitted.model.fixed
+            else:
+                fixed = self._attribute_params()
         return HiddenMarkovModel(
             self._build_family(),
             self.n_components,

@@ -46,7 +46,7 @@ from emkit.families._gaussian_kernels import (
     shifted_features,
     stacked_moment_sums,
 )
-from emkit.registry import register_family
+from emkit.registry import OPTIONAL_SETTING, register_family
 from emkit.stats import NOT_ADDITIVE
 
 __all__ = ["COVARIANCE_TYPES", "Gaussian", "GaussianParams", "GaussianStats"]
@@ -261,10 +261,6 @@ _PRIOR_SHAPES: dict[str, dict[str, str]] = {
 # still hash equally) so that a Gaussian stays hashable whatever its prior.
 _SETTING_EQ = attrs.cmp_using(eq=_same_setting)
 
-# The prior settings came after files were first saved: marked optional, so that a file
-# without them (a flat prior) reads back with their defaults.
-_OPTIONAL_SETTING = {"optional_setting": True}
-
 
 def _check_prior_matrices(psi: Array) -> None:
     """``covariance_prior`` matrices are symmetric positive semi-definite."""
@@ -353,7 +349,7 @@ class Gaussian:
         eq=_SETTING_EQ,
         hash=False,
         kw_only=True,
-        metadata=_OPTIONAL_SETTING,
+        metadata=OPTIONAL_SETTING,
     )
     mean_weight: float | Array = attrs.field(
         default=0.0,
@@ -361,7 +357,7 @@ class Gaussian:
         eq=_SETTING_EQ,
         hash=False,
         kw_only=True,
-        metadata=_OPTIONAL_SETTING,
+        metadata=OPTIONAL_SETTING,
     )
     covariance_prior: float | Array = attrs.field(
         default=0.0,
@@ -369,7 +365,7 @@ class Gaussian:
         eq=_SETTING_EQ,
         hash=False,
         kw_only=True,
-        metadata=_OPTIONAL_SETTING,
+        metadata=OPTIONAL_SETTING,
     )
     covariance_weight: float | Array = attrs.field(
         default=0.0,
@@ -377,7 +373,7 @@ class Gaussian:
         eq=_SETTING_EQ,
         hash=False,
         kw_only=True,
-        metadata=_OPTIONAL_SETTING,
+        metadata=OPTIONAL_SETTING,
     )
 
     def __attrs_post_init__(self) -> None:

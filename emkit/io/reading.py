@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from emkit import registry
+from emkit._backend import Array
 from emkit.em import FitResult
 from emkit.io.fields import (
     InvalidDocumentError,
@@ -209,7 +210,10 @@ def _decode_object(spec: Mapping[str, Any], where: str, role: str | None = None)
         raise InvalidDocumentError(f"`{where}.type`: {message}") from None
     settings = mapping(spec["settings"], f"{where}.settings")
     fields = {f.alias or f.name for f in init_fields(cls)}
-    exact_keys(settings, fields, f"{where}.settings")
+    # Settings added after files were written (field metadata emkit.registry.OPTIONAL_SETTING) take
+    # their defaults when a file omits them; every other setting must be present.
+    optional = {f.alias or f.name for f in init_fields(cls) if _optional(f)}
+    exact_keys(settings, fields, f"{where}.settings", optional=optional)
     kwargs = {
         key: _decode_setting(value, f"{where}.settings.{key}") for key, value in settings.items()
     }
@@ -225,6 +229,8 @@ def _decode_setting(node: Any, where: str) -> Any:
     if isinstance(node, list):
         return [_decode_setting(v, f"{where}[{i}]") for i, v in enumerate(node)]
     spec = mapping(node, where)
+    if "type" in spec and "fields" in spec:
+        return _decode_params(spec, where)
     if "type" in spec:
         return _decode_object(spec, where)
     if TUPLE_KEY in spec:
@@ -309,8 +315,12 @@ def _decode_estimator(spec: Mapping[str, Any], result: FitResult[Any]) -> Any:
         if isinstance(value, dict):
             value = array(value, f"estimator.params.{key}", ndim=None)
         params[key] = value
+    feature_names = _feature_names(spec["feature_names_in"], result)
     try:
         estimator = cls(**params)
+        # Fitted first: an estimator whose model keeps some parameters fixed (an HMM's
+        # `params`) builds its model from its fit.
+        estimator.restore_fit(result, feature_names)
         model = estimator.build_model()
         # The other settings only matter for refitting, but a file never holds invalid ones.
         estimator.validate_settings()
@@ -323,20 +333,24 @@ def _decode_estimator(spec: Mapping[str, Any], result: FitResult[Any]) -> Any:
         raise InvalidDocumentError(
             f"`estimator.params` describe {model!r}, but `model` holds {result.model!r}"
         )
-    feature_names = spec["feature_names_in"]
-    if feature_names is not None:
-        if not isinstance(feature_names, list) or not all(
-            isinstance(n, str) for n in feature_names
-        ):
-            raise InvalidDocumentError(
-                f"`estimator.feature_names_in` must be null or a list of strings; "
-                f"got {feature_names!r}"
-            )
-        if len(feature_names) != result.n_features:
-            raise InvalidDocumentError(
-                f"`estimator.feature_names_in` must name n_features = {result.n_features} "
-                f"features; got {len(feature_names)}"
-            )
-        feature_names = np.asarray(feature_names, dtype=object)
-    estimator.restore_fit(result, feature_names)
     return estimator
+
+
+def _feature_names(feature_names: Any, result: FitResult[Any]) -> Array | None:
+    if feature_names is None:
+        return None
+    if not isinstance(feature_names, list) or not all(isinstance(n, str) for n in feature_names):
+        raise InvalidDocumentError(
+            f"`estimator.feature_names_in` must be null or a list of strings; got {feature_names!r}"
+        )
+    if len(feature_names) != result.n_features:
+        raise InvalidDocumentError(
+            f"`estimator.feature_names_in` must name n_features = {result.n_features} "
+            f"features; got {len(feature_names)}"
+        )
+    return np.asarray(feature_names, dtype=object)
+
+
+def _optional(field: Any) -> bool:
+    """A setting marked [`OPTIONAL_SETTING`][emkit.registry.OPTIONAL_SETTING]."""
+    return all(field.metadata.get(key) == value for key, value in registry.OPTIONAL_SETTING.items())

@@ -37,7 +37,8 @@ from emkit.stats import init_fields
 __all__ = ["encode_array", "encode_object", "save", "to_dict"]
 
 _SETTING_KINDS = (
-    "settings hold JSON scalars, numpy arrays, tuples, lists and registered families or models"
+    "settings hold JSON scalars, numpy arrays, tuples, lists, registered families or models, "
+    "and instances of registered parameter classes"
 )
 
 #: How far up the stack the caller of save() or to_dict() is, seen from the estimator parameter
@@ -174,10 +175,21 @@ def encode_object(obj: Any, where: str, role: str | None = None) -> dict[str, An
     settings = {}
     for field in init_fields(cls):
         key = field.alias or field.name
-        settings[key] = _encode_setting(
-            getattr(obj, field.name), f"{where}.settings.{key}", cls.__name__
-        )
+        value = getattr(obj, field.name)
+        if _optional(field) and _is_default(field, value):
+            continue  # an optional setting at its default reads back as it: files stay as before
+        settings[key] = _encode_setting(value, f"{where}.settings.{key}", cls.__name__)
     return {"type": name, "settings": settings}
+
+
+def _is_default(field: Any, value: Any) -> bool:
+    default = field.default
+    return (
+        default is not attrs.NOTHING
+        and not isinstance(default, attrs.Factory)  # type: ignore[arg-type]
+        and type(value) is type(default)
+        and value == default
+    )
 
 
 def _nested_name(obj: Any) -> str:
@@ -225,11 +237,21 @@ def _encode_setting(value: Any, where: str, owner: str) -> Any:
     if isinstance(value, list):
         return [_encode_setting(v, f"{where}[{i}]", owner) for i, v in enumerate(value)]
     if attrs.has(type(value)):
+        if _is_registered_params(value):
+            # Parameters held as a setting (a model's fixed values): {type, fields}.
+            return _encode_params(value, where)
         return encode_object(value, where)
     raise TypeError(
         f"cannot save `{where}` of {owner}: a {type(value).__name__} is not a setting the "
         f"format can represent ({_SETTING_KINDS})"
     )
+
+
+def _is_registered_params(value: Any) -> bool:
+    try:
+        return registry.params_class(type(value).__name__) is type(value)
+    except ValueError:
+        return False
 
 
 def _encode_params(params: Any, where: str) -> dict[str, Any]:
@@ -358,3 +380,8 @@ def _write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _optional(field: Any) -> bool:
+    """A setting marked [`OPTIONAL_SETTING`][emkit.registry.OPTIONAL_SETTING]."""
+    return all(field.metadata.get(key) == value for key, value in registry.OPTIONAL_SETTING.items())
