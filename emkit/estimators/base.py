@@ -69,14 +69,20 @@ from emkit.online import OnlineState, as_fit_result, online_step, start_online
 from emkit.sources import as_source, source_kind
 from emkit.starts import start_names
 
-__all__ = ["MixtureEstimator", "NotFittedError", "StartFromData", "VerboseProgress"]
+__all__ = [
+    "MixtureEstimator",
+    "NotFittedError",
+    "StartFromData",
+    "VerboseProgress",
+    "not_fitted_error",
+]
 
 
 class NotFittedError(ValueError, AttributeError):
     """An estimator was used before ``fit``; compatible with scikit-learn's NotFittedError."""
 
 
-def _not_fitted_error() -> type[NotFittedError]:
+def not_fitted_error() -> type[NotFittedError]:
     """[`NotFittedError`][emkit.estimators.NotFittedError], also a scikit-learn NotFittedError once
     scikit-learn is loaded.
 
@@ -426,7 +432,7 @@ class MixtureEstimator:
         """The driver's result of the last fit; ``NotFittedError`` before any fit."""
         result: FitResult[Any] | None = getattr(self, "result_", None)
         if result is None:
-            raise _not_fitted_error()(
+            raise not_fitted_error()(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                 "appropriate arguments before using this estimator."
             )

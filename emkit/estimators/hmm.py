@@ -59,7 +59,7 @@ import numpy as np
 from emkit._backend import Array
 from emkit._validation import check_choice, check_int, check_random_state
 from emkit.em import FitResult, IterationState, fit
-from emkit.estimators.base import _not_fitted_error
+from emkit.estimators.base import not_fitted_error
 from emkit.estimators.inputs import check_feature_names, check_nonnegative, check_x, same_value
 from emkit.exceptions import ConvergenceWarning
 from emkit.families import Bernoulli, Categorical, Gaussian, GaussianParams, Poisson
@@ -358,14 +358,14 @@ class HMMEstimator:
     def _attribute_params(self) -> HMMParams[Any]:
         """HMMParams from the current attributes (fitted, loaded, or set by the user)."""
         if not hasattr(self, "startprob_"):
-            raise _not_fitted_error()(
+            raise not_fitted_error()(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                 "appropriate arguments before using this estimator."
             )
         given = self._given(None)
         missing = [letter for letter in "st" + self._emission_letters if letter not in given]
         if missing:
-            raise _not_fitted_error()(
+            raise not_fitted_error()(
                 f"{type(self).__name__} has startprob_ but not the parameters "
                 f"{missing!r}; set them or call 'fit'"
             )
@@ -529,7 +529,7 @@ class HMMEstimator:
         """The driver's result of the last fit; ``NotFittedError`` before any fit."""
         result: FitResult[Any] | None = getattr(self, "result_", None)
         if result is None:
-            raise _not_fitted_error()(
+            raise not_fitted_error()(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                 "appropriate arguments before using this estimator."
             )
