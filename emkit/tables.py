@@ -44,6 +44,10 @@ class DataFileError(ValueError):
     """A data file that cannot be read as a numeric table (the message names where)."""
 
 
+class KeyColumnError(DataFileError):
+    """The key column asked for (``key_column=``) is not in the file."""
+
+
 @attrs.frozen(eq=False)
 class Table:
     """Numeric data read by the command line.
@@ -64,6 +68,11 @@ class Table:
         The data's own 0/1 form where it has one: a bundled dataset whose loader can binarize
         (the digits: pixel intensity >= 8, as
         [`emkit.datasets.load_digits`][emkit.datasets.load_digits]).
+    keys : str array of shape (n_samples,), or None
+        The cells of a key column kept as text (``key_column=`` of
+        [`parse_table`][emkit.tables.parse_table], e.g. sequence ids), not part of ``data``.
+    key_name : str or None
+        That column's name.
     """
 
     data: Array
@@ -71,6 +80,8 @@ class Table:
     source: str
     lines: Array | None = None
     binary: Callable[[], Table] | None = None
+    keys: Array | None = None
+    key_name: str | None = None
 
     @property
     def in_memory(self) -> bool:
@@ -82,7 +93,14 @@ class Table:
         data = np.concatenate(
             [(self.data[rows] >= threshold).astype(np.float64) for rows in row_blocks(self.data)]
         )
-        return Table(data, self.names, f"{self.source}, binarized (>= {threshold:g})", self.lines)
+        return Table(
+            data,
+            self.names,
+            f"{self.source}, binarized (>= {threshold:g})",
+            self.lines,
+            keys=self.keys,
+            key_name=self.key_name,
+        )
 
 
 def default_names(n_features: int) -> tuple[str, ...]:
@@ -214,14 +232,18 @@ def _records(lines: list[str], delimiter: str, source: str) -> tuple[list[list[s
     return rows, numbers
 
 
-def parse_table(text: str, source: str) -> Table:
+def parse_table(text: str, source: str, key_column: str | None = None) -> Table:
     """Parse delimited numeric text (CSV, TSV, semicolon- or space-separated).
 
     Blank lines and lines starting with ``#`` are skipped. The delimiter is a tab (also for a
     ``.tsv``/``.tab`` name), a comma or a semicolon, whichever the first data line holds outside
     quotes first, else runs of whitespace. Fields may be quoted with ``"`` (a quoted field may
     hold the delimiter, ``""`` for a quote, and line breaks). The first record is a header when
-    none of its cells is a number. Every other cell must be a finite number.
+    none of its cells is a number (a key column's header name counts as text). Every other cell
+    must be a finite number, except in the key column.
+
+    ``key_column`` (a header name, else a 0-based column index) is kept as text in
+    ``Table.keys`` and left out of ``data`` (sequence ids such as ``patient-7``).
 
     Raises
     ------
@@ -237,7 +259,8 @@ def parse_table(text: str, source: str) -> Table:
     line_numbers = np.array(numbers)
     width = len(rows[0])
     names: tuple[str, ...] | None = None
-    if not any(_is_number(cell) for cell in rows[0]):
+    key = _key_index(rows[0], key_column, source)
+    if not any(_is_number(cell) for j, cell in enumerate(rows[0]) if j != key):
         names = tuple(cell or f"x{j + 1}" for j, cell in enumerate(rows[0]))
         rows, line_numbers = rows[1:], line_numbers[1:]
         if not rows:
@@ -251,6 +274,18 @@ def parse_table(text: str, source: str) -> Table:
             f"expected {width} like line {numbers[0]}"
         )
     cells = np.array(rows, dtype=str).reshape(len(rows), width)
+    keys: Array | None = None
+    key_name: str | None = None
+    if key is not None:
+        keys = cells[:, key]
+        key_name = names[key] if names is not None else str(key)
+        others = [j for j in range(width) if j != key]
+        cells = cells[:, others]
+        rows = [[row[j] for j in others] for row in rows]
+        names = None if names is None else tuple(names[j] for j in others)
+        width -= 1
+        if width == 0:
+            raise KeyColumnError(f"{source} has only that column; no feature columns are left")
     try:
         data = cells.astype(np.float64)
     except ValueError:
@@ -279,7 +314,29 @@ def parse_table(text: str, source: str) -> Table:
             f"{source}, line {line_numbers[i]}, column {j + 1}{_column_name(names, j)}: "
             f"{rows[i][j]!r} is not a finite number (missing values are not supported)"
         )
-    return Table(data, names or default_names(width), source, line_numbers)
+    return Table(
+        data, names or default_names(width), source, line_numbers, keys=keys, key_name=key_name
+    )
+
+
+def _key_index(first: list[str], key_column: str | None, source: str) -> int | None:
+    """The 0-based index of the key column: its header name in the first record, else an index."""
+    if key_column is None:
+        return None
+    if key_column in first:
+        return first.index(key_column)
+    try:
+        index = int(key_column)
+    except ValueError:
+        raise KeyColumnError(
+            f"{source} has no column of that name (its columns: {', '.join(first)}); give a "
+            "header name or a 0-based column index"
+        ) from None
+    if not 0 <= index < len(first):
+        raise KeyColumnError(
+            f"{source} has {len(first)} column(s), so a 0-based index must be 0 to {len(first) - 1}"
+        )
+    return index
 
 
 def _column_name(names: tuple[str, ...] | None, j: int) -> str:
@@ -341,6 +398,7 @@ def read_data(
     binarize: bool = False,
     threshold: float | None = None,
     stdin: IO[str] | None = None,
+    key_column: str | None = None,
 ) -> Table:
     """Data from a file path, ``-`` (standard input) or a bundled dataset name.
 
@@ -356,6 +414,10 @@ def read_data(
         Turn any data into 0/1: 1 where a value is >= ``threshold`` (read into memory).
     stdin : text stream, optional
         Read ``-`` from here instead of ``sys.stdin``.
+    key_column : str, optional
+        For delimited text: a column kept as text in ``Table.keys`` (see
+        [`parse_table`][emkit.tables.parse_table]); ignored for ``.npy`` files and bundled
+        datasets, which hold numbers only.
 
     Raises
     ------
@@ -363,7 +425,7 @@ def read_data(
         Naming the file, and the line and column (or row and column of a ``.npy`` array) of
         any value that is not a finite number.
     """
-    table = _read(spec, stdin)
+    table = _read(spec, stdin, key_column)
     if binarize and table.binary is not None:
         table = table.binary()
     if threshold is not None:
@@ -371,9 +433,9 @@ def read_data(
     return table
 
 
-def _read(spec: str, stdin: IO[str] | None) -> Table:
+def _read(spec: str, stdin: IO[str] | None, key_column: str | None = None) -> Table:
     if spec == "-":
-        return parse_table((stdin or sys.stdin).read(), "<stdin>")
+        return parse_table((stdin or sys.stdin).read(), "<stdin>", key_column)
     path = Path(spec)
     if not path.exists():
         if spec in datasets.DATASETS:
@@ -392,4 +454,4 @@ def _read(spec: str, stdin: IO[str] | None) -> Table:
             f"{spec}: not a text file; DATA must be CSV/TSV text, a .npy file or a bundled "
             "dataset name"
         ) from None
-    return parse_table(text, spec)
+    return parse_table(text, spec, key_column)

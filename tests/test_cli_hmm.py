@@ -367,22 +367,29 @@ def test_a_reappearing_sequence_id_is_refused_naming_the_lines(
     assert "sort the rows by 'id'" in message
 
 
-def test_text_sequence_ids_are_refused_with_what_to_do(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_text_sequence_ids_group_rows_like_numbers(
+    series: np.ndarray, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tmp_path / "text_ids.csv"
-    path.write_text("id,x\nalpha,1.5\nalpha,2.0\nbeta,0.5\n", encoding="utf-8")
-    fails(
-        capsys,
-        "fit",
-        path,
-        "--model",
-        "hmm",
-        "--sequence-column",
-        "id",
-        "-q",
-        match="line 2, column 1 ('id'): 'alpha' is not a number (with --sequence-column 'id'",
+    sizes = [7, 5, 9]
+    numbers = _write_csv(tmp_path / "numbers.csv", series[:21], np.repeat([4, 2, 8], sizes))
+    words = tmp_path / "words.csv"
+    text = numbers.read_text(encoding="utf-8").splitlines()
+    names = np.repeat(["anna", "bob-2", "carl"], sizes)
+    words.write_text(
+        "\n".join(
+            [text[0]]
+            + [f"{n},{line.split(',', 1)[1]}" for n, line in zip(names, text[1:], strict=True)]
+        )
+        + "\n",
+        encoding="utf-8",
     )
+    outputs = []
+    for path in (numbers, words):
+        assert cli.main(["fit", str(path), "--model", "hmm", "--sequence-column", "id", "-q"]) == 0
+        outputs.append(capsys.readouterr().out.splitlines())
+    assert "3 sequences of 5 to 9 rows" in outputs[1][1]
+    outputs = [lines[2:] for lines in outputs]
+    assert outputs[0][:-1] == outputs[1][:-1]  # all but the time line
 
 
 def test_sequence_errors_of_files_and_saved_models(

@@ -152,3 +152,26 @@ def test_binarizing_a_npy_file(tmp_path: Path) -> None:
     table = read_data(str(path), threshold=0.5)
     np.testing.assert_array_equal(table.data, [[0.0, 1.0], [1.0, 0.0]])
     assert table.data.dtype == np.float64
+
+
+def test_a_key_column_is_kept_as_text_and_left_out_of_the_numbers() -> None:
+    text = "subject,x,y\nanna,1.5,2\nanna,2.0,3\nbob-2,0.5,1\n"
+    table = tables.parse_table(text, "t.csv", key_column="subject")
+    assert table.names == ("x", "y")
+    np.testing.assert_array_equal(table.data, [[1.5, 2.0], [2.0, 3.0], [0.5, 1.0]])
+    assert table.keys is not None
+    assert table.keys.tolist() == ["anna", "anna", "bob-2"]
+    assert table.key_name == "subject"
+    by_index = tables.parse_table("a,1,2\nb,3,4\n", "t.csv", key_column="0")
+    assert by_index.keys is not None
+    assert by_index.keys.tolist() == ["a", "b"]
+    np.testing.assert_array_equal(by_index.data, [[1.0, 2.0], [3.0, 4.0]])
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [("nope", "has no column of that name"), ("7", "a 0-based index must be 0 to 2")],
+)
+def test_a_missing_key_column_is_named(key: str, message: str) -> None:
+    with pytest.raises(tables.KeyColumnError, match=message):
+        tables.parse_table("subject,x,y\nanna,1.5,2\n", "t.csv", key_column=key)

@@ -27,7 +27,7 @@ from emkit.cli.errors import CliError, exception_text
 from emkit.protocols import LatentVariableModel
 from emkit.sources import chunk_rows_for
 from emkit.sources.chunking import check_lengths, chunk_spans
-from emkit.tables import DataFileError, Table, read_data
+from emkit.tables import KeyColumnError, Table, read_data
 
 __all__ = [
     "by_sequences",
@@ -66,7 +66,9 @@ def column_index(table: Table, column: str) -> int:
     return index
 
 
-def _id_text(value: float) -> str:
+def _id_text(value: Any) -> str:
+    if isinstance(value, str | np.str_):
+        return str(value)
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
@@ -103,6 +105,9 @@ def split_sequences(table: Table, column: str) -> tuple[Table, Array]:
             f"--sequence-column {column!r}: not supported for a .npy file ({table.source}), "
             "whose rows are read block by block; give the sequence sizes with --lengths FILE"
         )
+    if table.keys is not None:
+        # The reader kept the id column as text: the features are already the other columns.
+        return table, _run_lengths(table, np.asarray(table.keys), column, table.key_name or column)
     index = column_index(table, column)
     width = table.data.shape[1]
     if width == 1:
@@ -110,7 +115,19 @@ def split_sequences(table: Table, column: str) -> tuple[Table, Array]:
             f"--sequence-column {column!r}: {table.source} has only that column; no feature "
             "columns are left"
         )
-    ids = np.asarray(table.data[:, index])
+    lengths = _run_lengths(table, np.asarray(table.data[:, index]), column, table.names[index])
+    keep = [j for j in range(width) if j != index]
+    features = Table(
+        np.ascontiguousarray(table.data[:, keep]),
+        tuple(table.names[j] for j in keep),
+        table.source,
+        table.lines,
+    )
+    return features, lengths
+
+
+def _run_lengths(table: Table, ids: Array, column: str, name: str) -> Array:
+    """Sizes of the runs of equal ids; an id that comes back after another is refused."""
     n_rows = ids.shape[0]
     starts = np.concatenate([[0], np.flatnonzero(ids[1:] != ids[:-1]) + 1])
     first_ids = ids[starts]
@@ -122,22 +139,13 @@ def split_sequences(table: Table, column: str) -> tuple[Table, Array]:
         again = int(order[repeated + 1].min())
         value = first_ids[again]
         first = int(starts[np.flatnonzero(first_ids == value)[0]])
-        name = table.names[index]
         raise CliError(
             f"--sequence-column {column!r}: {table.source}, {_where(table, int(starts[again]))}: "
             f"sequence id {_id_text(value)} comes back after other ids (its rows start at "
             f"{_where(table, first)}); the rows of a sequence must be consecutive: sort the "
             f"rows by {name!r} (keeping their order within each sequence)"
         )
-    lengths = np.diff(np.append(starts, n_rows)).astype(np.intp)
-    keep = [j for j in range(width) if j != index]
-    features = Table(
-        np.ascontiguousarray(table.data[:, keep]),
-        tuple(table.names[j] for j in keep),
-        table.source,
-        table.lines,
-    )
-    return features, lengths
+    return np.diff(np.append(starts, n_rows)).astype(np.intp)
 
 
 def read_lengths(path: str, n_rows: int) -> Array:
@@ -192,16 +200,10 @@ def read_sequences(
             f"(got --sequence-column {sequence_column!r} and --lengths {lengths_file!r})"
         )
     try:
-        table = read_data(spec)
-    except DataFileError as exc:
-        message = exception_text(exc)
-        if sequence_column is None or "is not a number" not in message:
-            raise
-        # The reader takes numbers only, so text ids fail there; say what to do about it.
-        raise CliError(
-            f"{message} (with --sequence-column {sequence_column!r} too, every cell must be a "
-            "number: write the sequence ids as numbers)"
-        ) from None
+        # Delimited text keeps the id column as text, so ids may be words ("patient-7").
+        table = read_data(spec, key_column=sequence_column)
+    except KeyColumnError as exc:
+        raise CliError(f"--sequence-column {sequence_column!r}: {exception_text(exc)}") from None
     lengths: Array | None = None
     if sequence_column is not None:
         raw = table
