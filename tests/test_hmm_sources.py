@@ -218,6 +218,33 @@ def test_incremental_em_runs_on_whole_sequences() -> None:
     np.testing.assert_allclose(again.log_likelihood, incremental.log_likelihood, rtol=SOURCE_RTOL)
 
 
+#: Online EM's stochastic approximation ends within this much log-likelihood per frame of batch
+#: EM's fixed point on these data (a few passes of mini-batches of whole sequences).
+ONLINE_LL_ATOL = 0.02
+
+
+def test_online_em_takes_batches_of_whole_sequences() -> None:
+    model, X, start = problem("poisson")
+    recording = RecordingModel(model)
+    ends = np.concatenate([[0], np.cumsum(LENGTHS)])
+    # Mini-batches of two sequences each, four passes over the data.
+    batches = [
+        (X[ends[i] : ends[i + 2]], None, LENGTHS[i : i + 2])
+        for _ in range(4)
+        for i in range(0, LENGTHS.size, 2)
+    ]
+    online = emkit.fit_online(recording, batches, init=start)
+    seen = np.concatenate(recording.seen)
+    np.testing.assert_array_equal(seen[: LENGTHS.size], LENGTHS)
+    batch = emkit.fit(model, X, lengths=LENGTHS, init=start, max_iter=LONG_ITER, order="start")
+    per_frame = model.log_likelihood(X, online.params, LENGTHS).sum() / X.shape[0]
+    assert per_frame == pytest.approx(batch.log_likelihood / X.shape[0], abs=ONLINE_LL_ATOL)
+    # online_step on one batch: the same as fit_online's first step.
+    state = emkit.online.start_online(model, X[:37], init=start)
+    stepped = emkit.online.online_step(model, state, X[: ends[2]], None, LENGTHS[:2])
+    assert stepped.n_seen == ends[2]
+
+
 def test_lengths_are_refused_for_a_mixture() -> None:
     X = np.random.default_rng(0).normal(size=(100, 2))
     mixture = emkit.FiniteMixture(emkit.Gaussian("diag"), 2)
