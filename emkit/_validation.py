@@ -15,6 +15,8 @@ import numpy as np
 from emkit._backend import Array
 
 __all__ = [
+    "block_starts",
+    "block_weights",
     "check_array",
     "check_choice",
     "check_float",
@@ -186,3 +188,30 @@ def check_random_state(random_state: Any) -> np.random.Generator:
         "`random_state` must be None, an int seed, a numpy SeedSequence or Generator; "
         f"got {random_state!r}"
     )
+
+
+def block_starts(lengths: Array) -> Array:
+    """The first row of every block (sequence, group) of consecutive rows of sizes ``lengths``."""
+    return np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
+
+
+def block_weights(weights: Array | None, lengths: Array, what: str) -> Array | None:
+    """One weight per block from row weights that are the same on every row of a block.
+
+    A block's weight counts it that many times (a sequence of weight 2 is the sequence twice),
+    which needs the weight to be constant within the block; ``what`` names the blocks in the
+    message ("sequence", "group").
+    """
+    if weights is None:
+        return None
+    per_block = weights[block_starts(lengths)]
+    varies = np.repeat(per_block, lengths) != weights
+    if varies.any():
+        row = int(np.flatnonzero(varies)[0])
+        block = int(np.searchsorted(np.cumsum(lengths), row, side="right"))
+        raise ValueError(
+            f"`sample_weight` must be the same on every row of a {what} (a {what}'s weight "
+            f"counts it that many times); {what} {block} has {per_block[block]} and "
+            f"{weights[row]} (row {row})"
+        )
+    return np.asarray(per_block, dtype=np.float64)

@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 
 from emkit._backend import Array, gammaln, logsumexp, parallel_map, worker_count
-from emkit._validation import check_array, check_float, check_int
+from emkit._validation import block_starts, block_weights, check_array, check_float, check_int
 from emkit.init import initial_responsibilities
 from emkit.protocols import (
     ExponentialFamily,
@@ -95,10 +95,15 @@ class MixtureStats(Generic[S]):
         The family's statistics ``sum_n w_n r_nk T(x_n)`` (e.g.
         [`MeanStats`][emkit.families.canonical.MeanStats] with ``sum_t`` (n_components,
         n_stats), or [`GaussianStats`][emkit.families.gaussian.GaussianStats]).
+    group_counts : array of shape (n_components,) or None
+        With groups of rows that share one component (``lengths``): ``sum_g w_g r_gk``, the
+        expected number of groups of each component, which the weights are estimated from
+        (``counts`` still count rows, for the family). ``None`` without groups.
     """
 
     counts: Array
     components: S
+    group_counts: Array | None = None
 
     def recenter(self, like: MixtureStats[S]) -> MixtureStats[S]:
         """The family's statistics moved to ``like``'s reference points, using the counts.
@@ -119,7 +124,7 @@ class MixtureStats(Generic[S]):
             reference points.
         """
         moved = recenter_components(self.components, like.components, self.counts)
-        return MixtureStats(counts=self.counts, components=moved)
+        return MixtureStats(counts=self.counts, components=moved, group_counts=self.group_counts)
 
 
 def recenter_components(stats: S, like: S, counts: Array) -> S:
@@ -158,11 +163,34 @@ class FiniteMixture(Generic[P, S]):
     weight_concentration : float, default 1.0
         Concentration ``alpha >= 1`` of a symmetric Dirichlet prior on the weights. The M-step
         is then ``pi_k = (n_k + alpha - 1) / (N + K (alpha - 1))``; ``alpha = 1`` is no prior.
+
+    Notes
+    -----
+    Groups of rows that share one component (the repeated measurements of one subject) are
+    given like an HMM's sequences, as ``lengths=`` (the sizes of consecutive groups; see
+    [`RowBlocks`][emkit.protocols.RowBlocks]): then ``p(group g) = sum_k pi_k prod_{n in g}
+    p(x_n | theta_k)``, a group's responsibilities come from its rows' log-densities summed
+    before the log-sum-exp, every row of the group takes them, and the weights are estimated
+    from groups while the components are from rows. No source cuts a group; without
+    ``lengths`` rows are independent (groups of one row give the ungrouped fit).
     """
 
     family: ExponentialFamily[P, S]
     n_components: int = attrs.field(converter=_check_components)
     weight_concentration: float = attrs.field(default=1.0, converter=_check_concentration)
+
+    def default_lengths(self, n_samples: int) -> None:
+        """Rows are independent unless groups are given (``lengths``): ``None``.
+
+        Parameters
+        ----------
+        n_samples : int
+
+        Returns
+        -------
+        None
+        """
+        return
 
     # -- the LatentVariableModel protocol ------------------------------------------------------
     def validate_data(self, X: Array) -> Array:
@@ -295,6 +323,7 @@ class FiniteMixture(Generic[P, S]):
         params: MixtureParams[P],
         weights: Array | None = None,
         labels: Array | None = None,
+        lengths: Array | None = None,
     ) -> tuple[MixtureStats[S], float]:
         """The E-step on a chunk: responsibilities, then summed statistics and log-likelihood.
 
@@ -313,13 +342,16 @@ class FiniteMixture(Generic[P, S]):
             Non-negative row weights ``w_n``; an integer weight counts like repeated rows.
         labels : int array of shape (n_samples,), optional
             Known components, -1 where unknown (semi-supervised EM).
+        lengths : int array of shape (n_groups,), optional
+            Sizes of consecutive groups of rows that share one component (see the class
+            notes); row weights must then be the same within a group.
 
         Returns
         -------
         stats : MixtureStats
             ``counts`` ``n_k = sum_n w_n r_nk`` of shape (n_components,), and the family's
             statistics of ``sum_n w_n r_nk T(x_n)`` (for a canonical family (n_components,
-            n_stats)).
+            n_stats)); with groups also ``group_counts``.
         log_likelihood : float
             ``sum_n w_n log p(x_n | theta')`` (the prior is not included).
 
@@ -328,6 +360,8 @@ class FiniteMixture(Generic[P, S]):
         ValueError
             If a row has zero probability under every component.
         """
+        if lengths is not None:
+            return self._grouped_e_step(X, params, weights, labels, lengths)
         family = self.family
         if not isinstance(family, FusedEStep):
             log_resp, log_norm = self._log_responsibilities(X, params, labels)
@@ -385,6 +419,49 @@ class FiniteMixture(Generic[P, S]):
             log_norm = log_norm + row_offset
         return _summed(resp, log_norm, weights, stats_of)
 
+    def _grouped_e_step(
+        self,
+        X: Array,
+        params: MixtureParams[P],
+        weights: Array | None,
+        labels: Array | None,
+        lengths: Array,
+    ) -> tuple[MixtureStats[S], float]:
+        group_weights = block_weights(weights, lengths, "group")
+        family = self.family
+        if isinstance(family, FusedEStep):
+            log_prob, row_offset, stats_of = family.log_prob_with_stats(X, params.components)
+        else:
+            log_prob, row_offset = family.log_prob(X, params.components), None
+            center = family.mean(params.components)
+
+            def stats_of(resp: Array) -> S:
+                return family.expected_stats(X, resp, center)
+
+        starts = block_starts(lengths)
+        # A group's complete-data log-density for each component: its rows' log-densities
+        # summed (they share z), then the mixing weight once per group.
+        log_joint = np.add.reduceat(log_prob.astype(np.float64), starts, axis=0)
+        with np.errstate(divide="ignore"):
+            log_joint += np.log(params.weights)
+        if labels is not None:
+            log_joint = self._mask_labels(log_joint, _group_labels(labels, lengths))
+        group_resp, log_norm = _normalise_in_place(log_joint)
+        if row_offset is not None:
+            log_norm = log_norm + np.add.reduceat(row_offset.astype(np.float64), starts)
+        if group_weights is not None:
+            group_resp *= group_weights[:, None]
+            log_likelihood = float(group_weights @ log_norm)
+        else:
+            log_likelihood = float(np.sum(log_norm))
+        resp = np.repeat(group_resp, lengths, axis=0).astype(log_prob.dtype, copy=False)
+        stats = MixtureStats(
+            counts=resp.sum(axis=0, dtype=np.float64),
+            components=stats_of(resp),
+            group_counts=group_resp.sum(axis=0),
+        )
+        return stats, log_likelihood
+
     def m_step(self, stats: MixtureStats[S]) -> MixtureParams[P]:
         """The M-step: ``argmax_theta Q(theta, theta') + log p(theta)`` from summed statistics.
 
@@ -410,7 +487,9 @@ class FiniteMixture(Generic[P, S]):
             ``weights`` (n_components,) and the family's parameters.
         """
         counts = np.maximum(stats.counts, COUNT_FLOOR)
-        weights = counts + (self.weight_concentration - 1.0)
+        # With groups the weights count groups, the components rows.
+        groups = counts if stats.group_counts is None else stats.group_counts
+        weights = np.maximum(groups, COUNT_FLOOR) + (self.weight_concentration - 1.0)
         return MixtureParams(
             weights=weights / weights.sum(),
             components=self.family.maximize(stats.components, counts),
@@ -546,7 +625,9 @@ class FiniteMixture(Generic[P, S]):
         np.copyto(log_joint, -np.inf, where=~allowed)
         return log_joint
 
-    def responsibilities(self, X: Array, params: MixtureParams[P]) -> Array:
+    def responsibilities(
+        self, X: Array, params: MixtureParams[P], lengths: Array | None = None
+    ) -> Array:
         """The responsibilities ``p(z_n = k | x_n, params)`` of every row.
 
         Parameters
@@ -554,15 +635,32 @@ class FiniteMixture(Generic[P, S]):
         X : array of shape (n_samples, n_features)
         params : MixtureParams
             ``weights`` (n_components,) and the family's parameters of every component.
+        lengths : int array of shape (n_groups,), optional
+            Groups of rows that share one component: every row gets its group's
+            responsibilities ``p(z_g = k | x_g)``.
 
         Returns
         -------
         resp : array of shape (n_samples, n_components)
             Rows sum to 1.
         """
+        if lengths is not None:
+            log_joint = self._group_log_joint(X, params, lengths)
+            resp, _ = _normalise_in_place(log_joint)
+            return np.repeat(resp, lengths, axis=0)
         return np.exp(self._log_responsibilities(X, params)[0])
 
-    def score_samples(self, X: Array, params: MixtureParams[P]) -> Array:
+    def _group_log_joint(self, X: Array, params: MixtureParams[P], lengths: Array) -> Array:
+        """``log pi_k + sum_{n in g} log p(x_n | theta_k)`` of every group, (n_groups, K)."""
+        log_prob = self.family.log_prob(X, params.components).astype(np.float64)
+        log_joint = np.add.reduceat(log_prob, block_starts(lengths), axis=0)
+        with np.errstate(divide="ignore"):
+            log_joint += np.log(params.weights)
+        return log_joint
+
+    def score_samples(
+        self, X: Array, params: MixtureParams[P], lengths: Array | None = None
+    ) -> Array:
         """``log p(x_n | params) = log sum_k pi_k p(x_n | theta_k)`` of every row.
 
         Parameters
@@ -570,14 +668,30 @@ class FiniteMixture(Generic[P, S]):
         X : array of shape (n_samples, n_features)
         params : MixtureParams
             ``weights`` (n_components,) and the family's parameters of every component.
+        lengths : int array of shape (n_groups,), optional
+            Groups of rows that share one component: a row's value is then
+            ``log p(x_n | earlier rows of its group)``, so that each group's values add up to
+            its log-likelihood ``log p(x_g)``.
 
         Returns
         -------
         log_density : array of shape (n_samples,)
         """
-        return logsumexp(self.joint_log_prob(X, params), axis=1)
+        if lengths is None:
+            return logsumexp(self.joint_log_prob(X, params), axis=1)
+        log_prob = self.family.log_prob(X, params.components).astype(np.float64)
+        starts = block_starts(lengths)
+        # Running sums within each group: the log joint of the group's first rows.
+        running = np.cumsum(log_prob, axis=0)
+        before = np.concatenate([np.zeros((1, log_prob.shape[1])), running[:-1]])[starts]
+        running -= np.repeat(before, lengths, axis=0)
+        with np.errstate(divide="ignore"):
+            prefix = logsumexp(running + np.log(params.weights), axis=1)
+        previous = np.concatenate([[0.0], prefix[:-1]])
+        previous[starts] = 0.0
+        return np.asarray(prefix - previous)
 
-    def predict(self, X: Array, params: MixtureParams[P]) -> Array:
+    def predict(self, X: Array, params: MixtureParams[P], lengths: Array | None = None) -> Array:
         """The most probable component of every row (the largest responsibility).
 
         Parameters
@@ -585,11 +699,16 @@ class FiniteMixture(Generic[P, S]):
         X : array of shape (n_samples, n_features)
         params : MixtureParams
             ``weights`` (n_components,) and the family's parameters of every component.
+        lengths : int array of shape (n_groups,), optional
+            Groups of rows that share one component: every row gets its group's.
 
         Returns
         -------
         labels : int array of shape (n_samples,)
         """
+        if lengths is not None:
+            best = np.argmax(self._group_log_joint(X, params, lengths), axis=1)
+            return np.repeat(best, lengths)
         return np.asarray(np.argmax(self.joint_log_prob(X, params), axis=1))
 
     def component_weights(self, params: MixtureParams[P]) -> Array:
@@ -649,6 +768,22 @@ class FiniteMixture(Generic[P, S]):
         for k, draw in enumerate(draws):
             X[labels == k] = draw
         return X, labels
+
+
+def _group_labels(labels: Array, lengths: Array) -> Array:
+    """The known component of every group: its rows' labels must agree (-1: unknown)."""
+    starts = block_starts(lengths)
+    known = np.maximum.reduceat(labels, starts)
+    lowest = np.minimum.reduceat(np.where(labels < 0, np.iinfo(np.intp).max, labels), starts)
+    clash = (known >= 0) & (lowest != known)
+    if clash.any():
+        group = int(np.flatnonzero(clash)[0])
+        raise ValueError(
+            f"`labels` of one group must agree (-1 for unknown): group {group} (rows "
+            f"{starts[group]}..{starts[group] + lengths[group] - 1}) has labels {lowest[group]} "
+            f"and {known[group]}"
+        )
+    return np.asarray(known, dtype=np.intp)
 
 
 def _summed(

@@ -538,12 +538,12 @@ class RowBlocks(Protocol):
     The additivity law of [`LatentVariableModel`][emkit.protocols.LatentVariableModel] then holds
     for splits between blocks, and the contract checks of [`emkit.testing`][emkit.testing] split
     there. Data given without ``lengths`` is cut into ``default_lengths(n_rows)`` (for each
-    chunk of a chunk list separately).
+    chunk of a chunk list separately), or treated as independent rows when that is ``None``.
 
     Without this capability rows are independent and data with ``lengths`` is refused.
     """
 
-    def default_lengths(self, n_samples: int) -> Array:
+    def default_lengths(self, n_samples: int) -> Array | None:
         """The blocks of ``n_samples`` rows given without ``lengths``.
 
         Parameters
@@ -552,10 +552,12 @@ class RowBlocks(Protocol):
 
         Returns
         -------
-        lengths : int array of shape (n_blocks,)
+        lengths : int array of shape (n_blocks,), or None
             Positive sizes summing to ``n_samples``: ``[n_samples]`` for a hidden Markov model
-            (one sequence, as hmmlearn), ``ones(n_samples)`` for a model whose blocks default
-            to single rows.
+            (one sequence, as hmmlearn); ``None`` for a model whose rows are independent unless
+            blocks are given (a mixture, whose groups of rows share one component only when
+            the data says so): its chunks are then cut anywhere and ``e_step`` gets no
+            ``lengths``.
         """
         ...
 

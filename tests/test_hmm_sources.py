@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_limits
 import emkit
 from emkit import HiddenMarkovModel, HMMParams
 from emkit.sources import ArraySource, ChunkSource, MemmapSource
+from tests.plugin_models import StudentTMixture
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
@@ -245,11 +246,11 @@ def test_online_em_takes_batches_of_whole_sequences() -> None:
     assert stepped.n_seen == ends[2]
 
 
-def test_lengths_are_refused_for_a_mixture() -> None:
+def test_lengths_are_refused_for_a_model_of_independent_rows() -> None:
     X = np.random.default_rng(0).normal(size=(100, 2))
-    mixture = emkit.FiniteMixture(emkit.Gaussian("diag"), 2)
-    with pytest.raises(ValueError, match=r"`lengths` were given.*FiniteMixture.*independent"):
-        emkit.fit(mixture, X, lengths=[50, 50])
+    model = StudentTMixture(2)
+    with pytest.raises(ValueError, match=r"`lengths` were given.*StudentTMixture.*independent"):
+        emkit.fit(model, X, lengths=[50, 50])
 
 
 def test_lengths_that_do_not_sum_to_the_rows_are_refused(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from emkit._backend import Array
 from emkit.protocols import RowBlocks
 from emkit.sources import ArraySource, ChunkSource, MemmapSource, as_source
 from emkit.sources.chunking import chunk_spans
+from tests.plugin_models import StudentTMixture
 
 #: Block sizes used throughout: different lengths, one longer than the small chunk budgets.
 LENGTHS = (5, 1, 17, 3, 40, 2, 9)
@@ -94,7 +95,9 @@ def _blocks_seen(model: _BlockMean) -> list[int]:
 
 def test_the_recording_model_is_row_blocks() -> None:
     assert isinstance(_BlockMean(), RowBlocks)
-    assert not isinstance(emkit.FiniteMixture(emkit.Poisson(), 2), RowBlocks)
+    # A mixture takes groups when given; a model without the capability refuses them.
+    assert isinstance(emkit.FiniteMixture(emkit.Poisson(), 2), RowBlocks)
+    assert not isinstance(StudentTMixture(2), RowBlocks)
 
 
 @pytest.mark.parametrize("chunk_size", [None, SMALL_CHUNK, 1])
@@ -156,7 +159,7 @@ def test_fit_passes_lengths_and_a_model_of_independent_rows_refuses_them() -> No
     result = emkit.fit(_BlockMean(), X, lengths=LENGTHS, init=0.0, max_iter=1)
     assert result.params == pytest.approx(_expected_mean(X), rel=1e-12)
     with pytest.raises(ValueError, match="treats rows as independent"):
-        emkit.fit(emkit.FiniteMixture(emkit.Gaussian("diag"), 2), X, lengths=LENGTHS)
+        emkit.fit(StudentTMixture(2), X, lengths=LENGTHS)
 
 
 @pytest.mark.parametrize(

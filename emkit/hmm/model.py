@@ -24,7 +24,7 @@ import attrs
 import numpy as np
 
 from emkit._backend import Array
-from emkit._validation import check_array, check_choice, check_int
+from emkit._validation import block_starts, block_weights, check_array, check_choice, check_int
 from emkit.hmm.lattice import forward_backward, log_likelihood, viterbi
 from emkit.mixture import COLLAPSE_COUNT, COUNT_FLOOR, FiniteMixture, recenter_components
 from emkit.protocols import ExponentialFamily, FamilyChunkCost, FamilyDiagnosing, FusedEStep
@@ -409,7 +409,7 @@ class HiddenMarkovModel(Generic[P, S]):
             sequence.
         """
         lengths = _lengths_of(X, lengths)
-        sequence_weights = _sequence_weights(weights, lengths)
+        sequence_weights = block_weights(weights, lengths, "sequence")
         family = self.emission
         if isinstance(family, FusedEStep):
             log_emission, row_offset, stats_of = family.log_prob_with_stats(X, params.emission)
@@ -429,7 +429,7 @@ class HiddenMarkovModel(Generic[P, S]):
         seq_ll = post.log_likelihood
         if row_offset is not None:
             # log h(x) of each frame moves the log-likelihood but no posterior.
-            seq_ll = seq_ll + np.add.reduceat(row_offset.astype(np.float64), _starts(lengths))
+            seq_ll = seq_ll + np.add.reduceat(row_offset.astype(np.float64), block_starts(lengths))
         if weights is None:
             total_ll = float(seq_ll.sum())
         else:
@@ -761,27 +761,6 @@ def _lengths_of(X: Array, lengths: Array | None) -> Array:
     return lengths
 
 
-def _starts(lengths: Array) -> Array:
-    return np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
-
-
-def _sequence_weights(weights: Array | None, lengths: Array) -> Array | None:
-    """One weight per sequence; a weight that varies within a sequence is refused."""
-    if weights is None:
-        return None
-    per_sequence = weights[_starts(lengths)]
-    varies = np.repeat(per_sequence, lengths) != weights
-    if varies.any():
-        row = int(np.flatnonzero(varies)[0])
-        sequence = int(np.searchsorted(np.cumsum(lengths), row, side="right"))
-        raise ValueError(
-            "`sample_weight` of a hidden Markov model must be the same on every frame of a "
-            f"sequence (a sequence's weight counts it that many times); sequence {sequence} has "
-            f"{per_sequence[sequence]} and {weights[row]} (row {row})"
-        )
-    return np.asarray(per_sequence, dtype=np.float64)
-
-
 def _mask_labels(log_emission: Array, labels: Array, n_states: int) -> Array:
     # A known state fixes the frame: every other state gets probability 0.
     allowed = (labels[:, None] < 0) | (labels[:, None] == np.arange(n_states))
@@ -807,7 +786,7 @@ def _sample_paths(
     """
     n_seq = lengths.shape[0]
     total = int(lengths.sum())
-    starts = _starts(lengths)
+    starts = block_starts(lengths)
     states = np.empty(total, dtype=np.intp)
     cumulative = np.cumsum(transmat, axis=1)
     cumulative[:, -1] = 1.0

@@ -132,7 +132,8 @@ def blocks_for(
 
     ``lengths`` when the data came with them (refused for a model of independent rows), else
     the model's [`default_lengths`][emkit.protocols.RowBlocks.default_lengths] for a
-    [`RowBlocks`][emkit.protocols.RowBlocks] model, else ``None`` (rows are independent).
+    [`RowBlocks`][emkit.protocols.RowBlocks] model (``None`` when it treats rows as
+    independent without them), else ``None`` (rows are independent).
     """
     if not isinstance(model, RowBlocks):
         if lengths is not None:
@@ -144,7 +145,8 @@ def blocks_for(
         return None
     if lengths is not None:
         return lengths
-    return check_lengths(model.default_lengths(n_rows), n_rows, "default_lengths")
+    default = model.default_lengths(n_rows)
+    return None if default is None else check_lengths(default, n_rows, "default_lengths")
 
 
 def chunk_spans(
