@@ -14,21 +14,25 @@ many
 
 Columns
 -------
-emkit s/it
+emkit numba s/it, emkit numpy s/it
     Median seconds of one iteration as ``emkit.fit`` does it: ``source.expectation(model,
     params)`` (the forward-backward E-step over every sequence, chunked by the source) plus
-    ``model.m_step(stats)``; initialisation excluded.
+    ``model.m_step(stats)``; initialisation excluded. Once with the lattice engine that
+    ``engine="auto"`` picks (numba when it is installed: the header says which), once with the
+    numpy engine (the fallback without numba), forced by making the compiled kernels look
+    unimportable for the duration of that runner. The kernels are compiled (or loaded from
+    numba's disk cache) in an untimed warm-up iteration.
 hmmlearn scaling s/it, hmmlearn log s/it
     Median seconds of ``GaussianHMM(n_iter=1, init_params="", params="stmc",
     implementation=...).fit(X, lengths)`` with ``startprob_``, ``transmat_``, ``means_`` and
     ``covars_`` set to emkit's start: exactly one E-step and one M-step. The faster of the two
     implementations is the peer.
-speedup
-    peer s/it divided by emkit s/it.
+speedup numba, speedup numpy
+    peer s/it divided by emkit s/it of that engine.
 dLL
     Relative difference of the log-likelihoods at the start computed by both (emkit's E-step,
     hmmlearn's ``score``): they evaluate the same model.
-emkit MB, hmmlearn MB
+emkit numba MB, emkit numpy MB, hmmlearn MB
     Peak memory allocated during one iteration beyond what was allocated before it
     (tracemalloc sees numpy's buffers), against ``T K K`` float64 (what storing every
     ``xi_t`` would take) and ``T K`` float64 (one posterior array).
@@ -37,6 +41,7 @@ emkit MB, hmmlearn MB
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import os
@@ -46,13 +51,14 @@ import statistics
 import time
 import tracemalloc
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 import emkit
 from emkit import HiddenMarkovModel, HMMParams
+from emkit.hmm import lattice
 from emkit.sources import ArraySource
 
 # (name, n_sequences, length, K, D, covariance type)
@@ -134,18 +140,41 @@ def start_params(model: Any, X: np.ndarray) -> Any:
 
 
 # -- runners ---------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def lattice_engine(engine: str) -> Iterator[None]:
+    """Run the model-level code (which calls the lattice with ``engine="auto"``) on ``engine``.
+
+    ``"numpy"`` makes the compiled kernels look unimportable, as on an installation without
+    numba; ``"auto"`` leaves everything as it is.
+    """
+    if engine == "auto":
+        yield
+        return
+    saved = lattice._compiled
+    lattice._compiled = ImportError("numba switched off by the benchmark")
+    try:
+        yield
+    finally:
+        lattice._compiled = saved
+
+
 class EmkitRunner:
-    def __init__(self, model: Any, X: np.ndarray, lengths: np.ndarray, params: Any) -> None:
+    def __init__(
+        self, model: Any, X: np.ndarray, lengths: np.ndarray, params: Any, engine: str = "auto"
+    ) -> None:
         self.model = model
         self.source = ArraySource(X, lengths=lengths)
         self.params = params
+        self.engine = engine
 
     def iterate(self) -> Any:
-        stats, _ = self.source.expectation(self.model, self.params)
-        return self.model.m_step(stats)
+        with lattice_engine(self.engine):
+            stats, _ = self.source.expectation(self.model, self.params)
+            return self.model.m_step(stats)
 
     def start_log_likelihood(self) -> float:
-        return float(self.source.expectation(self.model, self.params)[1])
+        with lattice_engine(self.engine):
+            return float(self.source.expectation(self.model, self.params)[1])
 
 
 class HmmlearnRunner:
@@ -221,25 +250,28 @@ def run_case(
     X, lengths = case_data(n_seq, length, K, D, kind)
     model = HiddenMarkovModel(emkit.Gaussian(kind), K)
     params = start_params(model, X)
-    ours = EmkitRunner(model, X, lengths, params)
+    ours = {engine: EmkitRunner(model, X, lengths, params, engine) for engine in ("auto", "numpy")}
     peers = {impl: HmmlearnRunner(kind, X, lengths, params, impl) for impl in ("scaling", "log")}
 
     row: dict[str, Any] = {"case": name, "shape": f"{n_seq} x {length}, K={K}, {kind} D={D}"}
-    row["emkit MB"] = extra_memory_mb(ours.iterate)  # also warms caches
-    row["emkit"] = median_seconds(ours.iterate, repeats)
+    for engine, runner in ours.items():
+        runner.iterate()  # compiles or loads the kernels, warms caches
+        row[f"{engine} MB"] = extra_memory_mb(runner.iterate)
+        row[engine] = median_seconds(runner.iterate, repeats)
     for impl, peer in peers.items():
         if impl == "scaling":
             row["hmmlearn MB"] = extra_memory_mb(peer.iterate)
         row[impl] = median_seconds(peer.iterate, repeats)
     row["peer"] = min(row["scaling"], row["log"])
-    row["speedup"] = row["peer"] / row["emkit"]
-    ll_ours, ll_theirs = ours.start_log_likelihood(), peers["scaling"].start_log_likelihood()
-    row["dLL"] = abs(ll_ours - ll_theirs) / abs(ll_theirs)
+    ll_theirs = peers["scaling"].start_log_likelihood()
+    for engine, runner in ours.items():
+        row[f"speedup {engine}"] = row["peer"] / row[engine]
+        row[f"dLL {engine}"] = abs(runner.start_log_likelihood() - ll_theirs) / abs(ll_theirs)
     n = n_seq * length
     row["TKK MB"] = n * K * K * 8 / 1e6
     row["TK MB"] = n * K * 8 / 1e6
     if profile:
-        row["profile"] = profile_emkit(ours)
+        row["profile"] = {engine: profile_emkit(runner) for engine, runner in ours.items()}
     return row
 
 
@@ -258,6 +290,8 @@ def main() -> None:
     for line in describe_machine():
         print(line)
     print(f"repeats: {repeats} (median reported){'; --quick: a tenth of the frames' * args.quick}")
+    auto = lattice.engine_in_use()
+    print(f"lattice engine of emkit's default (engine='auto'): {auto}; second emkit line: numpy")
 
     rows = []
     for name, n_seq, length, K, D, kind in CASES:
@@ -269,19 +303,23 @@ def main() -> None:
 
     print()
     print(
-        "| case | data | emkit s/it | hmmlearn scaling s/it | hmmlearn log s/it | speedup | dLL "
-        "| emkit MB | hmmlearn MB | T K K MB | T K MB |"
+        f"| case | data | emkit {auto} s/it | emkit numpy s/it | hmmlearn scaling s/it "
+        f"| hmmlearn log s/it | speedup {auto} | speedup numpy | dLL | emkit {auto} MB "
+        "| emkit numpy MB | hmmlearn MB | T K K MB | T K MB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
+        dll = max(r["dLL auto"], r["dLL numpy"])
         print(
-            f"| {r['case']} | {r['shape']} | {r['emkit']:.3f} | {r['scaling']:.3f} | "
-            f"{r['log']:.3f} | {r['speedup']:.2f} | {r['dLL']:.1e} | {r['emkit MB']:.0f} | "
+            f"| {r['case']} | {r['shape']} | {r['auto']:.3f} | {r['numpy']:.3f} | "
+            f"{r['scaling']:.3f} | {r['log']:.3f} | {r['speedup auto']:.2f} | "
+            f"{r['speedup numpy']:.2f} | {dll:.1e} | {r['auto MB']:.0f} | {r['numpy MB']:.0f} | "
             f"{r['hmmlearn MB']:.0f} | {r['TKK MB']:.0f} | {r['TK MB']:.0f} |"
         )
     for r in rows:
-        if "profile" in r:
-            print(f"\ncProfile of one emkit iteration, case {r['case']}:\n{r['profile']}")
+        for engine, text in r.get("profile", {}).items():
+            label = f"{auto} (auto)" if engine == "auto" else engine
+            print(f"\ncProfile of one emkit iteration, case {r['case']}, engine {label}:\n{text}")
     print(f"\nload average at end: {os.getloadavg()}")
 
 

@@ -1,11 +1,14 @@
-"""Time emkit's forward-backward against hmmlearn's C++ kernels on the same log-emissions.
+"""Time emkit's forward-backward (both engines) against hmmlearn's C++ kernels on the same
+log-emissions.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/profile_lattice.py [--profile]
 
 (a) one sequence, T = 1,000,000, K = 4; (b) 1,000 sequences x 1,000 steps, K = 8. hmmlearn's E-step
 per sequence (as its ``fit`` does): ``exp`` of the log-emissions, ``forward_scaling``,
 ``backward_scaling``, the posteriors and ``compute_scaling_xi_sum``. emkit: ``forward_backward``
-on the whole chunk (posteriors, start and transition counts, log-likelihoods).
+on the whole chunk (posteriors, start and transition counts, log-likelihoods) with
+``engine="numba"`` (when numba is installed) and ``engine="numpy"``; ``viterbi`` likewise.
+``--profile`` adds a cProfile of every emkit engine's ``forward_backward``.
 """
 
 from __future__ import annotations
@@ -64,26 +67,42 @@ def best_of(fn: Callable[[], Any]) -> float:
 
 
 def main() -> None:
+    engines = ["numpy"]
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        print("numba is not installed: the numpy engine only")
+    else:
+        engines.insert(0, "numba")
     cases = {
         "(a) 1 x 1,000,000, K=4": problem(1, 1_000_000, 4),
         "(b) 1,000 x 1,000, K=8": problem(1000, 1000, 8),
     }
     for name, (E, pi, A, lengths) in cases.items():
-        ours = best_of(lambda E=E, pi=pi, A=A, lengths=lengths: forward_backward(E, pi, A, lengths))
         theirs = best_of(lambda E=E, pi=pi, A=A, lengths=lengths: hmmlearn_estep(E, pi, A, lengths))
-        ll_ours = forward_backward(E, pi, A, lengths).log_likelihood.sum()
         ll_theirs = hmmlearn_estep(E, pi, A, lengths)
-        ours_v = best_of(lambda E=E, pi=pi, A=A, lengths=lengths: viterbi(E, pi, A, lengths))
-        print(
-            f"{name}: emkit {ours:.3f} s, hmmlearn {theirs:.3f} s, "
-            f"hmmlearn/emkit = {theirs / ours:.2f}; "
-            f"log-likelihood difference {abs(ll_ours - ll_theirs) / abs(ll_theirs):.1e} (rel.); "
-            f"emkit viterbi {ours_v:.3f} s"
-        )
-        if "--profile" in sys.argv:
-            profiler = cProfile.Profile()
-            profiler.runcall(forward_backward, E, pi, A, lengths)
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
+        print(f"{name}: hmmlearn {theirs:.3f} s")
+        for engine in engines:
+            forward_backward(E[:10], pi, A, np.array([10]), engine=engine)  # compile / load
+            viterbi(E[:10], pi, A, np.array([10]), engine=engine)
+
+            def ours_fb(E: Any = E, pi: Any = pi, A: Any = A, n: Any = lengths) -> Any:
+                return forward_backward(E, pi, A, n, engine=engine)  # noqa: B023
+
+            def ours_v(E: Any = E, pi: Any = pi, A: Any = A, n: Any = lengths) -> Any:
+                return viterbi(E, pi, A, n, engine=engine)  # noqa: B023
+
+            ours = best_of(ours_fb)
+            ll_ours = ours_fb().log_likelihood.sum()
+            print(
+                f"    emkit {engine}: {ours:.3f} s, hmmlearn/emkit = {theirs / ours:.2f}; "
+                f"log-likelihood difference {abs(ll_ours - ll_theirs) / abs(ll_theirs):.1e} "
+                f"(rel.); viterbi {best_of(ours_v):.3f} s"
+            )
+            if "--profile" in sys.argv:
+                profiler = cProfile.Profile()
+                profiler.runcall(ours_fb)
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,15 @@ lazily and only when the compiled engine is asked for (numba is the optional ``f
 kernels do in a compiled loop over the steps of every sequence what the numpy engine does with
 numpy calls vectorised across sequences and segments, with the same numerics:
 
-* emissions are shifted by their row maximum (0 for an all ``-inf`` row), ``b_t = exp(e_t -
-  shift_t)``, and the shifts are added back to the log-likelihood;
+* the caller shifts the emissions by their row maximum (0 for an all ``-inf`` row), ``e_t = E_t -
+  shift_t``, and exponentiates them, ``b_t = exp(e_t)``, with numpy (whose vectorised ``exp`` is
+  several times faster than a scalar one per element); the kernels add the shifts back to the
+  log-likelihood;
 * the forward vector is the scaled one, ``alpha_t = (alpha_{t-1} A) * b_t / c_t``; a step whose
   normaliser falls below ``TINY`` is redone in log space, and one whose log normaliser is
-  ``-inf`` makes the sequence impossible;
+  ``-inf`` makes the sequence impossible; the normalisers are multiplied into a running product
+  whose logarithm is taken only when it falls below ``FLUSH`` (every few hundred steps), not one
+  logarithm per step;
 * the backward vector is normalised by its sum, with the same log-space rescue;
 * ``xi_t(i, j) = alpha_t(i) A_ij b_{t+1}(j) beta_{t+1}(j) / n_t`` summed over ``t`` without a
   (T, K, K) array: the kernel adds ``alpha_t(i) w_j / n_t`` with ``w = b_{t+1} beta_{t+1}`` and
@@ -34,6 +38,10 @@ from emkit._backend import Array
 # free of imports from lattice (which imports this one)
 TINY = 1e-150
 
+# the running product of the forward normalisers (each in [TINY, 1]) is turned into a logarithm
+# when it falls below this, so it never underflows (FLUSH * TINY = 1e-250)
+FLUSH = 1e-100
+
 _jit = numba.njit(cache=True, nogil=True)
 
 
@@ -42,22 +50,6 @@ def _safe_log(x: float) -> float:
     if x > 0.0:
         return math.log(x)
     return -math.inf
-
-
-@_jit
-def _shift_rows(E: Array, b: Array, shift: Array) -> None:
-    """``shift[t] = max_k E[t, k]`` (0 when not finite) and ``b = exp(E - shift)``."""
-    T, K = E.shape
-    for t in range(T):
-        m = E[t, 0]
-        for k in range(1, K):
-            if E[t, k] > m:
-                m = E[t, k]
-        if not math.isfinite(m):
-            m = 0.0
-        shift[t] = m
-        for k in range(K):
-            b[t, k] = math.exp(E[t, k] - m)
 
 
 @_jit
@@ -82,55 +74,81 @@ def _normalise_log(v: Array, out: Array) -> float:
 
 
 @_jit
-def _forward_step(
-    pred: Array, b_t: Array, E_t: Array, shift_t: float, alpha_t: Array, v: Array
-) -> float:
-    """``alpha_t`` from the prediction ``pred = alpha_{t-1} A`` (or pi); returns ``log c_t``."""
-    K = pred.size
-    c = 0.0
-    for k in range(K):
-        alpha_t[k] = pred[k] * b_t[k]
-        c += alpha_t[k]
-    if c < TINY:
-        for k in range(K):
-            v[k] = _safe_log(pred[k]) + (E_t[k] - shift_t)
-        return _normalise_log(v, alpha_t)
-    for k in range(K):
-        alpha_t[k] /= c
-    return math.log(c)
+def _forward(
+    e: Array, b: Array, shift: Array, pi: Array, A: Array, start: int, n: int, alpha: Array
+) -> tuple[float, int]:
+    """Scaled forward pass of the sequence in rows ``start .. start + n - 1`` into ``alpha``
+    (rows of the same index; ``alpha`` may be one row, reused, when only the total is needed).
 
-
-@_jit
-def _predict(alpha_prev: Array, A: Array, pred: Array) -> None:
-    K = pred.size
-    for j in range(K):
-        pred[j] = 0.0
-    for i in range(K):
-        a = alpha_prev[i]
-        if a != 0.0:
+    Returns ``log p(x)`` and -1, or ``-inf`` and the first step with probability 0.
+    """
+    K = A.shape[0]
+    pred = np.empty(K)
+    v = np.empty(K)
+    total = 0.0
+    prod = 1.0  # product of the normalisers c_t since the last flush, in [FLUSH * TINY, 1]
+    keep = alpha.shape[0] > 1
+    prev = 0
+    for t in range(start, start + n):
+        row = t if keep else 0
+        if t == start:
+            for k in range(K):
+                pred[k] = pi[k]
+        else:
             for j in range(K):
-                pred[j] += a * A[i, j]
+                pred[j] = 0.0
+            for i in range(K):
+                a = alpha[prev, i]
+                if a != 0.0:
+                    for j in range(K):
+                        pred[j] += a * A[i, j]
+        c = 0.0
+        for k in range(K):
+            x = pred[k] * b[t, k]
+            alpha[row, k] = x
+            c += x
+        total += shift[t]
+        if c < TINY:
+            for k in range(K):
+                v[k] = _safe_log(pred[k]) + e[t, k]
+            log_c = _normalise_log(v, alpha[row])
+            if log_c == -math.inf:
+                return -math.inf, t - start
+            total += log_c
+        else:
+            r = 1.0 / c
+            for k in range(K):
+                alpha[row, k] *= r
+            prod *= c
+            if prod < FLUSH:
+                total += math.log(prod)
+                prod = 1.0
+        prev = row
+    return total + math.log(prod), -1
 
 
 @_jit
 def forward_backward(
-    E: Array, pi: Array, A: Array, logA: Array, lengths: Array, weights: Array
+    e: Array,
+    b: Array,
+    shift: Array,
+    pi: Array,
+    A: Array,
+    logA: Array,
+    lengths: Array,
+    weights: Array,
 ) -> tuple[Array, Array, Array, Array, Array]:
     """Posteriors of all sequences: ``(gamma (T, K), starts (K,), transitions (K, K), log_lik
     (n_seq,), error (2,))``; ``error`` is ``(sequence, step)`` of an impossible sequence or
     ``(-1, -1)``."""
-    T, K = E.shape
+    T, K = e.shape
     n_seq = lengths.size
-    b = np.empty((T, K))
-    shift = np.empty(T)
-    _shift_rows(E, b, shift)
     gamma = np.empty((T, K))  # holds alpha until the backward sweep overwrites it with gamma
     starts = np.zeros(K)
     counts = np.zeros((K, K))  # sum_t alpha_t(i) w_j / n_t, times A at the end
     extra = np.zeros((K, K))  # xi of the pairs summed in log space (already includes A)
     ll = np.zeros(n_seq)
     error = np.full(2, -1, dtype=np.int64)
-    pred = np.empty(K)
     v = np.empty(K)
     w = np.empty(K)
     u = np.empty(K)
@@ -141,19 +159,11 @@ def forward_backward(
     for s in range(n_seq):
         n = lengths[s]
         ws = weights[s]
-        total = 0.0
-        for t in range(start, start + n):
-            if t == start:
-                for k in range(K):
-                    pred[k] = pi[k]
-            else:
-                _predict(gamma[t - 1], A, pred)
-            log_c = _forward_step(pred, b[t], E[t], shift[t], gamma[t], v)
-            if log_c == -math.inf:
-                error[0] = s
-                error[1] = t - start
-                return gamma, starts, counts, ll, error
-            total += shift[t] + log_c
+        total, dead = _forward(e, b, shift, pi, A, start, n, gamma)
+        if dead >= 0:
+            error[0] = s
+            error[1] = dead
+            return gamma, starts, counts, ll, error
         ll[s] = total
 
         # backward sweep; gamma_t overwrites alpha_t once the pair (t, t + 1) is counted
@@ -162,7 +172,8 @@ def forward_backward(
             beta_next[k] = 1.0 / K
         for t in range(last, start - 1, -1):
             if t < last:
-                # w = b_{t+1} beta_{t+1}; u = A w is the unnormalised beta_t
+                # w = b_{t+1} beta_{t+1}; u = A w is the unnormalised beta_t, and
+                # n_t = alpha_t . u the normaliser of xi_t
                 for j in range(K):
                     w[j] = b[t + 1, j] * beta_next[j]
                 z = 0.0
@@ -174,7 +185,7 @@ def forward_backward(
                     u[i] = acc
                     z += acc
                     nt += gamma[t, i] * acc
-                if nt >= TINY and z >= TINY:
+                if nt >= TINY:
                     scale = ws / nt
                     for i in range(K):
                         a = gamma[t, i] * scale
@@ -185,7 +196,7 @@ def forward_backward(
                     # log xi_t(i, j) = log alpha_t(i) + log A_ij + e_{t+1}(j) + log beta_{t+1}(j)
                     top = -math.inf
                     for j in range(K):
-                        v[j] = (E[t + 1, j] - shift[t + 1]) + _safe_log(beta_next[j])
+                        v[j] = e[t + 1, j] + _safe_log(beta_next[j])
                     for i in range(K):
                         la = _safe_log(gamma[t, i])
                         for j in range(K):
@@ -202,12 +213,13 @@ def forward_backward(
                             for j in range(K):
                                 extra[i, j] += ws * lxi[i, j] / tot
                 if z >= TINY:
+                    r = 1.0 / z
                     for i in range(K):
-                        beta[i] = u[i] / z
+                        beta[i] = u[i] * r
                 else:
                     # beta_t(i) ∝ sum_j exp(log A_ij + e_{t+1}(j) + log beta_{t+1}(j)), in log space
                     for j in range(K):
-                        v[j] = (E[t + 1, j] - shift[t + 1]) + _safe_log(beta_next[j])
+                        v[j] = e[t + 1, j] + _safe_log(beta_next[j])
                     for i in range(K):
                         top = -math.inf
                         for j in range(K):
@@ -234,8 +246,9 @@ def forward_backward(
                     u[k] = _safe_log(gamma[t, k]) + _safe_log(beta[k])
                 _normalise_log(u, gamma[t])
             else:
+                r = 1.0 / g
                 for k in range(K):
-                    gamma[t, k] = u[k] / g
+                    gamma[t, k] = u[k] * r
             for k in range(K):
                 beta_next[k] = beta[k]
         for k in range(K):
@@ -248,49 +261,34 @@ def forward_backward(
 
 
 @_jit
-def log_likelihood(E: Array, pi: Array, A: Array, lengths: Array) -> tuple[Array, Array]:
+def log_likelihood(
+    e: Array, b: Array, shift: Array, pi: Array, A: Array, lengths: Array
+) -> tuple[Array, Array]:
     """``log p(x_s)`` of every sequence by the forward pass alone, and ``error`` (2,)."""
-    K = E.shape[1]
+    K = e.shape[1]
     n_seq = lengths.size
     ll = np.zeros(n_seq)
     error = np.full(2, -1, dtype=np.int64)
-    b = np.empty(K)
-    pred = np.empty(K)
-    alpha = np.empty(K)
-    v = np.empty(K)
+    alpha = np.empty((1, K))
     start = 0
     for s in range(n_seq):
         n = lengths[s]
-        total = 0.0
-        for t in range(start, start + n):
-            m = E[t, 0]
-            for k in range(1, K):
-                if E[t, k] > m:
-                    m = E[t, k]
-            if not math.isfinite(m):
-                m = 0.0
-            for k in range(K):
-                b[k] = math.exp(E[t, k] - m)
-            if t == start:
-                for k in range(K):
-                    pred[k] = pi[k]
-            else:
-                _predict(alpha, A, pred)
-            log_c = _forward_step(pred, b, E[t], m, alpha, v)
-            if log_c == -math.inf:
-                error[0] = s
-                error[1] = t - start
-                return ll, error
-            total += m + log_c
+        total, dead = _forward(e, b, shift, pi, A, start, n, alpha)
+        if dead >= 0:
+            error[0] = s
+            error[1] = dead
+            return ll, error
         ll[s] = total
         start += n
     return ll, error
 
 
 @_jit
-def viterbi(E: Array, logpi: Array, logA: Array, lengths: Array) -> tuple[Array, Array, Array]:
+def viterbi(
+    e: Array, shift: Array, logpi: Array, logA: Array, lengths: Array
+) -> tuple[Array, Array, Array]:
     """Best paths ``(states (T,), log_prob (n_seq,), error (2,))``; ties to the lower index."""
-    T, K = E.shape
+    T, K = e.shape
     n_seq = lengths.size
     states = np.zeros(T, dtype=np.intp)
     log_prob = np.zeros(n_seq)
@@ -303,15 +301,9 @@ def viterbi(E: Array, logpi: Array, logA: Array, lengths: Array) -> tuple[Array,
         n = lengths[s]
         offset = 0.0  # the shifts (row maxima of E and of delta) taken out of delta so far
         for t in range(start, start + n):
-            m = E[t, 0]
-            for k in range(1, K):
-                if E[t, k] > m:
-                    m = E[t, k]
-            if not math.isfinite(m):
-                m = 0.0
             if t == start:
                 for k in range(K):
-                    nxt[k] = logpi[k] + (E[t, k] - m)
+                    nxt[k] = logpi[k] + e[t, k]
                     back[t, k] = 0
             else:
                 for j in range(K):
@@ -323,7 +315,7 @@ def viterbi(E: Array, logpi: Array, logA: Array, lengths: Array) -> tuple[Array,
                             best = cand
                             arg = i
                     back[t, j] = arg
-                    nxt[j] = best + (E[t, j] - m)
+                    nxt[j] = best + e[t, j]
             top = nxt[0]
             for k in range(1, K):
                 if nxt[k] > top:
@@ -334,7 +326,7 @@ def viterbi(E: Array, logpi: Array, logA: Array, lengths: Array) -> tuple[Array,
                 return states, log_prob, error
             for k in range(K):
                 delta[k] = nxt[k] - top
-            offset += m + top
+            offset += shift[t] + top
         last = start + n - 1
         # delta's maximum is 0 after the shift; the first state reaching it wins ties
         arg = 0

@@ -260,14 +260,19 @@ def _check(
     return E, pi, A, lengths, L
 
 
-def _shifted(E: Array, lay: _Layout) -> tuple[Array, Array]:
-    """Packed emissions shifted by their row maximum, and the shifts (0 for an all -inf row)."""
-    e = np.take(E, lay.perm, axis=0)
+def _shifted(E: Array, lay: _Layout | None) -> tuple[Array, Array]:
+    """Emissions shifted by their row maximum, and the shifts (0 for an all -inf row).
+
+    Packed rows for a layout; natural (C-contiguous) rows for None (the compiled engine).
+    """
+    e = E if lay is None else np.take(E, lay.perm, axis=0)
     # a running maximum over the K columns is several times faster than a row reduction
     shift = e[:, 0].copy()
     for k in range(1, e.shape[1]):
         np.maximum(shift, e[:, k], out=shift)
     shift[~np.isfinite(shift)] = 0.0
+    if lay is None:
+        return np.subtract(E, shift[:, None], order="C"), shift  # a new C-ordered array
     e -= shift[:, None]
     return e, shift
 
@@ -682,8 +687,11 @@ def forward_backward(
     logA = _log(A)
     weights = None if sequence_weights is None else np.asarray(sequence_weights, np.float64)
     if kernels is not None:
+        e, shift = _shifted(E, None)
         gamma, starts, transitions, ll, error = kernels.forward_backward(
-            _contiguous(E, np.float64),
+            e,
+            np.exp(e),
+            shift,
             _contiguous(pi, np.float64),
             A,
             logA,
@@ -788,8 +796,11 @@ def log_likelihood(
     E, pi, A, lengths, L = _check(log_emission, startprob, transmat, lengths, segment_length)
     kernels = _kernels(engine)
     if kernels is not None:
+        e, shift = _shifted(E, None)
         ll, error = kernels.log_likelihood(
-            _contiguous(E, np.float64),
+            e,
+            np.exp(e),
+            shift,
             _contiguous(pi, np.float64),
             A,
             _contiguous(lengths, np.int64),
@@ -858,8 +869,10 @@ def viterbi(
     E, pi, A, lengths, L = _check(log_emission, startprob, transmat, lengths, segment_length)
     kernels = _kernels(engine)
     if kernels is not None:
+        e, shift = _shifted(E, None)
         states, log_prob, error = kernels.viterbi(
-            _contiguous(E, np.float64),
+            e,
+            shift,
             _contiguous(_log(pi), np.float64),
             _log(A),
             _contiguous(lengths, np.int64),
