@@ -21,6 +21,7 @@ __all__ = [
     "check_choice",
     "check_float",
     "check_int",
+    "check_lengths",
     "check_random_state",
     "check_sample_weight",
     "first_offender",
@@ -215,3 +216,39 @@ def block_weights(weights: Array | None, lengths: Array, what: str) -> Array | N
             f"{weights[row]} (row {row})"
         )
     return np.asarray(per_block, dtype=np.float64)
+
+
+def check_lengths(lengths: Any, n_samples: int, name: str = "lengths") -> Array:
+    """Positive integer block sizes (n_blocks,) that sum to ``n_samples``.
+
+    Blocks are consecutive rows that belong together (the sequences of a hidden Markov model,
+    hmmlearn's ``lengths``; the groups of a grouped mixture).
+    """
+    arr = np.asarray(lengths)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1 or arr.shape[0] == 0:
+        raise ValueError(
+            f"`{name}` must be a non-empty 1-D sequence of block sizes; got shape {arr.shape}"
+        )
+    whole_floats = (
+        np.issubdtype(arr.dtype, np.floating)
+        and bool(np.all(np.isfinite(arr)))
+        and bool(np.all(arr == np.round(arr)))
+    )
+    if not np.issubdtype(arr.dtype, np.integer) and not whole_floats:
+        raise TypeError(f"`{name}` must hold integers; got dtype {arr.dtype}")
+    arr = arr.astype(np.intp)
+    if (arr < 1).any():
+        index = int(np.flatnonzero(arr < 1)[0])
+        raise ValueError(
+            f"`{name}` must hold positive sizes (every sequence or group has a row); found "
+            f"{arr[index]} at index {index}"
+        )
+    total = int(arr.sum())
+    if total != n_samples:
+        raise ValueError(
+            f"`{name}` must sum to the number of rows of X ({n_samples}); got {total} "
+            f"(over {arr.shape[0]} blocks)"
+        )
+    return arr

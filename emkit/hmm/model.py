@@ -24,7 +24,14 @@ import attrs
 import numpy as np
 
 from emkit._backend import Array
-from emkit._validation import block_starts, block_weights, check_array, check_choice, check_int
+from emkit._validation import (
+    block_starts,
+    block_weights,
+    check_array,
+    check_choice,
+    check_int,
+    check_lengths,
+)
 from emkit.hmm.lattice import forward_backward, log_likelihood, viterbi
 from emkit.mixture import COLLAPSE_COUNT, COUNT_FLOOR, FiniteMixture, recenter_components
 from emkit.protocols import ExponentialFamily, FamilyChunkCost, FamilyDiagnosing, FusedEStep
@@ -749,16 +756,10 @@ def _check_distribution(probs: Array, name: str) -> None:
 
 
 def _lengths_of(X: Array, lengths: Array | None) -> Array:
-    n = X.shape[0]
+    """The sequences of ``X``: ``lengths`` checked, or one sequence."""
     if lengths is None:
-        return np.array([n], dtype=np.intp)
-    lengths = np.asarray(lengths, dtype=np.intp)
-    if lengths.ndim != 1 or (lengths < 1).any() or int(lengths.sum()) != n:
-        raise ValueError(
-            f"`lengths` must be positive sequence sizes summing to the rows of X ({n}); got "
-            f"{lengths.tolist() if lengths.ndim == 1 and lengths.size <= 10 else lengths.shape}"
-        )
-    return lengths
+        return np.array([X.shape[0]], dtype=np.intp)
+    return check_lengths(lengths, X.shape[0])
 
 
 def _mask_labels(log_emission: Array, labels: Array, n_states: int) -> Array:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from emkit._backend import Array
-from emkit._validation import check_array
+from emkit._validation import check_array, check_lengths
 from emkit.protocols import (
     DEFAULT_INIT_SAMPLE_ROWS,
     Chunk,
@@ -87,42 +87,6 @@ def per_row(method: Callable[..., Array], chunk: Chunk, params: Any) -> Array:
     if chunk.lengths is None:
         return method(chunk.X, params)
     return method(chunk.X, params, lengths=chunk.lengths)
-
-
-def check_lengths(lengths: Any, n_samples: int, name: str = "lengths") -> Array:
-    """Positive integer block sizes (n_blocks,) that sum to ``n_samples``.
-
-    Blocks are consecutive rows that belong together (the sequences of a hidden Markov model,
-    hmmlearn's ``lengths``; the groups of a grouped mixture).
-    """
-    arr = np.asarray(lengths)
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim != 1 or arr.shape[0] == 0:
-        raise ValueError(
-            f"`{name}` must be a non-empty 1-D sequence of block sizes; got shape {arr.shape}"
-        )
-    whole_floats = (
-        np.issubdtype(arr.dtype, np.floating)
-        and bool(np.all(np.isfinite(arr)))
-        and bool(np.all(arr == np.round(arr)))
-    )
-    if not np.issubdtype(arr.dtype, np.integer) and not whole_floats:
-        raise TypeError(f"`{name}` must hold integers; got dtype {arr.dtype}")
-    arr = arr.astype(np.intp)
-    if (arr < 1).any():
-        index = int(np.flatnonzero(arr < 1)[0])
-        raise ValueError(
-            f"`{name}` must hold positive sizes (every sequence or group has a row); found "
-            f"{arr[index]} at index {index}"
-        )
-    total = int(arr.sum())
-    if total != n_samples:
-        raise ValueError(
-            f"`{name}` must sum to the number of rows of X ({n_samples}); got {total} "
-            f"(over {arr.shape[0]} blocks)"
-        )
-    return arr
 
 
 def blocks_for(
