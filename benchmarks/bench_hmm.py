@@ -87,11 +87,18 @@ def describe_machine() -> list[str]:
     import hmmlearn
     import scipy
 
+    try:
+        import numba
+
+        compiled = f"numba {numba.__version__}"
+    except ImportError:
+        compiled = "numba not installed"
+
     return [
         f"date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
         f"cpu: {model}, {os.cpu_count()} cores; python {platform.python_version()}",
         f"numpy {np.__version__}, scipy {scipy.__version__}, hmmlearn {hmmlearn.__version__}, "
-        f"emkit {emkit.__version__ if hasattr(emkit, '__version__') else '?'}",
+        f"emkit {emkit.__version__ if hasattr(emkit, '__version__') else '?'}, {compiled}",
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '<unset>')}",
         f"load average at start: {os.getloadavg()}",
     ]
