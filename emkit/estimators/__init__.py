@@ -9,6 +9,7 @@ registered in [`emkit.registry`][emkit.registry], so [`emkit.load`][emkit.io.loa
 """
 
 from emkit.estimators.base import MixtureEstimator, NotFittedError
+from emkit.estimators.categorical import CategoricalMixture
 from emkit.estimators.counts import BernoulliMixture, PoissonMixture
 from emkit.estimators.gaussian import GaussianMixture
 from emkit.estimators.hmm import BernoulliHMM, CategoricalHMM, GaussianHMM, PoissonHMM
@@ -18,6 +19,7 @@ __all__ = [
     "BernoulliHMM",
     "BernoulliMixture",
     "CategoricalHMM",
+    "CategoricalMixture",
     "GaussianHMM",
     "GaussianMixture",
     "MixtureEstimator",
@@ -30,6 +32,7 @@ for _estimator in (
     GaussianMixture,
     BernoulliMixture,
     PoissonMixture,
+    CategoricalMixture,
     GaussianHMM,
     PoissonHMM,
     CategoricalHMM,
