@@ -59,6 +59,12 @@ Of an exponential family:
   component's covariance matrix, drawn as ellipses by [`emkit.plotting`][emkit.plotting]; default:
   no ellipses.
 
+Of an estimator:
+
+* [`KeepsFittedState`][emkit.protocols.KeepsFittedState] (``fitted_state``,
+  ``restore_fitted_state``): what a fit learned beyond its result (a categorical estimator's
+  levels), saved with it; default: nothing more is saved.
+
 And where the data lives: [`DataSource`][emkit.protocols.DataSource], everything the drivers ask of
 it.
 
@@ -87,6 +93,7 @@ __all__ = [
     "FamilyCovariances",
     "FamilyDiagnosing",
     "FusedEStep",
+    "KeepsFittedState",
     "LatentVariableModel",
     "Recenterable",
     "RecenterableComponents",
@@ -687,6 +694,25 @@ class RecenterableComponents(Protocol):
 
     def recenter(self, like: Self, counts: Array) -> Self:
         """Moments around ``like``'s reference fields; ``counts`` (n_components,) are ``n_k``."""
+        ...
+
+
+@runtime_checkable
+class KeepsFittedState(Protocol):
+    """An estimator whose fit learned more than its [`FitResult`][emkit.em.FitResult] holds
+    (e.g. the levels a [`CategoricalMixture`][emkit.estimators.CategoricalMixture] maps to codes).
+
+    [`emkit.save`][emkit.io.save] writes ``fitted_state()`` as the document's
+    ``estimator.state`` (JSON values only: str, bool, numbers, null, lists and dicts of them);
+    [`emkit.load`][emkit.io.load] hands it back to ``restore_fitted_state`` after ``restore_fit``.
+    """
+
+    def fitted_state(self) -> dict[str, Any]:
+        """What the fit learned beyond its result, as JSON values."""
+        ...
+
+    def restore_fitted_state(self, state: dict[str, Any]) -> None:
+        """Set what ``fitted_state`` returned, on an estimator restored from its result."""
         ...
 
 

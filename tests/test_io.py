@@ -349,7 +349,8 @@ def test_save_errors(tmp_path: Path, faithful: np.ndarray) -> None:
     with pytest.raises(
         TypeError,
         match=r"`fitted` must be an emkit.FitResult or a fitted estimator of a registered class "
-        r"\(BernoulliHMM, BernoulliMixture, CategoricalHMM, GaussianHMM, GaussianMixture, "
+        r"\(BernoulliHMM, BernoulliMixture, CategoricalHMM, CategoricalMixture, GaussianHMM, "
+        r"GaussianMixture, "
         r"PoissonHMM, PoissonMixture\); got dict",
     ):
         emkit.save({"weights": [1.0]}, tmp_path / "m.json")

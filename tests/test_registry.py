@@ -68,6 +68,7 @@ def test_builtins_are_registered() -> None:
         "BernoulliHMM",
         "BernoulliMixture",
         "CategoricalHMM",
+        "CategoricalMixture",
         "GaussianHMM",
         "GaussianMixture",
         "PoissonHMM",

@@ -1,11 +1,20 @@
-"""scikit-learn style estimators: [`GaussianMixture`][emkit.estimators.GaussianMixture],
-[`BernoulliMixture`][emkit.estimators.BernoulliMixture],
-[`PoissonMixture`][emkit.estimators.PoissonMixture].
+"""Ready-made estimators.
 
-Each builds a [`FiniteMixture`][emkit.mixture.FiniteMixture], fits it with
+scikit-learn style mixtures: [`GaussianMixture`][emkit.estimators.GaussianMixture],
+[`BernoulliMixture`][emkit.estimators.BernoulliMixture],
+[`PoissonMixture`][emkit.estimators.PoissonMixture],
+[`CategoricalMixture`][emkit.estimators.CategoricalMixture] (latent class analysis on levels of
+any type). Each builds a [`FiniteMixture`][emkit.mixture.FiniteMixture], fits it with
 [`emkit.fit`][emkit.em.fit], and answers ``predict`` / ``score`` / ``sample`` through the mixture's
-own methods (see ``emkit.estimators.base`` for the conventions they share). The three classes are
-registered in [`emkit.registry`][emkit.registry], so [`emkit.load`][emkit.io.load] rebuilds them.
+own methods (see ``emkit.estimators.base`` for the conventions they share).
+
+hmmlearn style hidden Markov models: [`GaussianHMM`][emkit.estimators.GaussianHMM],
+[`PoissonHMM`][emkit.estimators.PoissonHMM], [`CategoricalHMM`][emkit.estimators.CategoricalHMM],
+[`BernoulliHMM`][emkit.estimators.BernoulliHMM], on a
+[`HiddenMarkovModel`][emkit.hmm.model.HiddenMarkovModel].
+
+Every class is registered in [`emkit.registry`][emkit.registry], so [`emkit.load`][emkit.io.load]
+rebuilds it.
 """
 
 from emkit.estimators.base import MixtureEstimator, NotFittedError

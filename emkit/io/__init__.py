@@ -28,7 +28,9 @@ The file (format version 2)
                   "restart_objectives": ARRAY, "collapsed_restarts": [...],
                   "n_start_iter": ...},
           "estimator": {"type": "GaussianMixture", "params": {...constructor parameters...},
-                        "feature_names_in": null | ["a", "b"]}     # kind "estimator" only
+                        "feature_names_in": null | ["a", "b"],     # kind "estimator" only
+                        "state": {...}}     # optional: what the fit learned beyond the result
+                                            # (KeepsFittedState, e.g. a CategoricalMixture's levels)
         }
 
     ``model`` is an OBJECT: ``{"type": registered name, "settings": {...}}`` with one entry per

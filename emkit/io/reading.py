@@ -44,7 +44,7 @@ from emkit.io.schema import (
     resolve_nested,
 )
 from emkit.io.writing import encode_object
-from emkit.protocols import LatentVariableModel
+from emkit.protocols import KeepsFittedState, LatentVariableModel
 from emkit.stats import init_fields
 
 __all__ = ["from_dict", "load"]
@@ -298,7 +298,12 @@ def _decode_params(spec: Mapping[str, Any], where: str) -> Any:
 
 
 def _decode_estimator(spec: Mapping[str, Any], result: FitResult[Any]) -> Any:
-    exact_keys(spec, {"type", "params", "feature_names_in"}, "estimator")
+    state = spec.get("state")
+    exact_keys(
+        spec,
+        {"type", "params", "feature_names_in"} | ({"state"} if "state" in spec else set()),
+        "estimator",
+    )
     name = spec["type"]
     try:
         cls: Any = registry.estimator_class(name)
@@ -321,6 +326,10 @@ def _decode_estimator(spec: Mapping[str, Any], result: FitResult[Any]) -> Any:
         # Fitted first: an estimator whose model keeps some parameters fixed (an HMM's
         # `params`) builds its model from its fit.
         estimator.restore_fit(result, feature_names)
+        if state is not None:
+            if not isinstance(estimator, KeepsFittedState):
+                raise ValueError(f"a {name} keeps no fitted state; the file has `estimator.state`")
+            estimator.restore_fitted_state(state)
         model = estimator.build_model()
         # The other settings only matter for refitting, but a file never holds invalid ones.
         estimator.validate_settings()

@@ -31,7 +31,7 @@ from emkit.io.schema import (
     TUPLE_KEY,
     resolve_nested,
 )
-from emkit.protocols import ExponentialFamily, LatentVariableModel
+from emkit.protocols import ExponentialFamily, KeepsFittedState, LatentVariableModel
 from emkit.stats import init_fields
 
 __all__ = ["encode_array", "encode_object", "save", "to_dict"]
@@ -109,6 +109,8 @@ def _to_dict(fitted: Any) -> dict[str, Any]:
             "params": params,
             "feature_names_in": None if feature_names is None else [str(n) for n in feature_names],
         }
+        if isinstance(fitted, KeepsFittedState):
+            doc["estimator"]["state"] = _json_state(fitted.fitted_state(), "estimator.state")
     _check_finite(doc, "")
     return doc
 
@@ -351,6 +353,20 @@ def _encode_estimator_param(name: str, value: Any) -> Any:
     raise TypeError(
         f"cannot save estimator parameter `{name}`: {type(value).__name__} is not a JSON "
         "scalar or an array"
+    )
+
+
+def _json_state(node: Any, where: str) -> Any:
+    """An estimator's fitted state, checked to hold JSON values only."""
+    if node is None or isinstance(node, str | bool | int | float):
+        return node
+    if isinstance(node, list):
+        return [_json_state(value, f"{where}[{i}]") for i, value in enumerate(node)]
+    if isinstance(node, dict) and all(isinstance(key, str) for key in node):
+        return {key: _json_state(value, f"{where}.{key}") for key, value in node.items()}
+    raise TypeError(
+        f"cannot save `{where}`: an estimator's fitted state holds JSON values (str, bool, "
+        f"numbers, null, lists, dicts with str keys); got a {type(node).__name__}"
     )
 
 
