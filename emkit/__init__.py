@@ -52,6 +52,7 @@ from emkit.protocols import ExponentialFamily, LatentVariableModel
 from emkit.selection import Selection, aic, bic, icl, select
 from emkit.sources import ArraySource, ChunkSource, DaskSource, DataSource, MemmapSource
 from emkit.starts import ShortRuns
+from emkit.student_t import StudentTMixture, StudentTParams, StudentTStats
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -91,6 +92,9 @@ __all__ = [
     "PoissonMixture",
     "Selection",
     "ShortRuns",
+    "StudentTMixture",
+    "StudentTParams",
+    "StudentTStats",
     "__version__",
     "aic",
     "bic",
