@@ -53,7 +53,7 @@ from emkit._validation import check_array, check_float, check_int, check_random_
 from emkit.em import Callback, FitResult, Run, check_params, fit
 from emkit.protocols import LatentVariableModel
 from emkit.sources import ArraySource
-from emkit.stats import add, recenter, scale
+from emkit.stats import add, interpolate_params, recenter, scale
 
 __all__ = [
     "OnlineResult",
@@ -73,25 +73,6 @@ S = TypeVar("S")
 def _interpolate(old: S, new: S, step: float) -> S:
     """``old + step (new - old)`` for statistics, with ``old`` first moved to ``new``'s points."""
     return add(scale(recenter(old, new), 1.0 - step), scale(new, step))
-
-
-def _average_params(mean: Any, value: Any, step: float) -> Any:
-    """``mean + step (value - mean)`` on the constructor fields of a parameter tree.
-
-    Derived fields (a Gaussian's precision Cholesky factor) are rebuilt by the constructor. A
-    convex combination of valid parameters stays valid: weights sum to 1, covariances stay
-    positive definite, means stay in their range.
-    """
-    if attrs.has(type(mean)):
-        values = {
-            f.name: _average_params(getattr(mean, f.name), getattr(value, f.name), step)
-            for f in attrs.fields(type(mean))
-            if f.init
-        }
-        return type(mean)(**values)
-    if isinstance(mean, np.ndarray | float | np.floating):
-        return mean + step * (value - mean)
-    return mean
 
 
 # -- online EM ---------------------------------------------------------------------------------
@@ -307,7 +288,9 @@ def online_step(
         if settings.average_after is not None and t >= settings.average_after:
             n_averaged += 1
             averaged = (
-                params if averaged is None else _average_params(averaged, params, 1.0 / n_averaged)
+                params
+                if averaged is None
+                else interpolate_params(averaged, params, 1.0 / n_averaged)
             )
     return attrs.evolve(
         state,

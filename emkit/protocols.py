@@ -19,6 +19,10 @@ Of a model:
   blocks of consecutive rows whole (the sequences of a hidden Markov model, groups sharing one
   latent value); sources cut chunks only between blocks and pass their sizes as ``lengths=``;
   default: rows are independent and ``lengths`` are refused.
+* [`IterativeMStep`][emkit.protocols.IterativeMStep] (``inner_e_step``, ``inner_converged``,
+  ``max_inner_steps``): the M-step is itself iterative (a GLM component's IRLS); batch EM runs
+  inner passes over the data with the latent posteriors held fixed (generalised EM); default:
+  one M-step per iteration.
 * [`ChunkCost`][emkit.protocols.ChunkCost] (``bytes_per_row``): sources size chunks by it; default
   16 x itemsize x n_features bytes per row.
 * [`Diagnosing`][emkit.protocols.Diagnosing] (``diagnose(stats, params)``): the driver's
@@ -93,6 +97,7 @@ __all__ = [
     "FamilyCovariances",
     "FamilyDiagnosing",
     "FusedEStep",
+    "IterativeMStep",
     "KeepsFittedState",
     "LatentVariableModel",
     "Recenterable",
@@ -566,6 +571,71 @@ class RowBlocks(Protocol):
             the data says so): its chunks are then cut anywhere and ``e_step`` gets no
             ``lengths``.
         """
+        ...
+
+
+@runtime_checkable
+class IterativeMStep(Protocol[P_contra, S_co]):
+    """A model whose M-step is itself iterative: generalised EM with inner passes.
+
+    Some M-steps have no closed form: the coefficients of a Poisson or logistic regression
+    component maximise ``Q`` only through iteratively reweighted least squares, and each IRLS
+    step needs the data (the gradient and Hessian of ``Q`` at the current coefficients are sums
+    over rows). Such a model's ``m_step`` makes *one* step from its statistics, and batch EM
+    ([`BatchEM`][emkit.schedules.BatchEM]) then runs inner passes over the data: each pass's
+    ``inner_e_step`` keeps the latent posteriors of the E-step's parameters ``outer`` and
+    linearises at the current candidate, until ``inner_converged`` or ``max_inner_steps``.
+
+    Generalised EM only needs each M-step to increase ``Q``, not to maximise it. The driver
+    makes sure of it with the bound ``F(theta; theta') = sum_n sum_k r_nk(theta') [log p(x_n,
+    z_n = k | theta) - log r_nk(theta')]``, which ``inner_e_step`` returns with its statistics:
+    ``F(theta'; theta')`` is the log-likelihood at ``theta'`` and ``log p(X | theta) >= F(theta;
+    theta')``, so a candidate whose ``F`` (plus log-prior) is not below the start's cannot lower
+    the log-likelihood. A candidate that lowers it is moved halfway back, a few times, and
+    otherwise refused.
+
+    Without an inner loop (online and incremental EM) the model's one-step ``m_step`` is used as
+    it is: generalised EM with a single inner step.
+    """
+
+    @property
+    def max_inner_steps(self) -> int:
+        """The most inner passes one EM iteration may make (0: none)."""
+        ...
+
+    def inner_e_step(
+        self,
+        X: Array,
+        outer: P_contra,
+        current: P_contra,
+        weights: Array | None = None,
+        labels: Array | None = None,
+        lengths: Array | None = None,
+    ) -> tuple[S_co, float]:
+        """Statistics for the next inner step, and the bound ``F(current; outer)`` of the rows.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        outer : P
+            The parameters of the E-step: the latent posteriors ``r_nk`` come from them.
+        current : P
+            The candidate the next step linearises at.
+        weights, labels, lengths
+            As for ``e_step``.
+
+        Returns
+        -------
+        stats : S
+            Additive over rows; ``m_step(stats)`` makes one step from ``current``.
+        bound : float
+            ``sum_n w_n sum_k r_nk(outer) [log p(x_n, z_n = k | current) - log r_nk(outer)]``;
+            the log-likelihood of the rows when ``current`` is ``outer``.
+        """
+        ...
+
+    def inner_converged(self, previous: P_contra, current: P_contra) -> bool:
+        """Whether the inner iteration has converged between two successive candidates."""
         ...
 
 

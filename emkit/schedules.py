@@ -5,7 +5,10 @@ does.
 
 ``"batch"`` ([`BatchEM`][emkit.schedules.BatchEM])
     One M-step on the statistics of the whole data, then one pass over all of it (the E-step
-    at the new parameters). The objective never decreases.
+    at the new parameters). The objective never decreases. For a model whose M-step is itself
+    iterative ([`IterativeMStep`][emkit.protocols.IterativeMStep]) the M-step is a loop of inner
+    passes with the latent posteriors held fixed (generalised EM; see
+    [`BatchEM`][emkit.schedules.BatchEM]).
 
 ``"incremental"`` ([`IncrementalEM`][emkit.schedules.IncrementalEM], Neal & Hinton 1998)
     One iteration is a *sweep* over the source's chunks: each chunk's statistics are kept, and
@@ -26,11 +29,32 @@ import math
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar, final
 
-from emkit.protocols import DataSource, LatentVariableModel
-from emkit.sources.chunking import chunk_e_step
-from emkit.stats import add, recenter, scale
+import attrs
+import numpy as np
 
-__all__ = ["SCHEDULES", "BatchEM", "IncrementalEM", "Schedule", "make_schedule"]
+from emkit._backend import Array
+from emkit.protocols import ChunkCost, DataSource, IterativeMStep, LatentVariableModel, RowBlocks
+from emkit.sources.chunking import chunk_e_step
+from emkit.stats import add, interpolate_params, recenter, scale
+
+__all__ = [
+    "ASCENT_RTOL",
+    "MAX_HALVINGS",
+    "SCHEDULES",
+    "BatchEM",
+    "IncrementalEM",
+    "InnerPass",
+    "Schedule",
+    "make_schedule",
+]
+
+ASCENT_RTOL = 1e-12
+"""An inner candidate of generalised EM counts as no worse than the best so far when its bound
+is below it by at most this much relative to ``|bound| + total weight`` (rounding)."""
+
+MAX_HALVINGS = 8
+"""How many times generalised EM moves a candidate that lowers the bound halfway back towards
+the best parameters before it gives up on the inner step."""
 
 P = TypeVar("P")
 S = TypeVar("S")
@@ -63,21 +87,137 @@ class Schedule(Protocol[P, S]):
 
 
 @final
+@attrs.frozen(eq=False)
+class InnerPass(Generic[P, S]):
+    """A model's inner passes as a model of their own, so that every source can run them.
+
+    ``e_step(X, current)`` is ``model.inner_e_step(X, outer, current)``: the statistics of one
+    inner step of generalised EM with the latent posteriors of ``outer`` (see
+    [`IterativeMStep`][emkit.protocols.IterativeMStep]). Chunk sizes and blocks are the model's.
+    """
+
+    model: LatentVariableModel[P, S]
+    outer: P
+
+    def validate_data(self, X: Array) -> Array:
+        return self.model.validate_data(X)
+
+    def init_params(
+        self, X: Array, rng: np.random.Generator, method: str, weights: Array | None = None
+    ) -> P:
+        return self.model.init_params(X, rng, method, weights)
+
+    def validate_params(self, params: P, n_features: int) -> P:
+        return self.model.validate_params(params, n_features)
+
+    def m_step(self, stats: S) -> P:
+        return self.model.m_step(stats)
+
+    def log_prior(self, params: P) -> float:
+        return self.model.log_prior(params)
+
+    def n_parameters(self, n_features: int) -> int:
+        return self.model.n_parameters(n_features)
+
+    def default_lengths(self, n_samples: int) -> Array | None:
+        model = self.model
+        return model.default_lengths(n_samples) if isinstance(model, RowBlocks) else None
+
+    def bytes_per_row(self, n_features: int, itemsize: int) -> int:
+        model = self.model
+        if isinstance(model, ChunkCost):
+            return model.bytes_per_row(n_features, itemsize)
+        return 16 * itemsize * n_features
+
+    def e_step(
+        self,
+        X: Array,
+        params: P,
+        weights: Array | None = None,
+        labels: Array | None = None,
+        lengths: Array | None = None,
+    ) -> tuple[S, float]:
+        model = self.model
+        if not isinstance(model, IterativeMStep):
+            raise TypeError(f"{type(model).__name__} has no inner passes (IterativeMStep)")
+        stats: S
+        stats, bound = model.inner_e_step(X, self.outer, params, weights, labels, lengths)
+        return stats, bound
+
+
+@final
 class BatchEM(Generic[P, S]):
-    """Classical EM: an M-step on all the statistics, then an E-step pass at the new parameters."""
+    """Classical EM: an M-step on all the statistics, then an E-step pass at the new parameters.
+
+    For a model whose M-step is iterative ([`IterativeMStep`][emkit.protocols.IterativeMStep])
+    the M-step is generalised EM's inner loop: ``m_step`` makes one step from the E-step's
+    statistics; each inner pass over the data (latent posteriors of the E-step's parameters
+    ``outer`` held fixed) gives the statistics for the next step and the bound
+    ``F(candidate; outer)``. A candidate whose bound (plus log-prior) falls below the best one
+    so far (at first the log-likelihood plus log-prior at ``outer``) is moved halfway back
+    towards the best parameters, up to [`MAX_HALVINGS`][emkit.schedules.MAX_HALVINGS] times;
+    the loop ends when no ascent is found, when the model says its inner iteration has
+    converged, or after ``max_inner_steps`` passes. The accepted parameters never lower the
+    bound, so the log-likelihood never decreases.
+    """
 
     monotone = True
 
     def __init__(self, model: LatentVariableModel[P, S], source: DataSource) -> None:
         self.model, self.source = model, source
+        self._params: P | None = None
+        self._log_likelihood = math.nan
+        #: Inner passes made by the last iteration (0 for a model without them).
+        self.inner_passes = 0
 
     def start(self, params: P) -> tuple[S, float]:
-        return self.source.expectation(self.model, params)
+        stats, log_likelihood = self.source.expectation(self.model, params)
+        self._params, self._log_likelihood = params, log_likelihood
+        return stats, log_likelihood
 
     def iterate(self, stats: S, m_step: Callable[[S], P]) -> tuple[P, S, float]:
-        params = m_step(stats)
+        model = self.model
+        if (
+            isinstance(model, IterativeMStep)
+            and model.max_inner_steps > 0
+            and self._params is not None
+        ):
+            params = self._inner_loop(model, self._params, stats, m_step)
+        else:
+            params = m_step(stats)
         new_stats, log_likelihood = self.source.expectation(self.model, params)
+        self._params, self._log_likelihood = params, log_likelihood
         return params, new_stats, log_likelihood
+
+    def _inner_loop(
+        self, model: IterativeMStep[P, S], outer: P, stats: S, m_step: Callable[[S], P]
+    ) -> P:
+        log_prior = self.model.log_prior
+        inner: InnerPass[P, S] = InnerPass(self.model, outer)
+        noise = ASCENT_RTOL * (abs(self._log_likelihood) + self.source.total_weight)
+        best, best_value = outer, self._log_likelihood + log_prior(outer)
+        candidate = m_step(stats)
+        self.inner_passes = 0
+        inner_stats: S
+        for _ in range(model.max_inner_steps):
+            inner_stats, bound = self.source.expectation(inner, candidate)
+            self.inner_passes += 1
+            value = bound + log_prior(candidate)
+            halvings = 0
+            while not value >= best_value - noise and halvings < MAX_HALVINGS:
+                # Too far along the step: halfway back towards the best parameters.
+                candidate = interpolate_params(best, candidate, 0.5)
+                inner_stats, bound = self.source.expectation(inner, candidate)
+                self.inner_passes += 1
+                value = bound + log_prior(candidate)
+                halvings += 1
+            if not value >= best_value - noise:
+                break  # no ascent along this step: keep the best parameters
+            previous, best, best_value = best, candidate, max(value, best_value)
+            if model.inner_converged(previous, candidate):
+                break
+            candidate = m_step(inner_stats)
+        return best
 
     def finish(self, params: P, stats: S, log_likelihood: float) -> tuple[S, float]:
         # The last pass was at the final parameters already.

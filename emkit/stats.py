@@ -31,6 +31,7 @@ __all__ = [
     "add",
     "first_non_finite",
     "init_fields",
+    "interpolate_params",
     "leaves",
     "recenter",
     "references",
@@ -241,3 +242,23 @@ def take_components(a: T, order: Array) -> T:
         return take(obj)
 
     return _take_tree(a)  # type: ignore[no-any-return]
+
+
+def interpolate_params(a: Any, b: Any, step: float) -> Any:
+    """``a + step (b - a)`` on the constructor fields of a parameter tree.
+
+    Derived fields (a Gaussian's precision Cholesky factor) are rebuilt by the constructor. A
+    convex combination (``0 <= step <= 1``) of valid parameters stays valid for the parameters
+    emkit's models use: weights still sum to 1, covariances stay positive definite, means and
+    coefficients stay in their range. Online EM averages iterates with it (Polyak), generalised
+    EM halves a step that went too far.
+    """
+    if attrs.has(type(a)):
+        values = {
+            f.name: interpolate_params(getattr(a, f.name), getattr(b, f.name), step)
+            for f in init_fields(a)
+        }
+        return type(a)(**values)
+    if isinstance(a, np.ndarray | float | np.floating):
+        return a + step * (b - a)
+    return a
