@@ -631,6 +631,9 @@ def test_the_documented_command_lines_run_as_written(tmp_path: Path) -> None:
     (tmp_path / "data.csv").write_text(
         "eruptions,waiting\n" + "\n".join(f"{a!r},{b!r}" for a, b in FAITHFUL.data.tolist())
     )
+    # Repeated visits of three patients, for the hidden Markov model's sequence-column example.
+    visits = [f"p{i // 90},{a!r}" for i, (a, _) in enumerate(FAITHFUL.data.tolist()[:270])]
+    (tmp_path / "visits.csv").write_text("patient,eruptions\n" + "\n".join(visits) + "\n")
     for line in lines:
         proc = run(*shlex.split(line)[1:], cwd=tmp_path)
         assert proc.returncode == 0, f"{line}\n{proc.stderr}"

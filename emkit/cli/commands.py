@@ -210,7 +210,9 @@ def model_data(
     """DATA read and checked for the model in ``model_path`` (its width and its domain), with
     its sequences (``None``: one sequence, or rows of a mixture)."""
     model = result.model
-    sequential = isinstance(model, RowBlocks)
+    # A model that reads rows as sequences unless told otherwise (an HMM); a mixture's optional
+    # groups are not offered on the command line.
+    sequential = isinstance(model, RowBlocks) and model.default_lengths(1) is not None
     if not sequential:
         for option, value in (("--sequence-column", sequence_column), ("--lengths", lengths_file)):
             if value is not None:
