@@ -595,3 +595,38 @@ def test_engine_selection(monkeypatch):
     for function in (forward_backward, log_likelihood, viterbi):
         with pytest.raises(ImportError, match=r"pip install 'emkit\[fast\]'"):
             function(E, pi, A, lengths, engine="numba")
+
+
+# -- a state far below the best, needed later ------------------------------------------------------
+
+
+def test_a_state_that_underflows_and_is_needed_later_is_redone_in_log_space(engine):
+    """A left-right chain: at step 1 state 0 is e^-1000 below state 1, at step 2 only state 0
+    can emit, and state 1 cannot go back. The scaled recursions lose state 0 at step 1; the
+    sequence is possible all the same (its only paths stay in state 0) and is redone exactly."""
+    startprob = np.array([1.0, 0.0])
+    transmat = np.array([[0.5, 0.5], [0.0, 1.0]])
+    hard = np.array([[0.0, -np.inf], [-1000.0, 0.0], [0.0, -np.inf], [0.0, 0.0]])
+    easy = np.zeros((3, 2))
+    log_emission = np.vstack([easy, hard, easy[:2]])
+    lengths = np.array([3, 4, 2])
+    weights = np.array([1.0, 2.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        post = forward_backward(log_emission, startprob, transmat, lengths, weights, engine=engine)
+        ll = lattice.log_likelihood(log_emission, startprob, transmat, lengths, engine=engine)
+        path, _ = viterbi(log_emission, startprob, transmat, lengths, engine=engine)
+    gamma, starts, trans, ref_ll, best, _ = brute_force(
+        log_emission, startprob, transmat, lengths, weights
+    )
+    np.testing.assert_allclose(post.log_likelihood, ref_ll, rtol=AGREEMENT_RTOL)
+    np.testing.assert_allclose(ll, ref_ll, rtol=AGREEMENT_RTOL)
+    np.testing.assert_allclose(post.state, gamma, rtol=AGREEMENT_RTOL, atol=AGREEMENT_ATOL)
+    np.testing.assert_allclose(post.starts, starts, rtol=AGREEMENT_RTOL, atol=AGREEMENT_ATOL)
+    np.testing.assert_allclose(post.transitions, trans, rtol=AGREEMENT_RTOL, atol=AGREEMENT_ATOL)
+    np.testing.assert_array_equal(path[3:6], [0, 0, 0])
+    np.testing.assert_array_equal(path, best)
+    # Truly impossible sequences are still reported.
+    blocked = np.array([[0.0, -np.inf], [-np.inf, 0.0], [0.0, -np.inf]])
+    with pytest.raises(ValueError, match="sequence 0 is impossible"):
+        forward_backward(blocked, startprob, transmat, np.array([3]), engine=engine)

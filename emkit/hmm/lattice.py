@@ -321,12 +321,20 @@ def _sum_by_sequence(values: Array, lay: _Layout) -> Array:
     return np.bincount(lay.seg_seq, weights=by_segment, minlength=lay.n_sequences)
 
 
-def _impossible(sequence: int, step: int) -> ValueError:
-    return ValueError(
-        f"sequence {sequence} is impossible under the model: its probability is exactly 0 "
-        f"from step {step} of the sequence on (every path is blocked by zeros in "
-        "`startprob`/`transmat` or by -inf emissions)"
-    )
+class _ImpossibleSequenceError(ValueError):
+    """A sequence whose scaled recursion found no path (``sequence``, ``step`` within it)."""
+
+    def __init__(self, sequence: int, step: int) -> None:
+        super().__init__(
+            f"sequence {sequence} is impossible under the model: its probability is exactly 0 "
+            f"from step {step} of the sequence on (every path is blocked by zeros in "
+            "`startprob`/`transmat` or by -inf emissions)"
+        )
+        self.sequence = sequence
+
+
+def _impossible(sequence: int, step: int) -> _ImpossibleSequenceError:
+    return _ImpossibleSequenceError(sequence, step)
 
 
 def _raise_impossible(rows: Array, lay: _Layout) -> None:
@@ -636,7 +644,7 @@ def _backward(
 # -- public functions ------------------------------------------------------------------------------
 
 
-def forward_backward(
+def _scaled_forward_backward(
     log_emission: Array,
     startprob: Array,
     transmat: Array,
@@ -768,7 +776,7 @@ def _seq_first_row(rows: Array, lay: _Layout) -> Array:
     return lay.seq_start[lay.seg_seq[lay.row_rank[rows]]]
 
 
-def log_likelihood(
+def _scaled_log_likelihood(
     log_emission: Array,
     startprob: Array,
     transmat: Array,
@@ -974,3 +982,219 @@ def viterbi(
             end_state[r_prev] = entry[r, start]
     packed = back[np.arange(T), end_state[lay.row_rank]]
     return packed[lay.inv_perm], log_prob
+
+
+# -- sequences the scaled recursions cannot represent -----------------------------------------
+#
+# The scaled recursions keep every state's probability relative to the best one at each step. A
+# state more than about e^-745 below the best underflows to exactly zero there; if a later step
+# can only continue through that state (a structural zero in `transmat`, a known state), the
+# scaled pass finds no path although one exists. Such a sequence is redone exactly in log space
+# (a loop over its steps: this path serves only those rare sequences, never the others), and is
+# reported impossible only when the log-space pass finds no path either.
+
+
+def forward_backward(
+    log_emission: Array,
+    startprob: Array,
+    transmat: Array,
+    lengths: Array,
+    sequence_weights: Array | None = None,
+    segment_length: int | None = None,
+    *,
+    engine: str = "auto",
+) -> Posteriors:
+    """Forward-backward on concatenated sequences: state posteriors and expected counts.
+
+    Parameters
+    ----------
+    log_emission : Array
+        (T, K) ``log p(x_t | z_t = k)`` of all sequences concatenated, any float dtype; may hold
+        ``-inf``.
+    startprob : Array
+        (K,) initial state probabilities (exact zeros allowed).
+    transmat : Array
+        (K, K) row-stochastic transition matrix (exact zeros allowed: left-right models).
+    lengths : Array
+        (n_sequences,) positive ints summing to T.
+    sequence_weights : Array or None
+        (n_sequences,) non-negative weights of the start and transition counts; None means 1.
+    segment_length : int or None
+        Steps per segment; None uses [`segment_length_for`][emkit.hmm.lattice.segment_length_for].
+        The answer does not depend on it (up to rounding). Only the numpy engine segments.
+    engine : str
+        ``"auto"`` (numba when importable, else numpy), ``"numpy"`` or ``"numba"``; see the
+        module docstring. The answer does not depend on it (up to rounding).
+
+    Returns
+    -------
+    Posteriors
+        State posteriors (T, K), weighted start counts (K,), weighted transition counts (K, K)
+        and the log-likelihood of every sequence (n_sequences,).
+
+    Raises
+    ------
+    ValueError
+        If a sequence has probability 0 under the model (naming the sequence and the step).
+    ImportError
+        If ``engine="numba"`` and numba cannot be imported.
+    """
+    try:
+        return _scaled_forward_backward(
+            log_emission, startprob, transmat, lengths, sequence_weights, segment_length,
+            engine=engine,
+        )  # fmt: skip
+    except _ImpossibleSequenceError as exc:
+        lengths = np.asarray(lengths, dtype=np.intp)
+        s = exc.sequence
+        rows = _sequence_rows(lengths, s)
+        weight = 1.0 if sequence_weights is None else float(np.asarray(sequence_weights)[s])
+        exact = _log_space_forward_backward(
+            np.asarray(log_emission, dtype=np.float64)[rows], startprob, transmat, exc
+        )
+        if lengths.size == 1:
+            return Posteriors(
+                state=exact.state,
+                starts=weight * exact.starts,
+                transitions=weight * exact.transitions,
+                log_likelihood=exact.log_likelihood,
+            )
+        others = np.ones(lengths.size, dtype=bool)
+        others[s] = False
+        rest = forward_backward(
+            np.asarray(log_emission)[~_row_mask(lengths, s)],
+            startprob,
+            transmat,
+            lengths[others],
+            None if sequence_weights is None else np.asarray(sequence_weights)[others],
+            segment_length,
+            engine=engine,
+        )
+        state = np.empty((int(lengths.sum()), rest.state.shape[1]))
+        state[rows] = exact.state
+        state[~_row_mask(lengths, s)] = rest.state
+        log_lik = np.empty(lengths.size)
+        log_lik[s] = exact.log_likelihood[0]
+        log_lik[others] = rest.log_likelihood
+        return Posteriors(
+            state=state,
+            starts=rest.starts + weight * exact.starts,
+            transitions=rest.transitions + weight * exact.transitions,
+            log_likelihood=log_lik,
+        )
+
+
+def log_likelihood(
+    log_emission: Array,
+    startprob: Array,
+    transmat: Array,
+    lengths: Array,
+    segment_length: int | None = None,
+    *,
+    engine: str = "auto",
+) -> Array:
+    """``log p(x_s)`` of every sequence: the forward pass only (cheaper; for scoring).
+
+    Parameters
+    ----------
+    log_emission, startprob, transmat, lengths, segment_length, engine
+        As for [`forward_backward`][emkit.hmm.lattice.forward_backward].
+
+    Returns
+    -------
+    log_likelihood : Array
+        (n_sequences,) float64.
+
+    Raises
+    ------
+    ValueError
+        If a sequence has probability 0 under the model (naming the sequence and the step).
+    ImportError
+        If ``engine="numba"`` and numba cannot be imported.
+    """
+    try:
+        return _scaled_log_likelihood(
+            log_emission, startprob, transmat, lengths, segment_length, engine=engine
+        )
+    except _ImpossibleSequenceError as exc:
+        lengths = np.asarray(lengths, dtype=np.intp)
+        s = exc.sequence
+        rows = _sequence_rows(lengths, s)
+        exact = _log_space_forward(
+            np.asarray(log_emission, dtype=np.float64)[rows], startprob, transmat, exc
+        )
+        result = np.empty(lengths.size)
+        result[s] = exact
+        others = np.ones(lengths.size, dtype=bool)
+        others[s] = False
+        if others.any():
+            result[others] = log_likelihood(
+                np.asarray(log_emission)[~_row_mask(lengths, s)],
+                startprob,
+                transmat,
+                lengths[others],
+                segment_length,
+                engine=engine,
+            )
+        return result
+
+
+def _sequence_rows(lengths: Array, s: int) -> slice:
+    start = int(lengths[:s].sum())
+    return slice(start, start + int(lengths[s]))
+
+
+def _row_mask(lengths: Array, s: int) -> Array:
+    mask = np.zeros(int(lengths.sum()), dtype=bool)
+    mask[_sequence_rows(lengths, s)] = True
+    return mask
+
+
+def _log_space_alpha(
+    E: Array, startprob: Array, transmat: Array, exc: _ImpossibleSequenceError
+) -> Array:
+    """Log forward variables of one sequence (T, K), exactly; re-raises ``exc`` if no path."""
+    with np.errstate(divide="ignore"):
+        log_pi, log_a = np.log(np.asarray(startprob, float)), np.log(np.asarray(transmat, float))
+    alpha = np.empty_like(E)
+    alpha[0] = log_pi + E[0]
+    for t in range(1, E.shape[0]):
+        alpha[t] = _lse(alpha[t - 1][:, None] + log_a, axis=0) + E[t]
+    if not np.isfinite(_lse(alpha[-1:], axis=1)[0]):
+        raise exc
+    return alpha
+
+
+def _log_space_forward(
+    E: Array, startprob: Array, transmat: Array, exc: _ImpossibleSequenceError
+) -> float:
+    return float(_lse(_log_space_alpha(E, startprob, transmat, exc)[-1:], axis=1)[0])
+
+
+def _log_space_forward_backward(
+    E: Array, startprob: Array, transmat: Array, exc: _ImpossibleSequenceError
+) -> Posteriors:
+    """Forward-backward of one sequence in log space (T steps of K x K log-sum-exps)."""
+    alpha = _log_space_alpha(E, startprob, transmat, exc)
+    with np.errstate(divide="ignore"):
+        log_a = np.log(np.asarray(transmat, float))
+    T, K = E.shape
+    beta = np.zeros_like(E)
+    for t in range(T - 2, -1, -1):
+        beta[t] = _lse(log_a + (E[t + 1] + beta[t + 1])[None, :], axis=1)
+    total = float(_lse(alpha[-1:], axis=1)[0])
+    with np.errstate(invalid="ignore"):
+        state = np.exp(alpha + beta - total)
+    state = np.nan_to_num(state, nan=0.0)
+    state /= state.sum(axis=1, keepdims=True)
+    transitions = np.zeros((K, K))
+    for t in range(T - 1):
+        with np.errstate(invalid="ignore"):
+            pair = np.exp(alpha[t][:, None] + log_a + (E[t + 1] + beta[t + 1])[None, :] - total)
+        transitions += np.nan_to_num(pair, nan=0.0)
+    return Posteriors(
+        state=state,
+        starts=state[0].copy(),
+        transitions=transitions,
+        log_likelihood=np.array([total]),
+    )
