@@ -26,11 +26,12 @@ import numpy as np
 import emkit
 from emkit.regression import RegressionMixture
 
-TRUE_COEF = np.array([[0.2, 1.0], [2.8, -0.6]])
-"""Intercept and slope of the log rate of the two true components."""
-
 
 # --8<-- [start:data]
+# Intercept and slope of the log rate of the two true components.
+TRUE_COEF = np.array([[0.2, 1.0], [2.8, -0.6]])
+
+
 def count_data(n: int = 400, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Rows ``(x, y)`` with Poisson counts ``y`` of two log-linear rates, and the component."""
     rng = np.random.default_rng(seed)
