@@ -4,7 +4,10 @@ scikit-learn style mixtures: [`GaussianMixture`][emkit.estimators.GaussianMixtur
 [`BernoulliMixture`][emkit.estimators.BernoulliMixture],
 [`PoissonMixture`][emkit.estimators.PoissonMixture],
 [`CategoricalMixture`][emkit.estimators.CategoricalMixture] (latent class analysis on levels of
-any type). Each builds a [`FiniteMixture`][emkit.mixture.FiniteMixture], fits it with
+any type); [`RegressionMixture`][emkit.estimators.regression.RegressionMixture] (mixtures of
+regressions with Gaussian, Poisson or logistic components, on the model
+[`emkit.regression.RegressionMixture`][emkit.regression.RegressionMixture]). Each mixture builds a
+model ([`FiniteMixture`][emkit.mixture.FiniteMixture] for the first four), fits it with
 [`emkit.fit`][emkit.em.fit], and answers ``predict`` / ``score`` / ``sample`` through the mixture's
 own methods (see ``emkit.estimators.base`` for the conventions they share).
 
@@ -22,6 +25,7 @@ from emkit.estimators.categorical import CategoricalMixture
 from emkit.estimators.counts import BernoulliMixture, PoissonMixture
 from emkit.estimators.gaussian import GaussianMixture
 from emkit.estimators.hmm import BernoulliHMM, CategoricalHMM, GaussianHMM, PoissonHMM
+from emkit.estimators.regression import RegressionMixture
 from emkit.registry import register_estimator
 
 __all__ = [
@@ -35,6 +39,7 @@ __all__ = [
     "NotFittedError",
     "PoissonHMM",
     "PoissonMixture",
+    "RegressionMixture",
 ]
 
 for _estimator in (
@@ -46,5 +51,6 @@ for _estimator in (
     PoissonHMM,
     CategoricalHMM,
     BernoulliHMM,
+    RegressionMixture,
 ):
     register_estimator(_estimator)
