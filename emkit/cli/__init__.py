@@ -8,6 +8,8 @@ shell.
     emkit fit series.csv --model hmm --states 3 --sequence-column id -o hmm.json --plot hmm.png
     emkit predict hmm.json series.csv --sequence-column id
     emkit predict model.json data.csv --proba
+    emkit fit data.csv --model regression --target y --components 2 --output reg.json
+    emkit predict reg.json data.csv
     emkit score model.json data.csv
     emkit sample model.json -n 100 --seed 1
     emkit select data.csv --components 1-6 --covariance all --plot bic.png
@@ -27,12 +29,20 @@ sequence sizes (``--lengths``), else the whole file is one sequence. ``predict``
 writes each row's state on the Viterbi path of its sequence (``--proba``: the state posteriors),
 ``score`` sums the log-likelihoods of the sequences, ``sample`` draws one sequence.
 
+``--model regression`` fits a mixture of regressions
+([`RegressionMixture`][emkit.estimators.regression.RegressionMixture]) of the ``--target``
+column on the other columns (``--family`` gaussian, poisson or bernoulli), with rows of one
+``--groups`` id sharing a component; ``predict`` of the saved model writes each row's posterior
+component (``--proba``: the posterior probabilities), finding the columns by name.
+
 Modules
     ``parser`` (the argument parser), ``commands`` (one function per subcommand),
     ``families`` (``--family`` and its settings), ``data`` (data checked against a model, row
     chunks), ``output`` (summary, tables, CSV), ``progress`` (progress lines and warnings),
     ``plots`` (figures), ``options`` (option values), ``errors`` (error lines), ``sequences``
-    (``--sequence-column`` and ``--lengths``, whole sequences in chunks).
+    (``--sequence-column`` and ``--lengths``, whole sequences in chunks), ``regression``
+    (``--model regression``: ``--target``, ``--groups``, and a saved regression mixture's
+    predict / score / sample).
 """
 
 from __future__ import annotations

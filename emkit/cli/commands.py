@@ -1,8 +1,10 @@
 """The subcommands: ``fit``, ``predict``, ``score``, ``sample`` and ``select``.
 
 Each reads its input, calls the library, and prints; everything numerical happens in the
-library. ``fit --model hmm`` fits a [`HiddenMarkovModel`][emkit.hmm.model.HiddenMarkovModel]
-whose sequences come from ``--sequence-column`` or ``--lengths``
+library. ``fit --model regression`` fits a mixture of regressions
+([`emkit.cli.regression`][emkit.cli.regression]), saved as its estimator. ``fit --model hmm``
+fits a [`HiddenMarkovModel`][emkit.hmm.model.HiddenMarkovModel] whose sequences come from
+``--sequence-column`` or ``--lengths``
 ([`emkit.cli.sequences`][emkit.cli.sequences]); ``predict`` and ``score`` of a saved HMM read
 the sequences the same way and work on whole sequences.
 
@@ -43,8 +45,15 @@ from emkit.cli.output import (
 )
 from emkit.cli.plots import check_plot_target, save_fit_plot, save_hmm_plot, save_selection_plot
 from emkit.cli.progress import Progress, reported_warnings
+from emkit.cli.regression import (
+    fit_regression,
+    predict_regression,
+    sample_regression,
+    score_regression,
+)
 from emkit.cli.sequences import by_sequences, lengths_text, read_sequences
 from emkit.em import FitResult, fit
+from emkit.estimators.regression import RegressionMixture
 from emkit.hmm.model import HiddenMarkovModel
 from emkit.mixture import FiniteMixture
 from emkit.protocols import Clustering, LatentVariableModel, RowBlocks, Sampling, Scoring
@@ -88,7 +97,7 @@ def n_latent(args: argparse.Namespace) -> int:
     CliError
         For ``--states`` with a mixture, or ``--states`` and ``--components`` that disagree.
     """
-    if args.model == "mixture":
+    if args.model != "hmm":
         if args.states is not None:
             raise CliError(
                 f"--states {args.states} applies to --model hmm; a mixture's number of "
@@ -107,6 +116,11 @@ def n_latent(args: argparse.Namespace) -> int:
 def cmd_fit(args: argparse.Namespace) -> int:
     """``emkit fit``: fit a mixture or an HMM, print a summary, save the model and a figure."""
     k = n_latent(args)
+    if args.model == "regression":
+        return fit_regression(args, k)
+    for option, value in (("--target", args.target), ("--groups", args.groups)):
+        if value is not None:
+            raise CliError(f"{option} {value!r} applies to --model regression")
     hmm = args.model == "hmm"
     if not hmm:
         for option, value in (
@@ -195,6 +209,21 @@ def load_model(path: str) -> tuple[FitResult[Any], tuple[str, ...] | None]:
     return result, names
 
 
+def _regression_estimator(path: str, args: argparse.Namespace) -> RegressionMixture | None:
+    """The saved regression mixture estimator in ``path``, or None for any other model (which
+    takes no ``--groups``)."""
+    loaded = model_io.load(path)
+    if isinstance(loaded, RegressionMixture):
+        return loaded
+    groups = getattr(args, "groups", None)
+    if groups is not None:
+        raise CliError(
+            f"--groups {groups!r} applies to a regression mixture saved by 'emkit fit --model "
+            f"regression'; {path} holds a {type(loaded).__name__}"
+        )
+    return None
+
+
 def _incapable(model: LatentVariableModel[Any, Any], path: str, what: str) -> CliError:
     return CliError(f"the model in {path} ({type(model).__name__}) cannot {what}")
 
@@ -243,6 +272,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """``emkit predict``: the most probable component of each row, or all probabilities; for
     an HMM the Viterbi state of each row, or the state posteriors."""
     result, _ = load_model(args.model)
+    regression = _regression_estimator(args.model, args)
+    if regression is not None:
+        return predict_regression(args, regression)
     model, params = result.model, result.params
     if isinstance(model, HiddenMarkovModel):
         return _predict_hmm(args, result, model)
@@ -290,6 +322,9 @@ def _predict_hmm(
 def cmd_score(args: argparse.Namespace) -> int:
     """``emkit score``: the mean and total log-likelihood of DATA under a model."""
     result, _ = load_model(args.model)
+    regression = _regression_estimator(args.model, args)
+    if regression is not None:
+        return score_regression(args, regression)
     model, params = result.model, result.params
     if isinstance(model, HiddenMarkovModel):
         return _score_hmm(args, result, model)
@@ -334,6 +369,9 @@ def _score_hmm(
 def cmd_sample(args: argparse.Namespace) -> int:
     """``emkit sample``: N random rows from a model (one sequence from an HMM), as CSV."""
     result, names = load_model(args.model)
+    regression = _regression_estimator(args.model, args)
+    if regression is not None:
+        return sample_regression(args, regression)
     model = result.model
     label = "state" if isinstance(model, HiddenMarkovModel) else "component"
     if not isinstance(model, Sampling):

@@ -28,6 +28,7 @@ __all__ = [
     "check_writable",
     "describe_model",
     "format_hmm_summary",
+    "format_regression_summary",
     "format_summary",
     "format_table",
     "model_kind",
@@ -268,6 +269,50 @@ def format_hmm_summary(
         "",
         "transition probabilities (row: from state, column: to state):",
         format_table(["from", *(str(j) for j in range(k))], transitions),
+        "",
+        *_fit_lines(result, seconds, tol=tol, n_init=n_init),
+    ]
+    return "\n".join(lines)
+
+
+def format_regression_summary(
+    estimator: Any, where: str, seconds: float, *, tol: float, n_init: int
+) -> str:
+    """The readable summary printed by ``emkit fit --model regression``.
+
+    The model in words, the data, the component table of the fitted
+    [`RegressionMixture`][emkit.estimators.regression.RegressionMixture] (weight, intercept,
+    coefficients by column name, Gaussian scale), then the same closing lines as a mixture's
+    summary (log-likelihood, BIC, AIC, convergence, restarts; per sample means per row).
+
+    Parameters
+    ----------
+    estimator : RegressionMixture
+        Fitted.
+    where : str
+        The data in words (``"data.csv (200 rows, target 'y', 2 covariate(s))"``).
+    seconds : float
+        Time the fit took.
+    tol, n_init : float, int
+        The options the fit ran with.
+    """
+    result = estimator.fitted_result()
+    model = result.model
+    k = model.n_components
+    target = getattr(estimator, "target_name_", None)
+    title = f"{str(model.family).capitalize()} regression mixture"
+    if target is not None:
+        title += f" of {target!r}"
+    title += f", {k} component{'s' * (k != 1)}"
+    if model.shared_scale:
+        title += ", shared scale"
+    lines = [
+        title,
+        f"data: {where}",
+        "",
+        "components (weight, intercept, coefficients by covariate"
+        + (", noise standard deviation):" if model.family == "gaussian" else "):"),
+        estimator.coefficient_table(),
         "",
         *_fit_lines(result, seconds, tol=tol, n_init=n_init),
     ]

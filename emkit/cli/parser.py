@@ -138,11 +138,23 @@ def _add_sequence_options(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def _add_groups_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--groups",
+        default=None,
+        metavar="COL",
+        help="for a regression mixture: a column of group ids (a header name or a 0-based "
+        "index), not a covariate; all rows with the same id share one component, wherever "
+        "they are in the file (default: every row on its own)",
+    )
+
+
 def _add_model_and_data(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="model file written by 'emkit fit --output'")
     parser.add_argument("data", metavar="DATA", help=_DATA_HELP)
     parser.add_argument("--binarize", type=number, default=None, metavar="T", help=_BINARIZE_HELP)
     _add_sequence_options(parser, "for a hidden Markov model")
+    _add_groups_option(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  emkit fit earthquakes --model hmm --states 3 --family poisson --plot states.png\n"
             "  emkit fit series.csv --model hmm --states 3 --sequence-column id -o hmm.json\n"
             "  emkit predict hmm.json series.csv --sequence-column id\n"
+            "  emkit fit data.csv --model regression --target y -k 2 -o reg.json\n"
+            "  emkit predict reg.json data.csv\n"
             "  emkit predict model.json data.csv --proba\n"
             "  emkit score model.json data.csv\n"
             "  emkit sample model.json -n 100 --output sample.csv\n"
@@ -195,12 +209,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--model",
-        choices=("mixture", "hmm"),
+        choices=("mixture", "hmm", "regression"),
         default="mixture",
         help="mixture: a finite mixture of --family (rows independent); hmm: a hidden Markov "
         "model whose states emit from --family (rows are time steps of sequences, see "
-        "--sequence-column) (default: %(default)s)",
+        "--sequence-column); regression: a mixture of regressions of --target on the other "
+        "columns, components of --family gaussian, poisson or bernoulli (default: %(default)s)",
     )
+    p.add_argument(
+        "--target",
+        default=None,
+        metavar="COL",
+        help="for --model regression (required there): the response column, a header name or "
+        "a 0-based index; every other column (but --groups) is a covariate",
+    )
+    _add_groups_option(p)
     p.add_argument(
         "-k",
         "--components",
