@@ -26,7 +26,6 @@ import numpy as np
 import emkit
 from emkit.regression import RegressionMixture
 
-
 # --8<-- [start:data]
 # Intercept and slope of the log rate of the two true components.
 TRUE_COEF = np.array([[0.2, 1.0], [2.8, -0.6]])
