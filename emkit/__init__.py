@@ -49,6 +49,7 @@ from emkit.io import load, save
 from emkit.mixture import FiniteMixture, MixtureParams, MixtureStats
 from emkit.online import fit_incremental, fit_online
 from emkit.protocols import ExponentialFamily, LatentVariableModel
+from emkit.regression import RegressionParams, RegressionStats
 from emkit.selection import Selection, aic, bic, icl, select
 from emkit.sources import ArraySource, ChunkSource, DaskSource, DataSource, MemmapSource
 from emkit.starts import ShortRuns
@@ -90,6 +91,8 @@ __all__ = [
     "Poisson",
     "PoissonHMM",
     "PoissonMixture",
+    "RegressionParams",
+    "RegressionStats",
     "Selection",
     "ShortRuns",
     "StudentTMixture",

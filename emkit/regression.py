@@ -61,6 +61,8 @@ __all__ = [
     "COLLAPSE_COUNT",
     "COUNT_FLOOR",
     "FAMILIES",
+    "INIT_STEPS",
+    "MAX_LOG_RATE",
     "PINV_RTOL",
     "RegressionMixture",
     "RegressionParams",
@@ -84,12 +86,12 @@ COLLAPSE_COUNT = 1.0
 #: How far mixing weights may sum from 1.
 WEIGHT_SUM_ATOL = 1e-6
 
-#: Newton steps at most when starting parameters are fitted to initial responsibilities.
 INIT_STEPS = 25
+"""Newton steps at most when starting parameters are fitted to initial responsibilities."""
 
-#: Poisson statistics take rates at most exp(MAX_LOG_RATE), so that a wild Newton candidate
-#: (which the driver's bound rejects) gives finite sums.
 MAX_LOG_RATE = 300.0
+"""Poisson statistics take rates at most ``exp(MAX_LOG_RATE)``, so that a wild Newton candidate
+(which the driver's bound rejects) gives finite sums."""
 
 #: The mean response of a start is clipped into (EPS, 1 - EPS) before the logit (Bernoulli).
 START_CLIP = 1e-3
