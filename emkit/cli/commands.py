@@ -57,6 +57,7 @@ from emkit.estimators.regression import RegressionMixture
 from emkit.hmm.model import HiddenMarkovModel
 from emkit.mixture import FiniteMixture
 from emkit.protocols import Clustering, LatentVariableModel, RowBlocks, Sampling, Scoring
+from emkit.regression import RegressionMixture as RegressionModel
 from emkit.selection import select
 from emkit.tables import Table, default_names, read_data
 
@@ -209,17 +210,19 @@ def load_model(path: str) -> tuple[FitResult[Any], tuple[str, ...] | None]:
     return result, names
 
 
-def _regression_estimator(path: str, args: argparse.Namespace) -> RegressionMixture | None:
-    """The saved regression mixture estimator in ``path``, or None for any other model (which
-    takes no ``--groups``)."""
-    loaded = model_io.load(path)
+def _regression_estimator(
+    result: FitResult[Any], path: str, args: argparse.Namespace
+) -> RegressionMixture | None:
+    """The saved regression mixture estimator in ``path`` (whose fit is ``result``), or None
+    for any other model (which takes no ``--groups``)."""
+    loaded = model_io.load(path) if isinstance(result.model, RegressionModel) else None
     if isinstance(loaded, RegressionMixture):
         return loaded
     groups = getattr(args, "groups", None)
     if groups is not None:
         raise CliError(
             f"--groups {groups!r} applies to a regression mixture saved by 'emkit fit --model "
-            f"regression'; {path} holds a {type(loaded).__name__}"
+            f"regression'; {path} holds a {type(result.model).__name__}"
         )
     return None
 
@@ -272,7 +275,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """``emkit predict``: the most probable component of each row, or all probabilities; for
     an HMM the Viterbi state of each row, or the state posteriors."""
     result, _ = load_model(args.model)
-    regression = _regression_estimator(args.model, args)
+    regression = _regression_estimator(result, args.model, args)
     if regression is not None:
         return predict_regression(args, regression)
     model, params = result.model, result.params
@@ -322,7 +325,7 @@ def _predict_hmm(
 def cmd_score(args: argparse.Namespace) -> int:
     """``emkit score``: the mean and total log-likelihood of DATA under a model."""
     result, _ = load_model(args.model)
-    regression = _regression_estimator(args.model, args)
+    regression = _regression_estimator(result, args.model, args)
     if regression is not None:
         return score_regression(args, regression)
     model, params = result.model, result.params
@@ -369,7 +372,7 @@ def _score_hmm(
 def cmd_sample(args: argparse.Namespace) -> int:
     """``emkit sample``: N random rows from a model (one sequence from an HMM), as CSV."""
     result, names = load_model(args.model)
-    regression = _regression_estimator(args.model, args)
+    regression = _regression_estimator(result, args.model, args)
     if regression is not None:
         return sample_regression(args, regression)
     model = result.model

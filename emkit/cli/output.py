@@ -310,8 +310,8 @@ def format_regression_summary(
         title,
         f"data: {where}",
         "",
-        "components (weight, intercept, coefficients by covariate"
-        + (", noise standard deviation):" if model.family == "gaussian" else "):"),
+        "components (weight, intercept, coefficients by covariate; scale: the noise's "
+        "standard deviation):",
         estimator.coefficient_table(),
         "",
         *_fit_lines(result, seconds, tol=tol, n_init=n_init),

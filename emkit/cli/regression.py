@@ -30,6 +30,7 @@ from emkit.cli.output import (
 )
 from emkit.cli.progress import Progress, reported_warnings
 from emkit.estimators.regression import RegressionMixture
+from emkit.regression import FAMILIES
 from emkit.tables import KeyColumnError, Table, read_data
 
 __all__ = [
@@ -40,9 +41,6 @@ __all__ = [
     "sample_regression",
     "score_regression",
 ]
-
-#: The families a regression mixture's components may have.
-REGRESSION_FAMILIES = ("gaussian", "poisson", "bernoulli")
 
 
 class _Columns:
@@ -198,10 +196,9 @@ def fit_regression(args: argparse.Namespace, k: int) -> int:
         if value is not None:
             raise CliError(f"{option} does not apply to --model regression")
     family = str(args.family).lower()
-    if family not in REGRESSION_FAMILIES:
+    if family not in FAMILIES:
         raise CliError(
-            f"--family {args.family}: a regression mixture's components are "
-            f"{', '.join(REGRESSION_FAMILIES)}"
+            f"--family {args.family}: a regression mixture's components are {', '.join(FAMILIES)}"
         )
     check_writable(args.output, "--output")
     data = read_regression_data(args.data, args.target, args.groups)
