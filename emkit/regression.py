@@ -300,7 +300,8 @@ class RegressionMixture:
         Gaussian only: one noise standard deviation for every component.
     max_inner_steps : int, default 25
         Inner M-step passes per EM iteration at most (generalised EM, see
-        [`IterativeMStep`][emkit.protocols.IterativeMStep]).
+        [`IterativeMStep`][emkit.protocols.IterativeMStep]); stored as ``inner_steps``. A
+        Gaussian model without concomitant variables makes none: its M-step is exact.
     inner_tol : float, default 1e-10
         The inner iteration has converged when no coefficient (regression or gating) moved by
         more than ``inner_tol * max(1, |coefficient|)``.
@@ -325,7 +326,9 @@ class RegressionMixture:
     family: str = attrs.field(default="gaussian", converter=_check_family)
     n_concomitant: int = attrs.field(default=0, converter=_check_concomitant, kw_only=True)
     shared_scale: bool = attrs.field(default=False, converter=bool, kw_only=True)
-    max_inner_steps: int = attrs.field(default=25, converter=_check_inner_steps, kw_only=True)
+    inner_steps: int = attrs.field(
+        default=25, converter=_check_inner_steps, kw_only=True, alias="max_inner_steps"
+    )
     inner_tol: float = attrs.field(default=1e-10, converter=_check_inner_tol, kw_only=True)
     weight_concentration: float = attrs.field(
         default=1.0, converter=_check_concentration, kw_only=True
@@ -814,6 +817,13 @@ class RegressionMixture:
             weights = groups + (self.weight_concentration - 1.0)
             weights = weights / weights.sum()
         return RegressionParams(weights=weights, coef=coef, scale=scale, gating=gating)
+
+    @property
+    def max_inner_steps(self) -> int:
+        """Inner passes per EM iteration at most: 0 when the M-step is exact (Gaussian
+        components without concomitant variables: weighted least squares in closed form)."""
+        exact = self.family == "gaussian" and self.n_concomitant == 0
+        return 0 if exact else self.inner_steps
 
     def inner_converged(self, previous: RegressionParams, current: RegressionParams) -> bool:
         """Whether the inner iteration has converged.
