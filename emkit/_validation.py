@@ -25,6 +25,7 @@ __all__ = [
     "check_random_state",
     "check_sample_weight",
     "first_offender",
+    "lengths_of_groups",
 ]
 
 
@@ -252,3 +253,34 @@ def check_lengths(lengths: Any, n_samples: int, name: str = "lengths") -> Array:
             f"(over {arr.shape[0]} blocks)"
         )
     return arr
+
+
+def lengths_of_groups(groups: Any, n_samples: int, name: str = "groups") -> Array:
+    """The sizes of the runs of equal ids in ``groups`` (n_samples,): consecutive rows with one id
+    form a group (a subject's repeated measurements, a sequence).
+
+    The rows of a group must be consecutive: an id that comes back after another id is refused,
+    naming both rows, since silently reordering the user's rows would change which rows the
+    results belong to.
+    """
+    ids = np.asarray(groups)
+    if ids.ndim != 1 or ids.shape[0] != n_samples:
+        raise ValueError(
+            f"`{name}` must have one id per row of X, shape ({n_samples},); got {ids.shape}"
+        )
+    if n_samples == 0:
+        raise ValueError(f"`{name}` must have at least one row")
+    starts = np.concatenate([[0], np.flatnonzero(ids[1:] != ids[:-1]) + 1])
+    first_ids = ids[starts]
+    order = np.argsort(first_ids, kind="stable")
+    repeated = np.flatnonzero(first_ids[order][1:] == first_ids[order][:-1])
+    if repeated.size:
+        again = int(order[repeated + 1].min())
+        first = int(starts[np.flatnonzero(first_ids == first_ids[again])[0]])
+        value = np.asarray(first_ids[again]).item()
+        raise ValueError(
+            f"`{name}`: the id {value!r} at row {int(starts[again])} comes back after "
+            f"other ids (its rows start at row {first}); the rows of a group must be "
+            "consecutive: sort the rows by group first (keeping their order within a group)"
+        )
+    return np.diff(np.append(starts, n_samples)).astype(np.intp)

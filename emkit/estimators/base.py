@@ -54,7 +54,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from emkit._backend import Array
-from emkit._validation import check_choice, check_int, check_random_state
+from emkit._validation import check_choice, check_int, check_random_state, lengths_of_groups
 from emkit.em import FitResult, IterationState, fit
 from emkit.estimators.inputs import (
     check_feature_names,
@@ -231,6 +231,7 @@ class MixtureEstimator:
         *,
         labels: Any = None,
         sample_weight: Any = None,
+        groups: Any = None,
     ) -> MixtureEstimator:
         """Fit the mixture by EM.
 
@@ -248,12 +249,17 @@ class MixtureEstimator:
             rows' responsibilities are fixed to their label.
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative row weights; an integer weight equals repeating the row.
+        groups : array-like of shape (n_samples,), optional
+            Ids of groups of rows that share one component (a subject's repeated
+            measurements): consecutive rows with one id form a group, whose responsibilities
+            come from all its rows (see [`FiniteMixture`][emkit.mixture.FiniteMixture]). In
+            memory only; weights must be constant within a group.
 
         Returns
         -------
         self
         """
-        self._fit(X, labels, sample_weight)
+        self._fit(X, labels, sample_weight, groups)
         return self
 
     def fit_predict(
@@ -263,10 +269,11 @@ class MixtureEstimator:
         *,
         labels: Any = None,
         sample_weight: Any = None,
+        groups: Any = None,
     ) -> Array:
         """Fit, then return the most probable component of every row, shape (n_samples,)."""
-        self._fit(X, labels, sample_weight)
-        return self.predict(X)
+        self._fit(X, labels, sample_weight, groups)
+        return self.predict(X, groups=groups)
 
     def partial_fit(self, X: Any, y: Any = None, *, sample_weight: Any = None) -> MixtureEstimator:
         """One step of online EM on the mini-batch ``X`` (see [`emkit.online`][emkit.online]).
@@ -332,11 +339,17 @@ class MixtureEstimator:
         self.online_state_ = state
         return self
 
-    def _fit(self, X: Any, labels: Any, sample_weight: Any) -> None:
+    def _fit(self, X: Any, labels: Any, sample_weight: Any, groups: Any = None) -> None:
         model = self.build_model()
         options = self._check_options()
         rng = check_random_state(self.random_state)
         data: Any
+        lengths = None
+        if groups is not None and source_kind(X) != "array":
+            raise ValueError(
+                "`groups` are given with X in memory; for data that stays where it lives, give "
+                "the group sizes to the source (lengths=...)"
+            )
         if source_kind(X) != "array":
             # Rows that stay where they live (a .npy path, chunks, a Dask array) reach emkit.fit
             # as a data source; initialisation then uses the source's bounded sample.
@@ -348,6 +361,8 @@ class MixtureEstimator:
             n_features = data.shape[1]
             weights = check_weights(sample_weight, data.shape[0])
             total = float(data.shape[0] if weights is None else weights.sum())
+            if groups is not None:
+                lengths = lengths_of_groups(groups, data.shape[0])
         previous: FitResult[Any] | None = getattr(self, "result_", None)
         warm = (
             bool(self.warm_start)
@@ -380,6 +395,7 @@ class MixtureEstimator:
             previous_objective=previous_bound,
             sample_weight=weights,
             labels=labels,
+            lengths=lengths,
             random_state=rng,
             callbacks=(progress,) if options["verbose"] else (),
             order="start" if user_start else "auto",
@@ -451,20 +467,24 @@ class MixtureEstimator:
         mixture.validate_data(data)
         return result, mixture, data
 
-    def predict(self, X: Any) -> Array:
-        """Most probable component of every row, shape (n_samples,)."""
+    def predict(self, X: Any, groups: Any = None) -> Array:
+        """Most probable component of every row, shape (n_samples,); with ``groups`` (ids, as
+        for ``fit``) every row gets its group's."""
         result, mixture, data = self._check_predict_x(X)
-        return mixture.predict(data, result.params)
+        return mixture.predict(data, result.params, lengths=_group_lengths(groups, data))
 
-    def predict_proba(self, X: Any) -> Array:
-        """Posterior probability of every component, shape (n_samples, n_components)."""
+    def predict_proba(self, X: Any, groups: Any = None) -> Array:
+        """Posterior probability of every component, shape (n_samples, n_components); with
+        ``groups`` every row gets its group's."""
         result, mixture, data = self._check_predict_x(X)
-        return mixture.responsibilities(data, result.params)
+        return mixture.responsibilities(data, result.params, lengths=_group_lengths(groups, data))
 
-    def score_samples(self, X: Any) -> Array:
-        """Log-likelihood ``log p(x_n)`` of every row, shape (n_samples,)."""
+    def score_samples(self, X: Any, groups: Any = None) -> Array:
+        """Log-likelihood ``log p(x_n)`` of every row, shape (n_samples,); with ``groups`` a
+        row's log-density given the earlier rows of its group (a group's values add up to its
+        log-likelihood)."""
         result, mixture, data = self._check_predict_x(X)
-        return mixture.score_samples(data, result.params)
+        return mixture.score_samples(data, result.params, lengths=_group_lengths(groups, data))
 
     def score(self, X: Any, y: Any = None, *, sample_weight: Any = None) -> float:
         """Mean log-likelihood per row (weighted by ``sample_weight`` if given)."""
@@ -590,3 +610,7 @@ class VerboseProgress:
     def finish(self) -> None:
         """Close the last run's output."""
         self._end_restart()
+
+
+def _group_lengths(groups: Any, data: Array) -> Array | None:
+    return None if groups is None else lengths_of_groups(groups, data.shape[0])

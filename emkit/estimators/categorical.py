@@ -181,6 +181,7 @@ class CategoricalMixture(MixtureEstimator):
         *,
         labels: Any = None,
         sample_weight: Any = None,
+        groups: Any = None,
     ) -> CategoricalMixture:
         """Learn the levels of every column, then fit the mixture to their codes by EM.
 
@@ -193,6 +194,9 @@ class CategoricalMixture(MixtureEstimator):
             A known class for some rows and -1 for the rest (semi-supervised EM).
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative row weights.
+        groups : array-like of shape (n_samples,), optional
+            Ids of groups of consecutive rows that share one class (a respondent's repeated
+            answers); see [`MixtureEstimator.fit`][emkit.estimators.MixtureEstimator.fit].
 
         Returns
         -------
@@ -207,7 +211,7 @@ class CategoricalMixture(MixtureEstimator):
         categories = [_levels(column, d, _name(X, d)) for d, column in enumerate(columns)]
         codes = _encode(columns, categories, X)
         self._run_with_levels(
-            categories, lambda: self._fit(_Coded(codes, X), labels, sample_weight)
+            categories, lambda: self._fit(_Coded(codes, X), labels, sample_weight, groups)
         )
         return self
 
@@ -218,10 +222,11 @@ class CategoricalMixture(MixtureEstimator):
         *,
         labels: Any = None,
         sample_weight: Any = None,
+        groups: Any = None,
     ) -> Array:
         """Fit, then return the most probable class of every row, shape (n_samples,)."""
-        self.fit(X, labels=labels, sample_weight=sample_weight)
-        return self.predict(X)
+        self.fit(X, labels=labels, sample_weight=sample_weight, groups=groups)
+        return self.predict(X, groups=groups)
 
     def partial_fit(
         self, X: Any, y: Any = None, *, sample_weight: Any = None
