@@ -25,7 +25,7 @@ __all__ = [
     "check_random_state",
     "check_sample_weight",
     "first_offender",
-    "lengths_of_groups",
+    "group_order",
 ]
 
 
@@ -255,32 +255,50 @@ def check_lengths(lengths: Any, n_samples: int, name: str = "lengths") -> Array:
     return arr
 
 
-def lengths_of_groups(groups: Any, n_samples: int, name: str = "groups") -> Array:
-    """The sizes of the runs of equal ids in ``groups`` (n_samples,): consecutive rows with one id
-    form a group (a subject's repeated measurements, a sequence).
+def group_order(groups: Any, n: int) -> tuple[Array, Array, Array]:
+    """The stable order that puts the rows of each group together.
 
-    The rows of a group must be consecutive: an id that comes back after another id is refused,
-    naming both rows, since silently reordering the user's rows would change which rows the
-    results belong to.
+    Rows with one id form a group wherever they are (a subject's repeated measurements); groups
+    keep the order of their first row and rows their order within a group, so data whose
+    groups are already consecutive keeps its order.
+
+    Parameters
+    ----------
+    groups : array-like or pandas Series of shape (n,)
+        One id per row: numbers or strings (one kind), none missing.
+    n : int
+        Rows of the data.
+
+    Returns
+    -------
+    order : int array of shape (n,)
+        The rows in group order: ``X[order]`` has each group's rows together.
+    lengths : int array of shape (n_groups,)
+        The group sizes in that order (``lengths=`` of the models).
+    first_row : int array of shape (n,)
+        The first row (in the caller's order) of each row's group.
     """
-    ids = np.asarray(groups)
-    if ids.ndim != 1 or ids.shape[0] != n_samples:
-        raise ValueError(
-            f"`{name}` must have one id per row of X, shape ({n_samples},); got {ids.shape}"
-        )
-    if n_samples == 0:
-        raise ValueError(f"`{name}` must have at least one row")
-    starts = np.concatenate([[0], np.flatnonzero(ids[1:] != ids[:-1]) + 1])
-    first_ids = ids[starts]
-    order = np.argsort(first_ids, kind="stable")
-    repeated = np.flatnonzero(first_ids[order][1:] == first_ids[order][:-1])
-    if repeated.size:
-        again = int(order[repeated + 1].min())
-        first = int(starts[np.flatnonzero(first_ids == first_ids[again])[0]])
-        value = np.asarray(first_ids[again]).item()
-        raise ValueError(
-            f"`{name}`: the id {value!r} at row {int(starts[again])} comes back after "
-            f"other ids (its rows start at row {first}); the rows of a group must be "
-            "consecutive: sort the rows by group first (keeping their order within a group)"
-        )
-    return np.diff(np.append(starts, n_samples)).astype(np.intp)
+    raw = groups.to_numpy() if hasattr(groups, "to_numpy") else groups
+    ids = np.asarray(raw)
+    if ids.ndim != 1 or ids.shape[0] != n:
+        raise ValueError(f"`groups` must hold one id per row: shape ({n},); got shape {ids.shape}")
+    if ids.dtype.kind == "f" and not np.isfinite(ids).all():
+        row = int(np.flatnonzero(~np.isfinite(ids))[0])
+        raise ValueError(f"`groups` has a missing id {ids[row]} at row {row}")
+    if ids.dtype == object:
+        missing = [i for i, v in enumerate(ids) if v is None or (isinstance(v, float) and v != v)]
+        if missing:
+            raise ValueError(f"`groups` has a missing id {ids[missing[0]]!r} at row {missing[0]}")
+    try:
+        _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    except TypeError:
+        raise TypeError(
+            "`groups` must hold ids of one kind (all numbers or all strings) that can be sorted"
+        ) from None
+    rank = np.empty_like(first)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.shape[0])
+    group = rank[np.asarray(inverse).reshape(-1)]
+    order = np.argsort(group, kind="stable")
+    lengths = np.bincount(group).astype(np.intp)
+    first_row = np.sort(first)[group]
+    return order, lengths, first_row

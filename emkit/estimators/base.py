@@ -54,7 +54,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from emkit._backend import Array
-from emkit._validation import check_choice, check_int, check_random_state, lengths_of_groups
+from emkit._validation import check_choice, check_int, check_random_state, group_order
 from emkit.em import FitResult, IterationState, fit
 from emkit.estimators.inputs import (
     check_feature_names,
@@ -251,9 +251,10 @@ class MixtureEstimator:
             Non-negative row weights; an integer weight equals repeating the row.
         groups : array-like of shape (n_samples,), optional
             Ids of groups of rows that share one component (a subject's repeated
-            measurements): consecutive rows with one id form a group, whose responsibilities
-            come from all its rows (see [`FiniteMixture`][emkit.mixture.FiniteMixture]). In
-            memory only; weights must be constant within a group.
+            measurements): all rows with one id form a group, wherever they are, whose
+            responsibilities come from all its rows (see
+            [`FiniteMixture`][emkit.mixture.FiniteMixture]). In memory only; weights must be
+            the same on every row of a group.
 
         Returns
         -------
@@ -362,7 +363,12 @@ class MixtureEstimator:
             weights = check_weights(sample_weight, data.shape[0])
             total = float(data.shape[0] if weights is None else weights.sum())
             if groups is not None:
-                lengths = lengths_of_groups(groups, data.shape[0])
+                # The rows of each group together (a stable sort: consecutive groups keep their
+                # order); the fitted parameters do not depend on the order of the rows.
+                order, lengths, _ = group_order(groups, data.shape[0])
+                data = data[order]
+                weights = None if weights is None else weights[order]
+                labels = None if labels is None else np.asarray(labels)[order]
         previous: FitResult[Any] | None = getattr(self, "result_", None)
         warm = (
             bool(self.warm_start)
@@ -471,20 +477,20 @@ class MixtureEstimator:
         """Most probable component of every row, shape (n_samples,); with ``groups`` (ids, as
         for ``fit``) every row gets its group's."""
         result, mixture, data = self._check_predict_x(X)
-        return mixture.predict(data, result.params, lengths=_group_lengths(groups, data))
+        return _by_groups(mixture.predict, data, result.params, groups)
 
     def predict_proba(self, X: Any, groups: Any = None) -> Array:
         """Posterior probability of every component, shape (n_samples, n_components); with
         ``groups`` every row gets its group's."""
         result, mixture, data = self._check_predict_x(X)
-        return mixture.responsibilities(data, result.params, lengths=_group_lengths(groups, data))
+        return _by_groups(mixture.responsibilities, data, result.params, groups)
 
     def score_samples(self, X: Any, groups: Any = None) -> Array:
         """Log-likelihood ``log p(x_n)`` of every row, shape (n_samples,); with ``groups`` a
         row's log-density given the earlier rows of its group (a group's values add up to its
         log-likelihood)."""
         result, mixture, data = self._check_predict_x(X)
-        return mixture.score_samples(data, result.params, lengths=_group_lengths(groups, data))
+        return _by_groups(mixture.score_samples, data, result.params, groups)
 
     def score(self, X: Any, y: Any = None, *, sample_weight: Any = None) -> float:
         """Mean log-likelihood per row (weighted by ``sample_weight`` if given)."""
@@ -612,5 +618,13 @@ class VerboseProgress:
         self._end_restart()
 
 
-def _group_lengths(groups: Any, data: Array) -> Array | None:
-    return None if groups is None else lengths_of_groups(groups, data.shape[0])
+def _by_groups(method: Callable[..., Array], data: Array, params: Any, groups: Any) -> Array:
+    """A per-row method of the mixture, over the rows' groups when there are some; the rows
+    come back in the caller's order."""
+    if groups is None:
+        return method(data, params)
+    order, lengths, _ = group_order(groups, data.shape[0])
+    grouped = method(data[order], params, lengths=lengths)
+    result = np.empty_like(grouped)
+    result[order] = grouped
+    return result

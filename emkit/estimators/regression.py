@@ -37,7 +37,13 @@ from typing import Any
 import numpy as np
 
 from emkit._backend import Array
-from emkit._validation import check_array, check_choice, check_int, check_random_state
+from emkit._validation import (
+    check_array,
+    check_choice,
+    check_int,
+    check_random_state,
+    group_order,
+)
 from emkit.em import Callback, FitResult, fit
 from emkit.estimators.base import VerboseProgress, not_fitted_error
 from emkit.estimators.inputs import (
@@ -757,7 +763,7 @@ class RegressionMixture:
         if groups is None:
             n_extra = extra.shape[1]
             return _Data(values, weights, None, None, n_extra, concomitant_names, target_name)
-        order, lengths, first = _group_order(groups, n)
+        order, lengths, first = group_order(groups, n)
         where = first[order]  # the first row of each row's group, in the fitted order
         for array, what in ((weights, "`sample_weight`"), (extra, "the concomitant variables")):
             if array is None or array.size == 0:
@@ -842,35 +848,6 @@ def _response(y: Any, n: int, family: str) -> Array:
         row = int(np.flatnonzero(bad)[0])
         raise ValueError(f"`y` must be {rule}; found {response[row]:g} at row {row}")
     return response
-
-
-def _group_order(groups: Any, n: int) -> tuple[Array, Array, Array]:
-    """The stable order that puts the rows of each group together (groups in the order of their
-    first row), the group sizes in that order, and each row's group's first row."""
-    raw = groups.to_numpy() if hasattr(groups, "to_numpy") else groups
-    ids = np.asarray(raw)
-    if ids.ndim != 1 or ids.shape[0] != n:
-        raise ValueError(f"`groups` must hold one id per row: shape ({n},); got shape {ids.shape}")
-    if ids.dtype.kind == "f" and not np.isfinite(ids).all():
-        row = int(np.flatnonzero(~np.isfinite(ids))[0])
-        raise ValueError(f"`groups` has a missing id {ids[row]} at row {row}")
-    if ids.dtype == object:
-        missing = [i for i, v in enumerate(ids) if v is None or (isinstance(v, float) and v != v)]
-        if missing:
-            raise ValueError(f"`groups` has a missing id {ids[missing[0]]!r} at row {missing[0]}")
-    try:
-        _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
-    except TypeError:
-        raise TypeError(
-            "`groups` must hold ids of one kind (all numbers or all strings) that can be sorted"
-        ) from None
-    rank = np.empty_like(first)
-    rank[np.argsort(first, kind="stable")] = np.arange(first.shape[0])
-    group = rank[np.asarray(inverse).reshape(-1)]
-    order = np.argsort(group, kind="stable")
-    lengths = np.bincount(group).astype(np.intp)
-    first_row = np.sort(first)[group]
-    return order, lengths, first_row
 
 
 def _id_text(groups: Any, row: int) -> str:
