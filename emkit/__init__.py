@@ -26,6 +26,7 @@ from emkit.estimators import (
     GaussianMixture,
     PoissonHMM,
     PoissonMixture,
+    RegressionMixture,
 )
 from emkit.exceptions import (
     ConvergenceWarning,
@@ -91,6 +92,7 @@ __all__ = [
     "Poisson",
     "PoissonHMM",
     "PoissonMixture",
+    "RegressionMixture",
     "RegressionParams",
     "RegressionStats",
     "Selection",

@@ -37,7 +37,7 @@ COUNT_FLOOR = 10 * np.finfo(np.float64).eps
 
 
 @attrs.frozen(eq=False)
-class RegressionParams:
+class LineParams:
     """weights (K,), coefs (K, P) with the intercept first, variances (K,) of the noise."""
 
     weights: np.ndarray
@@ -46,7 +46,7 @@ class RegressionParams:
 
 
 @attrs.frozen(eq=False)
-class RegressionStats:
+class LineStats:
     """Sums over rows of the expected sufficient statistics, around reference coefficients.
 
     With design rows ``a_n = (1, x_n)`` and residuals ``e_nk = y_n - a_n . reference_k``:
@@ -80,7 +80,7 @@ class RegressionStats:
 
 
 @attrs.frozen
-class RegressionMixture:
+class LineMixture:
     """K linear regressions of the last column of X on the others, with Gaussian noise.
 
     Parameters
@@ -99,12 +99,12 @@ class RegressionMixture:
         X = np.asarray(X, dtype=np.float64)
         return np.hstack([np.ones((X.shape[0], 1)), X[:, :-1]]), X[:, -1]
 
-    def _stats(self, X: np.ndarray, resp: np.ndarray, reference: np.ndarray) -> RegressionStats:
+    def _stats(self, X: np.ndarray, resp: np.ndarray, reference: np.ndarray) -> LineStats:
         A, y = self._split(X)
         # Residuals around the reference lines: near convergence they change little, so the
         # residual sum of squares below never subtracts two large, nearly equal numbers.
         e = y[:, None] - A @ reference.T
-        return RegressionStats(
+        return LineStats(
             reference=reference,
             counts=resp.sum(axis=0),
             ata=np.einsum("nk,np,nq->kpq", resp, A, A),
@@ -112,7 +112,7 @@ class RegressionMixture:
             ete=np.einsum("nk,nk->k", resp, e * e),
         )
 
-    def _log_joint(self, X: np.ndarray, params: RegressionParams) -> np.ndarray:
+    def _log_joint(self, X: np.ndarray, params: LineParams) -> np.ndarray:
         """log pi_k + log N(y_n | a_n . beta_k, sigma_k^2), shape (n, K)."""
         A, y = self._split(X)
         e = y[:, None] - A @ params.coefs.T
@@ -123,7 +123,7 @@ class RegressionMixture:
     def validate_data(self, X: np.ndarray) -> np.ndarray:
         if X.shape[1] < 2:
             raise ValueError(
-                "`X` must have at least 2 columns for a RegressionMixture (predictors, then the "
+                "`X` must have at least 2 columns for a LineMixture (predictors, then the "
                 f"response last); got {X.shape[1]}"
             )
         return X
@@ -134,16 +134,16 @@ class RegressionMixture:
         rng: np.random.Generator,
         method: str = "random",
         weights: np.ndarray | None = None,
-    ) -> RegressionParams:
+    ) -> LineParams:
         resp = initial_responsibilities(X, self.n_components, method, rng, weights)
         if weights is not None:
             resp = resp * weights[:, None]
         reference = np.zeros((self.n_components, X.shape[1]))
         return self.m_step(self._stats(X, resp, reference))
 
-    def validate_params(self, params: Any, n_features: int) -> RegressionParams:
-        if not isinstance(params, RegressionParams):
-            raise TypeError(f"`params` must be RegressionParams; got {type(params).__name__}")
+    def validate_params(self, params: Any, n_features: int) -> LineParams:
+        if not isinstance(params, LineParams):
+            raise TypeError(f"`params` must be LineParams; got {type(params).__name__}")
         shapes = {
             "weights": (self.n_components,),
             "coefs": (self.n_components, n_features),
@@ -160,12 +160,12 @@ class RegressionMixture:
     def e_step(
         self,
         X: np.ndarray,
-        params: RegressionParams,
+        params: LineParams,
         weights: np.ndarray | None = None,
         labels: np.ndarray | None = None,
-    ) -> tuple[RegressionStats, float]:
+    ) -> tuple[LineStats, float]:
         if labels is not None:
-            raise TypeError("RegressionMixture does not support known `labels`")
+            raise TypeError("LineMixture does not support known `labels`")
         log_joint = self._log_joint(X, params)
         log_norm = logsumexp(log_joint, axis=1)  # log p(x_n, y_n), never exp of a raw density
         resp = np.exp(log_joint - log_norm[:, None])
@@ -174,19 +174,19 @@ class RegressionMixture:
             return self._stats(X, resp, params.coefs), float(weights @ log_norm)
         return self._stats(X, resp, params.coefs), float(log_norm.sum())
 
-    def m_step(self, stats: RegressionStats) -> RegressionParams:
+    def m_step(self, stats: LineStats) -> LineParams:
         counts = np.maximum(stats.counts, COUNT_FLOOR)
         # Weighted least squares for each line, as a correction to the reference coefficients;
         # the pseudo-inverse gives the minimum-norm answer when a component sees too few points.
         delta = np.einsum("kpq,kq->kp", np.linalg.pinv(stats.ata), stats.ate)
         rss = stats.ete - np.einsum("kp,kp->k", delta, stats.ate)
-        return RegressionParams(
+        return LineParams(
             weights=counts / counts.sum(),
             coefs=stats.reference + delta,
             variances=np.maximum(rss / counts, self.min_variance),
         )
 
-    def log_prior(self, params: RegressionParams) -> float:
+    def log_prior(self, params: LineParams) -> float:
         return 0.0
 
     def n_parameters(self, n_features: int) -> int:
@@ -195,7 +195,7 @@ class RegressionMixture:
         return (k - 1) + k * n_features + k
 
     # -- using a fit -----------------------------------------------------------------------------
-    def predict(self, X: np.ndarray, params: RegressionParams) -> np.ndarray:
+    def predict(self, X: np.ndarray, params: LineParams) -> np.ndarray:
         """Most probable line of every row, shape (n,)."""
         return np.argmax(self._log_joint(X, params), axis=1)
 
@@ -227,9 +227,9 @@ def main(output_dir: Path) -> None:
     from emkit.testing import check_model
 
     X, z, true_coefs = two_lines()
-    model = RegressionMixture(n_components=2)
+    model = LineMixture(n_components=2)
     check_model(model, X)
-    print("check_model(RegressionMixture(2), ...) passed")
+    print("check_model(LineMixture(2), ...) passed")
 
     result = emkit.fit(model, X, n_init=5, tol=1e-6, max_iter=500, random_state=0)
     params = result.params

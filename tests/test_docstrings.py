@@ -226,6 +226,9 @@ def emkit_classes() -> dict[str, type]:
             value = getattr(module, public, None)
             if isinstance(value, type):
                 classes.setdefault(public, value)
+                # Also by the path an autorefs link names (two classes may share a name, e.g.
+                # the model emkit.regression.RegressionMixture and its estimator).
+                classes.setdefault(f"{name}.{public}", value)
     return classes
 
 
@@ -241,8 +244,12 @@ def cited_members(text: str, classes: dict[str, type]) -> set[tuple[str, str]]:
     }
     for identifier in LINK.findall(text):
         parts = identifier.split(".")
-        if len(parts) >= 3 and parts[-2] in classes and parts[-2][0].isupper():
-            cited.add((parts[-2], parts[-1]))
+        owner = ".".join(parts[:-1])
+        if len(parts) >= 3 and parts[-2][0].isupper():
+            if owner in classes:
+                cited.add((owner, parts[-1]))
+            elif parts[-2] in classes:
+                cited.add((parts[-2], parts[-1]))
     return cited
 
 

@@ -350,8 +350,7 @@ def test_save_errors(tmp_path: Path, faithful: np.ndarray) -> None:
         TypeError,
         match=r"`fitted` must be an emkit.FitResult or a fitted estimator of a registered class "
         r"\(BernoulliHMM, BernoulliMixture, CategoricalHMM, CategoricalMixture, GaussianHMM, "
-        r"GaussianMixture, "
-        r"PoissonHMM, PoissonMixture\); got dict",
+        r"GaussianMixture, PoissonHMM, PoissonMixture, RegressionMixture\); got dict",
     ):
         emkit.save({"weights": [1.0]}, tmp_path / "m.json")
     with pytest.raises(FileNotFoundError, match="does not exist"):
@@ -883,23 +882,23 @@ def regression() -> ModuleType:
 @pytest.mark.usefixtures("clean_registry")
 def test_plugin_model_round_trips_once_registered(tmp_path: Path, regression: ModuleType) -> None:
     X, _, _ = regression.two_lines()
-    model = regression.RegressionMixture(n_components=2, min_variance=1e-4)
+    model = regression.LineMixture(n_components=2, min_variance=1e-4)
     result = emkit.fit(model, X, n_init=3, tol=1e-6, max_iter=300, random_state=0)
     path = tmp_path / "lines.json"
     with pytest.raises(
         TypeError,
-        match=r"cannot save `model`: model regression_mixture.RegressionMixture is not "
-        r"registered; call emkit.registry.register_model\(RegressionMixture, <its parameter",
+        match=r"cannot save `model`: model regression_mixture.LineMixture is not "
+        r"registered; call emkit.registry.register_model\(LineMixture, <its parameter",
     ):
         emkit.save(result, path)
-    registry.register_model(regression.RegressionMixture, regression.RegressionParams)
+    registry.register_model(regression.LineMixture, regression.LineParams)
     emkit.save(result, path)
     doc = json.loads(path.read_text())
     assert doc["model"] == {
-        "type": "RegressionMixture",
+        "type": "LineMixture",
         "settings": {"n_components": 2, "min_variance": 1e-4},
     }
-    assert doc["params"]["type"] == "RegressionParams"
+    assert doc["params"]["type"] == "LineParams"
     assert sorted(doc["params"]["fields"]) == ["coefs", "variances", "weights"]
     loaded = emkit.load(path)
     assert_same_result(loaded, result)
@@ -923,24 +922,24 @@ def test_unregistered_parameter_classes_are_refused(tmp_path: Path, regression: 
     class Offsets:
         shift: Any
 
-    registry.register_model(regression.RegressionMixture, regression.RegressionParams)
-    params = regression.RegressionParams(np.array([1.0]), Offsets(np.zeros(2)), np.ones(1))
-    result = result_of(regression.RegressionMixture(1), params, 2)
+    registry.register_model(regression.LineMixture, regression.LineParams)
+    params = regression.LineParams(np.array([1.0]), Offsets(np.zeros(2)), np.ones(1))
+    result = result_of(regression.LineMixture(1), params, 2)
     with pytest.raises(
         TypeError,
         match=r"cannot save `params.fields.coefs`: the parameter class tests.test_io.*Offsets is "
         r"not registered; register it with its family or model",
     ):
         emkit.save(result, tmp_path / "r.json")
-    wrong = result_of(regression.RegressionMixture(1), MeanParams(np.ones((1, 2))), 2)
+    wrong = result_of(regression.LineMixture(1), MeanParams(np.ones((1, 2))), 2)
     with pytest.raises(
         TypeError,
-        match=r"the parameters of a RegressionMixture must be RegressionParams; got MeanParams",
+        match=r"the parameters of a LineMixture must be LineParams; got MeanParams",
     ):
         emkit.save(wrong, tmp_path / "r.json")
-    text_field = regression.RegressionParams(np.array([1.0]), "coefs", np.ones(1))
+    text_field = regression.LineParams(np.array([1.0]), "coefs", np.ones(1))
     with pytest.raises(TypeError, match=r"`params.fields.coefs`: parameter fields hold arrays"):
-        emkit.save(result_of(regression.RegressionMixture(1), text_field, 2), tmp_path / "r.json")
+        emkit.save(result_of(regression.LineMixture(1), text_field, 2), tmp_path / "r.json")
 
 
 @pytest.mark.usefixtures("clean_registry")

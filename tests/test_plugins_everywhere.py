@@ -56,7 +56,7 @@ REGRESSION = load_example("regression_mixture")
 
 def regression_case() -> tuple[Any, np.ndarray]:
     X, _, _ = REGRESSION.two_lines(n=2000, seed=3)
-    return REGRESSION.RegressionMixture(2), X
+    return REGRESSION.LineMixture(2), X
 
 
 def student_t_case() -> tuple[Any, np.ndarray]:

@@ -63,7 +63,12 @@ class TinyModel:
 # -- registering and looking up ----------------------------------------------------------------
 def test_builtins_are_registered() -> None:
     assert registry.registered_families() == BUILTIN_FAMILIES
-    assert registry.registered_models() == ("FiniteMixture", "HiddenMarkovModel")
+    assert registry.registered_models() == (
+        "FiniteMixture",
+        "HiddenMarkovModel",
+        "RegressionMixture",
+        "StudentTMixture",
+    )
     assert registry.registered_estimators() == (
         "BernoulliHMM",
         "BernoulliMixture",
@@ -73,6 +78,7 @@ def test_builtins_are_registered() -> None:
         "GaussianMixture",
         "PoissonHMM",
         "PoissonMixture",
+        "RegressionMixture",
     )
     assert registry.model_class("FiniteMixture") is emkit.FiniteMixture
     assert registry.model_class("HiddenMarkovModel") is emkit.HiddenMarkovModel

@@ -69,7 +69,7 @@ def _load_example(name: str) -> Any:
 custom_family = _load_example("custom_family")
 regression_mixture = _load_example("regression_mixture")
 Exponential = custom_family.Exponential
-RegressionMixture = regression_mixture.RegressionMixture
+LineMixture = regression_mixture.LineMixture
 
 
 # -- plugin families written by hand ---------------------------------------------------------------
@@ -465,8 +465,8 @@ def test_plugin_models_pass() -> None:
     check_model(StudentTMixture(3), X)
     check_model(StudentTMixture(2, dof=1.5), X)
     lines, _, _ = regression_mixture.two_lines()
-    check_model(RegressionMixture(2), lines)
-    check_model(RegressionMixture(3), lines)
+    check_model(LineMixture(2), lines)
+    check_model(LineMixture(3), lines)
     check_model(emkit.FiniteMixture(emkit.Poisson(), 2), COUNTS)
 
 
@@ -990,7 +990,7 @@ def test_broken_recenter_is_caught() -> None:
 # -- the regression example's recentering ----------------------------------------------------------
 def test_regression_recenter_equals_sums_around_the_new_reference() -> None:
     X, _, _ = regression_mixture.two_lines()
-    model = RegressionMixture(2)
+    model = LineMixture(2)
     rng = np.random.default_rng(0)
     resp = rng.dirichlet(np.ones(2), size=len(X))
     old = np.array([[0.0, 1.0], [10.0, 0.0]])

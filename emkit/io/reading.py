@@ -320,7 +320,7 @@ def _decode_estimator(spec: Mapping[str, Any], result: FitResult[Any]) -> Any:
         if isinstance(value, dict):
             value = array(value, f"estimator.params.{key}", ndim=None)
         params[key] = value
-    feature_names = _feature_names(spec["feature_names_in"], result)
+    feature_names = _feature_names(spec["feature_names_in"])
     try:
         estimator = cls(**params)
         # Fitted first: an estimator whose model keeps some parameters fixed (an HMM's
@@ -342,20 +342,23 @@ def _decode_estimator(spec: Mapping[str, Any], result: FitResult[Any]) -> Any:
         raise InvalidDocumentError(
             f"`estimator.params` describe {model!r}, but `model` holds {result.model!r}"
         )
+    # The estimator's own count of input features (a regression mixture's model also holds its
+    # response and concomitant columns).
+    n_inputs = int(estimator.n_features_in_)
+    if feature_names is not None and len(feature_names) != n_inputs:
+        raise InvalidDocumentError(
+            f"`estimator.feature_names_in` must name n_features = {n_inputs} "
+            f"features; got {len(feature_names)}"
+        )
     return estimator
 
 
-def _feature_names(feature_names: Any, result: FitResult[Any]) -> Array | None:
+def _feature_names(feature_names: Any) -> Array | None:
     if feature_names is None:
         return None
     if not isinstance(feature_names, list) or not all(isinstance(n, str) for n in feature_names):
         raise InvalidDocumentError(
             f"`estimator.feature_names_in` must be null or a list of strings; got {feature_names!r}"
-        )
-    if len(feature_names) != result.n_features:
-        raise InvalidDocumentError(
-            f"`estimator.feature_names_in` must name n_features = {result.n_features} "
-            f"features; got {len(feature_names)}"
         )
     return np.asarray(feature_names, dtype=object)
 
