@@ -207,7 +207,10 @@ def test_groups_equal_the_model_with_lengths() -> None:
     x, y, ids, lengths = grouped_data()
     fitted = RegressionMixture(2, random_state=SEED, tol=1e-8).fit(x, y, groups=ids)
     model = RegressionModel(2)
-    result = emkit.fit(model, np.column_stack([x, y]), lengths=lengths, random_state=SEED, tol=1e-8)
+    data = np.column_stack([x, y])
+    result = emkit.fit(
+        model, data, lengths=lengths, init="random", n_init=5, random_state=SEED, tol=1e-8
+    )
     np.testing.assert_allclose(
         fitted.result_.params.coef, result.params.coef, rtol=SAME_RTOL, atol=SAME_ATOL
     )

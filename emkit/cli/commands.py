@@ -159,7 +159,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
                 model,
                 table.data,
                 lengths=lengths,
-                init=args.init,
+                init=args.init or "kmeans",
                 n_init=args.n_init,
                 max_iter=args.max_iter,
                 tol=args.tol,

@@ -252,8 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--init",
         choices=start_names(),
-        default="kmeans",
-        help="how each run starts (default: %(default)s)",
+        default=None,
+        help="how each run starts (default: kmeans; random partitions for --model regression, "
+        "whose components are lines, not clusters)",
     )
     _add_fit_options(p)
     p.add_argument(

@@ -206,7 +206,7 @@ def fit_regression(args: argparse.Namespace, k: int) -> int:
         k,
         family,
         n_init=args.n_init,
-        init_params=args.init,
+        init_params=args.init or "random",
         max_iter=args.max_iter,
         tol=args.tol,
         random_state=args.seed,

@@ -78,11 +78,16 @@ class RegressionMixture:
         with log link, 0/1 with logit link.
     shared_scale : bool, default False
         Gaussian only: one noise standard deviation for all components.
-    n_init : int, default 1
-        Runs from different starts; the one with the highest final log-likelihood wins.
-    init_params : str, default "kmeans"
+    n_init : int, default 5
+        Runs from different starts; the one with the highest final log-likelihood wins. A
+        mixture of regressions has many local optima (flexmix's ``stepFlexmix`` restarts for
+        the same reason), so the default makes several.
+    init_params : str, default "random"
         How each run starts: one of [`emkit.init.init_methods`][emkit.init.init_methods]() (on the
         columns ``[X, concomitant, y]``, then a weighted fit of each component) or ``"emEM"``.
+        Random partitions are the default: k-means on ``[X, y]`` groups rows that lie close
+        together, not rows on the same regression line (on the Poisson example of the docs page
+        on mixtures of regressions it ends in a worse optimum from every seed).
     max_iter : int, default 100
         EM iterations per run at most.
     tol : float, default 1e-3
@@ -171,8 +176,8 @@ class RegressionMixture:
         family: str = "gaussian",
         *,
         shared_scale: bool = False,
-        n_init: int = 1,
-        init_params: str = "kmeans",
+        n_init: int = 5,
+        init_params: str = "random",
         max_iter: int = 100,
         tol: float = 1e-3,
         weight_concentration: float = 1.0,
