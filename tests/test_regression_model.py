@@ -310,14 +310,16 @@ def test_recovers_a_known_mixture(family: str) -> None:
         np.testing.assert_allclose(params.scale[order], [0.5, 1.0], rtol=0.15)
 
 
-def test_recovers_two_lines_with_groups() -> None:
-    X, z = synthetic("gaussian", n=900, seed=2, group_size=3)
-    model = RegressionMixture(2)
+@pytest.mark.parametrize("family", ["gaussian", "poisson", "bernoulli"])
+def test_recovers_a_known_mixture_with_groups(family: str) -> None:
+    coef = TRUE_COEF * (3.0 if family == "bernoulli" else 1.0)
+    X, z = synthetic(family, n=900, seed=2, group_size=3, coef=coef)
+    model = RegressionMixture(2, family)
     lengths = np.full(300, 3)
     params = quiet_fit(model, X, lengths=lengths, random_state=0, n_init=3, tol=1e-10).params
     order = np.argsort(-params.coef[:, 1])
     errors = standard_errors(model, X, params)[order]
-    assert np.all(np.abs(params.coef[order] - TRUE_COEF) < N_STANDARD_ERRORS * errors)
+    assert np.all(np.abs(params.coef[order] - coef) < N_STANDARD_ERRORS * errors)
     labels = model.predict(X, params, lengths=lengths)
     assert np.all(labels.reshape(300, 3) == labels.reshape(300, 3)[:, :1])
     assert max(np.mean(labels == z), np.mean(labels != z)) > 0.95
