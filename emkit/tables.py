@@ -27,17 +27,26 @@ from emkit import datasets
 from emkit._backend import Array
 
 __all__ = [
+    "MISSING_MARKERS",
     "NPY_BLOCK_BYTES",
     "DataFileError",
     "Table",
+    "TextTable",
     "default_names",
+    "parse_cells",
     "parse_table",
     "read_data",
+    "read_text",
     "row_blocks",
 ]
 
 #: Bytes of one block of a ``.npy`` file read into memory at a time (for the finiteness check).
 NPY_BLOCK_BYTES = 16 * 2**20
+
+#: Cells of a text table that mean "missing" (compared in lower case): an empty cell, ``NA``,
+#: ``NaN``. Missing values are not supported yet, so [`parse_cells`][emkit.tables.parse_cells]
+#: refuses them.
+MISSING_MARKERS = ("", "na", "nan")
 
 
 class DataFileError(ValueError):
@@ -101,6 +110,73 @@ class Table:
             keys=self.keys,
             key_name=self.key_name,
         )
+
+
+@attrs.frozen(eq=False)
+class TextTable:
+    """Every cell of a delimited text file kept as text (categorical levels such as ``yes``).
+
+    Read by [`parse_cells`][emkit.tables.parse_cells]; the numeric reader
+    [`parse_table`][emkit.tables.parse_table] is not involved.
+
+    Attributes
+    ----------
+    cells : str array of shape (n_samples, n_features)
+        The cells, stripped of surrounding spaces and quotes.
+    names : tuple of str
+        Column names: from the header row, else ``x1, x2, ...``.
+    source : str
+        Where the data came from, for messages.
+    lines : int array of shape (n_samples,)
+        The 1-based line of each row, for messages.
+    header : bool
+        Whether the first record was a header row.
+    """
+
+    cells: Array
+    names: tuple[str, ...]
+    source: str
+    lines: Array
+    header: bool
+
+    @property
+    def has_text(self) -> bool:
+        """True when some cell is text: neither a number nor a missing value (checked on each
+        column's distinct cells, not row by row)."""
+        return any(
+            not _is_number(cell) and cell.lower() not in MISSING_MARKERS
+            for d in range(self.cells.shape[1])
+            for cell in np.unique(self.cells[:, d]).tolist()
+        )
+
+    def place(self, row: int, column: int) -> str:
+        """``"data.csv, line 7, column 2 ('colour')"``: where a cell is, for messages."""
+        name = _column_name(self.names if self.header else None, column)
+        return f"{self.source}, line {self.lines[row]}, column {column + 1}{name}"
+
+    def check_missing(self) -> None:
+        """Refuse a missing cell (empty, ``NA`` or ``NaN``; see ``MISSING_MARKERS``).
+
+        Raises
+        ------
+        DataFileError
+            Naming the line and column of the first missing cell in file order.
+        """
+        first: tuple[int, int, str] | None = None
+        for d in range(self.cells.shape[1]):
+            column = self.cells[:, d]
+            for cell in np.unique(column).tolist():
+                if cell.lower() in MISSING_MARKERS:
+                    row = int(np.argmax(column == cell))
+                    if first is None or (row, d) < first[:2]:
+                        first = (row, d, cell)
+        if first is not None:
+            row, d, cell = first
+            what = "an empty cell" if cell == "" else f"{cell!r}"
+            raise DataFileError(
+                f"{self.place(row, d)}: {what} is a missing value; missing values are not "
+                "supported yet (every cell needs a level)"
+            )
 
 
 def default_names(n_features: int) -> tuple[str, ...]:
@@ -232,6 +308,76 @@ def _records(lines: list[str], delimiter: str, source: str) -> tuple[list[list[s
     return rows, numbers
 
 
+def _read_records(text: str, source: str) -> tuple[list[list[str]], Array, list[int]]:
+    """The records of delimited text, the line of each, and the lines as the reader gave them."""
+    lines = text.removeprefix("\ufeff").splitlines(keepends=True)
+    first = _first_record(lines)
+    if first is None:
+        raise DataFileError(f"{source}: no data (the file is empty)")
+    rows, numbers = _records(lines, _delimiter(first, source), source)
+    return rows, np.array(numbers), numbers
+
+
+def _check_ragged(
+    rows: list[list[str]], line_numbers: Array, width: int, first: int, source: str
+) -> None:
+    lengths = np.array([len(row) for row in rows])
+    ragged = np.flatnonzero(lengths != width)
+    if ragged.size:
+        i = int(ragged[0])
+        raise DataFileError(
+            f"{source}, line {line_numbers[i]}: ragged row with {lengths[i]} column(s); "
+            f"expected {width} like line {first}"
+        )
+
+
+def parse_cells(text: str, source: str, *, check_missing: bool = True) -> TextTable:
+    """Parse delimited text keeping every cell as text (categorical levels).
+
+    The file is read as by [`parse_table`][emkit.tables.parse_table] (delimiter, quoting,
+    blank and ``#`` lines, the same errors for a ragged row or broken quoting), but no cell is
+    converted. The first record is a header when none of its cells is a number and none of them
+    occurs again further down its column (a level repeats; a column name does not).
+
+    Parameters
+    ----------
+    text : str
+        The file's contents.
+    source : str
+        Its name, for messages.
+    check_missing : bool, default True
+        Refuse missing cells (empty, ``NA``, ``NaN``), naming the line and column; False
+        leaves that to [`TextTable.check_missing`][emkit.tables.TextTable.check_missing].
+
+    Returns
+    -------
+    TextTable
+
+    Raises
+    ------
+    DataFileError
+        Naming the line (1-based) and column of a ragged row, broken quoting or a missing cell.
+    """
+    rows, line_numbers, numbers = _read_records(text, source)
+    width = len(rows[0])
+    _check_ragged(rows, line_numbers, width, numbers[0], source)
+    cells = np.array(rows, dtype=str).reshape(len(rows), width)
+    header = False
+    if not any(_is_number(cell) for cell in rows[0]):
+        rest = cells[1:]
+        header = not bool(np.any(rest == cells[0]))
+    names = default_names(width)
+    if header:
+        names = tuple(cell or f"x{j + 1}" for j, cell in enumerate(rows[0]))
+        cells, line_numbers = cells[1:], line_numbers[1:]
+        if cells.shape[0] == 0:
+            raise DataFileError(f"{source}: no data rows after the header (line {numbers[0]})")
+    table = TextTable(cells, names, source, line_numbers, header)
+    if check_missing:
+        table.check_missing()
+    return table
+
+
 def parse_table(text: str, source: str, key_column: str | None = None) -> Table:
     """Parse delimited numeric text (CSV, TSV, semicolon- or space-separated).
 
@@ -251,12 +397,7 @@ def parse_table(text: str, source: str, key_column: str | None = None) -> Table:
         Naming the line (1-based, as in an editor) and column of a ragged row, an empty or
         non-numeric cell, a non-finite value, or broken quoting.
     """
-    lines = text.removeprefix("\ufeff").splitlines(keepends=True)
-    first = _first_record(lines)
-    if first is None:
-        raise DataFileError(f"{source}: no data (the file is empty)")
-    rows, numbers = _records(lines, _delimiter(first, source), source)
-    line_numbers = np.array(numbers)
+    rows, line_numbers, numbers = _read_records(text, source)
     width = len(rows[0])
     names: tuple[str, ...] | None = None
     key = _key_index(rows[0], key_column, source)
@@ -265,14 +406,7 @@ def parse_table(text: str, source: str, key_column: str | None = None) -> Table:
         rows, line_numbers = rows[1:], line_numbers[1:]
         if not rows:
             raise DataFileError(f"{source}: no data rows after the header (line {numbers[0]})")
-    lengths = np.array([len(row) for row in rows])
-    ragged = np.flatnonzero(lengths != width)
-    if ragged.size:
-        i = int(ragged[0])
-        raise DataFileError(
-            f"{source}, line {line_numbers[i]}: ragged row with {lengths[i]} column(s); "
-            f"expected {width} like line {numbers[0]}"
-        )
+    _check_ragged(rows, line_numbers, width, numbers[0], source)
     cells = np.array(rows, dtype=str).reshape(len(rows), width)
     keys: Array | None = None
     key_name: str | None = None
@@ -433,25 +567,41 @@ def read_data(
     return table
 
 
-def _read(spec: str, stdin: IO[str] | None, key_column: str | None = None) -> Table:
+def read_text(spec: str, stdin: IO[str] | None = None) -> tuple[str, str] | None:
+    """The text of a delimited text file or of ``-`` (standard input), with its name for
+    messages; None for a ``.npy`` file or a bundled dataset, which hold numbers.
+
+    Raises
+    ------
+    DataFileError
+        For a missing file, a directory, or a file that is not UTF-8 text.
+    """
     if spec == "-":
-        return parse_table((stdin or sys.stdin).read(), "<stdin>", key_column)
+        return (stdin or sys.stdin).read(), "<stdin>"
     path = Path(spec)
     if not path.exists():
         if spec in datasets.DATASETS:
-            return _dataset(spec)
+            return None
         raise DataFileError(
             f"{spec}: no such file, and not a bundled dataset ({', '.join(datasets.DATASETS)})"
         )
     if path.is_dir():
         raise DataFileError(f"{spec}: is a directory, not a data file")
     if path.suffix.lower() == ".npy":
-        return _read_npy(path)
+        return None
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig"), spec
     except UnicodeDecodeError:
         raise DataFileError(
             f"{spec}: not a text file; DATA must be CSV/TSV text, a .npy file or a bundled "
             "dataset name"
         ) from None
-    return parse_table(text, spec, key_column)
+
+
+def _read(spec: str, stdin: IO[str] | None, key_column: str | None = None) -> Table:
+    text = read_text(spec, stdin)
+    if text is not None:
+        return parse_table(text[0], text[1], key_column)
+    if spec in datasets.DATASETS and not Path(spec).exists():
+        return _dataset(spec)
+    return _read_npy(Path(spec))

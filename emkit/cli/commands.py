@@ -31,6 +31,15 @@ from emkit._backend import Array
 from emkit.cli.data import by_chunks, data_for
 from emkit.cli.errors import CliError, one_line
 from emkit.cli.families import FamilySetting, make_family
+from emkit.cli.levels import (
+    fit_levels,
+    is_categorical,
+    levels_estimator,
+    predict_levels,
+    read_levels,
+    sample_levels,
+    score_levels,
+)
 from emkit.cli.options import parse_components, parse_covariance_list
 from emkit.cli.output import (
     CSV_DIGITS,
@@ -59,7 +68,7 @@ from emkit.mixture import FiniteMixture
 from emkit.protocols import Clustering, LatentVariableModel, RowBlocks, Sampling, Scoring
 from emkit.regression import RegressionMixture as RegressionModel
 from emkit.selection import select
-from emkit.tables import Table, default_names, read_data
+from emkit.tables import DataFileError, Table, default_names, parse_table, read_data
 
 __all__ = [
     "cmd_fit",
@@ -138,15 +147,41 @@ def cmd_fit(args: argparse.Namespace) -> int:
         settings.insert(
             0, FamilySetting("covariance_type", args.covariance, "--covariance", args.covariance)
         )
-    family = make_family(args.family, settings)
+    levels = not hmm and is_categorical(args.family)
+    family_error: CliError | None = None
+    try:
+        family = make_family(args.family, settings)
+    except CliError as exc:
+        if not levels:
+            raise
+        family_error = exc  # no n_levels: fine for text levels, learned from the file
+    numeric: tuple[str, str] | None = None
+    if levels:
+        # --family categorical on a file of text levels: latent class analysis by the estimator.
+        try:
+            cells, numeric = read_levels(args.data)
+        except DataFileError:
+            if family_error is not None:
+                raise family_error from None
+            raise
+        if cells is not None:
+            return fit_levels(args, k, cells, settings)
+        if family_error is not None:
+            raise family_error
     check_writable(args.output, "--output")
     check_plot_target(args.plot)
-    table, lengths = read_sequences(
-        args.data,
-        threshold=args.binarize,
-        sequence_column=args.sequence_column,
-        lengths_file=args.lengths,
-    )
+    if numeric is not None:
+        # A file of numbers for --family categorical: the numeric reader on the text read once.
+        table, lengths = parse_table(*numeric), None
+        if args.binarize is not None:
+            table = table.binarized(args.binarize)
+    else:
+        table, lengths = read_sequences(
+            args.data,
+            threshold=args.binarize,
+            sequence_column=args.sequence_column,
+            lengths_file=args.lengths,
+        )
     model: FiniteMixture[Any, Any] | HiddenMarkovModel[Any, Any]
     model = HiddenMarkovModel(family, k) if hmm else FiniteMixture(family, k)
     table = data_for(model, table, f"--family {args.family}", may_binarize=args.binarize is None)
@@ -278,6 +313,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     regression = _regression_estimator(result, args.model, args)
     if regression is not None:
         return predict_regression(args, regression)
+    categorical = levels_estimator(result.model, args.model)
+    if categorical is not None:
+        return predict_levels(args, categorical)
     model, params = result.model, result.params
     if isinstance(model, HiddenMarkovModel):
         return _predict_hmm(args, result, model)
@@ -328,6 +366,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     regression = _regression_estimator(result, args.model, args)
     if regression is not None:
         return score_regression(args, regression)
+    categorical = levels_estimator(result.model, args.model)
+    if categorical is not None:
+        return score_levels(args, categorical)
     model, params = result.model, result.params
     if isinstance(model, HiddenMarkovModel):
         return _score_hmm(args, result, model)
@@ -375,6 +416,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     regression = _regression_estimator(result, args.model, args)
     if regression is not None:
         return sample_regression(args, regression)
+    categorical = levels_estimator(result.model, args.model)
+    if categorical is not None:
+        return sample_levels(args, categorical)
     model = result.model
     label = "state" if isinstance(model, HiddenMarkovModel) else "component"
     if not isinstance(model, Sampling):
