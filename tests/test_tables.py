@@ -9,7 +9,7 @@ import pytest
 
 import emkit
 from emkit import tables
-from emkit.tables import DataFileError, parse_table, read_data, row_blocks
+from emkit.tables import DataFileError, parse_cells, parse_table, read_data, row_blocks
 
 FAITHFUL = emkit.datasets.load_faithful()
 
@@ -175,3 +175,17 @@ def test_a_key_column_is_kept_as_text_and_left_out_of_the_numbers() -> None:
 def test_a_missing_key_column_is_named(key: str, message: str) -> None:
     with pytest.raises(tables.KeyColumnError, match=message):
         tables.parse_table("subject,x,y\nanna,1.5,2\n", "t.csv", key_column=key)
+
+
+def test_parse_cells_keeps_text_and_names_errors() -> None:
+    table = parse_cells('q1,"q 2"\nyes,"red, dark"\nno,blue\nyes,blue\n', "s.csv")
+    assert table.names == ("q1", "q 2")
+    assert table.cells.tolist() == [["yes", "red, dark"], ["no", "blue"], ["yes", "blue"]]
+    assert table.lines.tolist() == [2, 3, 4]
+    assert table.has_text
+    with pytest.raises(DataFileError, match=r"s.csv, line 3: ragged row with 1 column"):
+        parse_cells("q1,q2\nyes,red\nno\n", "s.csv")
+    with pytest.raises(DataFileError, match=r"line 3, column 2 \('q2'\): 'NA' is a missing"):
+        parse_cells("q1,q2\nyes,red\nno,NA\nno,red\n", "s.csv")
+    numbers = parse_cells("1,2\n3,\n", "n.csv", check_missing=False)
+    assert not numbers.has_text

@@ -10,6 +10,7 @@ shell.
     emkit predict model.json data.csv --proba
     emkit fit data.csv --model regression --target y --components 2 --output reg.json
     emkit predict reg.json data.csv
+    emkit fit survey.csv --family categorical -k 3 --output lca.json
     emkit score model.json data.csv
     emkit sample model.json -n 100 --seed 1
     emkit select data.csv --components 1-6 --covariance all --plot bic.png
@@ -42,7 +43,10 @@ Modules
     ``plots`` (figures), ``options`` (option values), ``errors`` (error lines), ``sequences``
     (``--sequence-column`` and ``--lengths``, whole sequences in chunks), ``regression``
     (``--model regression``: ``--target``, ``--groups``, and a saved regression mixture's
-    predict / score / sample).
+    predict / score / sample), ``levels`` (``--family categorical`` on a CSV of text levels:
+    latent class analysis by
+    [`CategoricalMixture`][emkit.estimators.categorical.CategoricalMixture],
+    and a saved one's predict / score / sample).
 """
 
 from __future__ import annotations

@@ -32,8 +32,8 @@ from emkit.cli.errors import CliError, exception_text
 from emkit.cli.families import FamilySetting, family_class, make_family
 from emkit.cli.output import (
     CSV_DIGITS,
-    _fit_lines,
     check_writable,
+    fit_lines,
     format_table,
     output_stream,
     write_csv,
@@ -346,7 +346,7 @@ def format_levels_summary(
         "most probable level of every column in every class (its probability):",
         format_table(header, weights + rows),
         "",
-        *_fit_lines(result, seconds, tol=tol, n_init=n_init),
+        *fit_lines(result, seconds, tol=tol, n_init=n_init),
     ]
     return "\n".join(lines)
 

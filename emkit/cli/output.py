@@ -27,6 +27,7 @@ __all__ = [
     "SUMMARY_MAX_FEATURES",
     "check_writable",
     "describe_model",
+    "fit_lines",
     "format_hmm_summary",
     "format_regression_summary",
     "format_summary",
@@ -182,12 +183,12 @@ def format_summary(
         "component means:",
         format_table(header, rows),
         "",
-        *_fit_lines(result, seconds, tol=tol, n_init=n_init),
+        *fit_lines(result, seconds, tol=tol, n_init=n_init),
     ]
     return "\n".join(lines)
 
 
-def _fit_lines(result: FitResult[Any], seconds: float, *, tol: float, n_init: int) -> list[str]:
+def fit_lines(result: FitResult[Any], seconds: float, *, tol: float, n_init: int) -> list[str]:
     """The summary's closing lines: log-likelihood, criteria, convergence, restarts, time."""
     n = result.n_samples
     prior = [f"log-prior       {result.log_prior:.6f}"] if result.log_prior != 0.0 else []
@@ -270,7 +271,7 @@ def format_hmm_summary(
         "transition probabilities (row: from state, column: to state):",
         format_table(["from", *(str(j) for j in range(k))], transitions),
         "",
-        *_fit_lines(result, seconds, tol=tol, n_init=n_init),
+        *fit_lines(result, seconds, tol=tol, n_init=n_init),
     ]
     return "\n".join(lines)
 
@@ -314,7 +315,7 @@ def format_regression_summary(
         "standard deviation):",
         estimator.coefficient_table(),
         "",
-        *_fit_lines(result, seconds, tol=tol, n_init=n_init),
+        *fit_lines(result, seconds, tol=tol, n_init=n_init),
     ]
     return "\n".join(lines)
 
