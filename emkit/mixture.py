@@ -35,6 +35,7 @@ __all__ = [
     "FiniteMixture",
     "MixtureParams",
     "MixtureStats",
+    "collapse_messages",
     "recenter_components",
 ]
 
@@ -553,14 +554,7 @@ class FiniteMixture(Generic[P, S]):
         messages : list of str
             Empty when all is well.
         """
-        messages = []
-        collapsed = np.flatnonzero(stats.counts < COLLAPSE_COUNT)
-        if collapsed.size:
-            messages.append(
-                f"component(s) {collapsed.tolist()} hold fewer than {COLLAPSE_COUNT:g} data point "
-                f"(counts {np.round(stats.counts[collapsed], 6).tolist()}): they have collapsed; "
-                "refit with fewer components or another initialisation"
-            )
+        messages = collapse_messages(stats.counts)
         if isinstance(self.family, FamilyDiagnosing):
             messages.extend(self.family.diagnose(params.components))
         return messages
@@ -784,6 +778,35 @@ def _group_labels(labels: Array, lengths: Array) -> Array:
             f"and {known[group]}"
         )
     return np.asarray(known, dtype=np.intp)
+
+
+def collapse_messages(
+    counts: Array, noun: str = "component", unit: str = "data point", counted: str = "counts"
+) -> list[str]:
+    """The advice every model's ``diagnose`` gives about components (states) that hold fewer
+    than [`COLLAPSE_COUNT`][emkit.mixture.COLLAPSE_COUNT] rows' worth of weight.
+
+    Parameters
+    ----------
+    counts : array of shape (n_components,)
+        Expected rows per component.
+    noun, unit, counted : str
+        How the message names a component, a row and the counts (an HMM: "state", "frame",
+        "expected frames").
+
+    Returns
+    -------
+    messages : list of str
+        One message naming the collapsed components, or none.
+    """
+    collapsed = np.flatnonzero(counts < COLLAPSE_COUNT)
+    if not collapsed.size:
+        return []
+    return [
+        f"{noun}(s) {collapsed.tolist()} hold fewer than {COLLAPSE_COUNT:g} {unit} ({counted} "
+        f"{np.round(counts[collapsed], 6).tolist()}): they have collapsed; refit with fewer "
+        f"{noun}s or another initialisation"
+    ]
 
 
 def _summed(

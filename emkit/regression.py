@@ -54,12 +54,11 @@ from emkit._validation import (
     check_int,
 )
 from emkit.init import initial_responsibilities
+from emkit.mixture import COUNT_FLOOR, WEIGHT_SUM_ATOL, collapse_messages
 from emkit.registry import register_model
 from emkit.stats import NOT_ADDITIVE
 
 __all__ = [
-    "COLLAPSE_COUNT",
-    "COUNT_FLOOR",
     "FAMILIES",
     "INIT_STEPS",
     "MAX_LOG_RATE",
@@ -72,19 +71,10 @@ __all__ = [
 FAMILIES = ("gaussian", "poisson", "bernoulli")
 """The component families a [`RegressionMixture`][emkit.regression.RegressionMixture] offers."""
 
-COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
-"""Component counts are floored here so that an empty component never divides by zero."""
-
 PINV_RTOL = 1e-13
 """Eigenvalues of a component's (weighted) normal matrix below this fraction of its largest are
 treated as zero: a singular design (collinear covariates, a component holding fewer rows than
 coefficients) gets the minimum-norm Newton step instead of a division by zero."""
-
-#: A fitted component with fewer effective data points than this is reported as collapsed.
-COLLAPSE_COUNT = 1.0
-
-#: How far mixing weights may sum from 1.
-WEIGHT_SUM_ATOL = 1e-6
 
 INIT_STEPS = 25
 """Newton steps at most when starting parameters are fitted to initial responsibilities."""
@@ -907,14 +897,7 @@ class RegressionMixture:
         messages : list of str
             Empty when all is well.
         """
-        collapsed = np.flatnonzero(stats.counts < COLLAPSE_COUNT)
-        if not collapsed.size:
-            return []
-        return [
-            f"component(s) {collapsed.tolist()} hold fewer than {COLLAPSE_COUNT:g} data point "
-            f"(counts {np.round(stats.counts[collapsed], 6).tolist()}): they have collapsed; "
-            "refit with fewer components or another initialisation"
-        ]
+        return collapse_messages(stats.counts)
 
     # -- using fitted parameters ---------------------------------------------------------------
     def responsibilities(

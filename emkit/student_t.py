@@ -35,25 +35,17 @@ from emkit._backend import Array, gammaln, logsumexp
 from emkit._validation import check_array, check_float, check_int
 from emkit.families.gaussian import precision_cholesky
 from emkit.init import initial_responsibilities
+from emkit.mixture import COUNT_FLOOR, WEIGHT_SUM_ATOL, collapse_messages
 from emkit.registry import register_model
 from emkit.stats import NOT_ADDITIVE
 
 __all__ = [
-    "COLLAPSE_COUNT",
-    "COUNT_FLOOR",
     "DOF_START",
     "StudentTMixture",
     "StudentTParams",
     "StudentTStats",
     "solve_dof",
 ]
-
-COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
-"""Component counts (and scale-weighted counts) are floored here, so that an empty component
-never divides by zero."""
-
-#: A fitted component with fewer effective data points than this is reported as collapsed.
-COLLAPSE_COUNT = 1.0
 
 DOF_START = 2.0
 """Degrees of freedom every component starts from when they are estimated (clipped into
@@ -62,9 +54,6 @@ inflate the scale matrices, and the first E-step must give those rows small scal
 components shrink back onto their clusters. Measured on three 2-D clusters with 10% outliers over
 a box 10 times wider (``tests/test_student_t.py``): starting at 2 recovered the clusters from
 every start that seeded them on clusters, starting at 10 from few."""
-
-#: How far mixing weights may sum from 1.
-WEIGHT_SUM_ATOL = 1e-6
 
 #: Relative tolerance of a scale matrix's symmetry.
 SYMMETRY_RTOL = 1e-8
@@ -709,14 +698,7 @@ class StudentTMixture:
         messages : list of str
             Empty when all is well.
         """
-        messages = []
-        collapsed = np.flatnonzero(stats.counts < COLLAPSE_COUNT)
-        if collapsed.size:
-            messages.append(
-                f"component(s) {collapsed.tolist()} hold fewer than {COLLAPSE_COUNT:g} data point "
-                f"(counts {np.round(stats.counts[collapsed], 6).tolist()}): they have collapsed; "
-                "refit with fewer components or another initialisation"
-            )
+        messages = collapse_messages(stats.counts)
         if self.dof is None:
             low = self.dof_bounds[0]
             at_low = np.flatnonzero(np.asarray(params.dof) <= low)

@@ -49,7 +49,7 @@ import inspect
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -70,6 +70,7 @@ from emkit.sources import as_source, source_kind
 from emkit.starts import start_names
 
 __all__ = [
+    "EstimatorParams",
     "MixtureEstimator",
     "NotFittedError",
     "StartFromData",
@@ -103,27 +104,13 @@ def not_fitted_error() -> type[NotFittedError]:
 _COMBINED_NOT_FITTED: dict[type, type[NotFittedError]] = {}
 
 
-class MixtureEstimator:
-    """Shared machinery of the mixture estimators (scikit-learn conventions).
+class EstimatorParams:
+    """scikit-learn's parameter protocol for every emkit estimator, without scikit-learn.
 
-    Subclasses define ``__init__`` (keyword parameters stored as they are), ``_build_family``,
-    ``_start_params`` and ``_component_attributes``.
+    ``get_params`` / ``set_params`` / ``repr`` read the constructor's signature, so ``clone``,
+    grid searches and saving (``param_names``) work on any subclass whose ``__init__`` stores
+    each parameter under its own name.
     """
-
-    _positive_only: ClassVar[bool] = False
-
-    # Constructor parameters every estimator has (set by the subclasses' __init__).
-    n_components: Any
-    tol: Any
-    max_iter: Any
-    n_init: Any
-    init_params: Any
-    weights_init: Any
-    means_init: Any
-    random_state: Any
-    warm_start: Any
-    verbose: Any
-    verbose_interval: Any
 
     # -- parameters (scikit-learn's BaseEstimator protocol) ------------------------------------
     @classmethod
@@ -140,7 +127,7 @@ class MixtureEstimator:
         """Constructor parameters by name (``deep`` is accepted for compatibility)."""
         return {name: getattr(self, name) for name in self.param_names()}
 
-    def set_params(self, **params: Any) -> MixtureEstimator:
+    def set_params(self, **params: Any) -> Self:
         """Set constructor parameters; they are validated by the next ``fit``."""
         valid = self.param_names()
         for name, value in params.items():
@@ -164,6 +151,29 @@ class MixtureEstimator:
             if not same_value(value, defaults[name])
         ]
         return f"{type(self).__name__}({', '.join(changed)})"
+
+
+class MixtureEstimator(EstimatorParams):
+    """Shared machinery of the mixture estimators (scikit-learn conventions).
+
+    Subclasses define ``__init__`` (keyword parameters stored as they are), ``_build_family``,
+    ``_start_params`` and ``_component_attributes``.
+    """
+
+    _positive_only: ClassVar[bool] = False
+
+    # Constructor parameters every estimator has (set by the subclasses' __init__).
+    n_components: Any
+    tol: Any
+    max_iter: Any
+    n_init: Any
+    init_params: Any
+    weights_init: Any
+    means_init: Any
+    random_state: Any
+    warm_start: Any
+    verbose: Any
+    verbose_interval: Any
 
     def __sklearn_tags__(self) -> Any:
         # Imported here: scikit-learn calls this method itself, so it is installed whenever

@@ -46,7 +46,6 @@ Where hmmlearn is not followed
 
 from __future__ import annotations
 
-import inspect
 import math
 import sys
 import warnings
@@ -59,8 +58,8 @@ import numpy as np
 from emkit._backend import Array
 from emkit._validation import check_choice, check_int, check_random_state
 from emkit.em import FitResult, IterationState, fit
-from emkit.estimators.base import not_fitted_error
-from emkit.estimators.inputs import check_feature_names, check_nonnegative, check_x, same_value
+from emkit.estimators.base import EstimatorParams, not_fitted_error
+from emkit.estimators.inputs import check_feature_names, check_nonnegative, check_x
 from emkit.exceptions import ConvergenceWarning
 from emkit.families import Bernoulli, Categorical, Gaussian, GaussianParams, Poisson
 from emkit.families.canonical import MeanParams
@@ -179,7 +178,7 @@ def _check_letters(value: Any, name: str, letters: str) -> str:
     return value
 
 
-class HMMEstimator:
+class HMMEstimator(EstimatorParams):
     """Shared machinery of the hidden Markov model estimators (hmmlearn's conventions).
 
     Subclasses define ``__init__`` (keyword parameters stored as they are),
@@ -202,42 +201,6 @@ class HMMEstimator:
     init_params: Any
     implementation: Any
     n_init: Any
-
-    # -- parameters (scikit-learn's BaseEstimator protocol) ------------------------------------
-    @classmethod
-    def param_names(cls) -> list[str]:
-        """Names of the constructor parameters, sorted (scikit-learn's ``_get_param_names``)."""
-        signature = inspect.signature(cls.__init__)
-        return sorted(name for name in signature.parameters if name != "self")
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Constructor parameters by name (``deep`` is accepted for compatibility)."""
-        return {name: getattr(self, name) for name in self.param_names()}
-
-    def set_params(self, **params: Any) -> HMMEstimator:
-        """Set constructor parameters; they are validated by the next ``fit``."""
-        valid = self.param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(
-                    f"Invalid parameter {name!r} for estimator {type(self).__name__}. "
-                    f"Valid parameters are: {valid!r}."
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {
-            name: p.default
-            for name, p in inspect.signature(type(self).__init__).parameters.items()
-            if name != "self"
-        }
-        changed = [
-            f"{name}={value!r}"
-            for name, value in self.get_params().items()
-            if not same_value(value, defaults[name])
-        ]
-        return f"{type(self).__name__}({', '.join(changed)})"
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "startprob_")

@@ -29,7 +29,6 @@ Names
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -45,14 +44,13 @@ from emkit._validation import (
     group_order,
 )
 from emkit.em import Callback, FitResult, fit
-from emkit.estimators.base import VerboseProgress, not_fitted_error
+from emkit.estimators.base import EstimatorParams, VerboseProgress, not_fitted_error
 from emkit.estimators.inputs import (
     check_feature_names,
     check_nonnegative,
     check_weights,
     check_x,
     feature_names,
-    same_value,
 )
 from emkit.regression import RegressionMixture as RegressionModel
 from emkit.starts import start_names
@@ -60,7 +58,7 @@ from emkit.starts import start_names
 __all__ = ["RegressionMixture"]
 
 
-class RegressionMixture:
+class RegressionMixture(EstimatorParams):
     """A mixture of K regressions of ``y`` on ``X`` (an intercept added), fitted by EM.
 
     Each row's response follows one of K generalised linear models, chosen by a latent
@@ -202,46 +200,6 @@ class RegressionMixture:
         self.random_state = random_state
         self.verbose = verbose
         self.verbose_interval = verbose_interval
-
-    # -- parameters (scikit-learn's BaseEstimator protocol) ------------------------------------
-    @classmethod
-    def param_names(cls) -> list[str]:
-        """Names of the constructor parameters, sorted (scikit-learn's ``_get_param_names``)."""
-        return cls._get_param_names()
-
-    @classmethod
-    def _get_param_names(cls) -> list[str]:
-        signature = inspect.signature(cls.__init__)
-        return sorted(name for name in signature.parameters if name != "self")
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Constructor parameters by name (``deep`` is accepted for compatibility)."""
-        return {name: getattr(self, name) for name in self.param_names()}
-
-    def set_params(self, **params: Any) -> RegressionMixture:
-        """Set constructor parameters; they are validated by the next ``fit``."""
-        valid = self.param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(
-                    f"Invalid parameter {name!r} for estimator {type(self).__name__}. "
-                    f"Valid parameters are: {valid!r}."
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {
-            name: p.default
-            for name, p in inspect.signature(type(self).__init__).parameters.items()
-            if name != "self"
-        }
-        changed = [
-            f"{name}={value!r}"
-            for name, value in self.get_params().items()
-            if not same_value(value, defaults[name])
-        ]
-        return f"{type(self).__name__}({', '.join(changed)})"
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "result_")

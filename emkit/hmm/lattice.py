@@ -654,41 +654,8 @@ def _scaled_forward_backward(
     *,
     engine: str = "auto",
 ) -> Posteriors:
-    """Forward-backward on concatenated sequences: state posteriors and expected counts.
-
-    Parameters
-    ----------
-    log_emission : Array
-        (T, K) ``log p(x_t | z_t = k)`` of all sequences concatenated, any float dtype; may hold
-        ``-inf``.
-    startprob : Array
-        (K,) initial state probabilities (exact zeros allowed).
-    transmat : Array
-        (K, K) row-stochastic transition matrix (exact zeros allowed: left-right models).
-    lengths : Array
-        (n_sequences,) positive ints summing to T.
-    sequence_weights : Array or None
-        (n_sequences,) non-negative weights of the start and transition counts; None means 1.
-    segment_length : int or None
-        Steps per segment; None uses [`segment_length_for`][emkit.hmm.lattice.segment_length_for].
-        The answer does not depend on it (up to rounding). Only the numpy engine segments.
-    engine : str
-        ``"auto"`` (numba when importable, else numpy), ``"numpy"`` or ``"numba"``; see the
-        module docstring. The answer does not depend on it (up to rounding).
-
-    Returns
-    -------
-    Posteriors
-        State posteriors (T, K), weighted start counts (K,), weighted transition counts (K, K)
-        and the log-likelihood of every sequence (n_sequences,).
-
-    Raises
-    ------
-    ValueError
-        If a sequence has probability 0 under the model (naming the sequence and the step).
-    ImportError
-        If ``engine="numba"`` and numba cannot be imported.
-    """
+    """[`forward_backward`][emkit.hmm.lattice.forward_backward] by the scaled recursions of one
+    engine; raises ``_ImpossibleSequenceError`` for a sequence they find no path through."""
     E, pi, A, lengths, L = _check(log_emission, startprob, transmat, lengths, segment_length)
     kernels = _kernels(engine)
     K = E.shape[1]
@@ -785,22 +752,8 @@ def _scaled_log_likelihood(
     *,
     engine: str = "auto",
 ) -> Array:
-    """``log p(x_s)`` of every sequence by the forward pass alone (cheaper; for scoring).
-
-    Parameters are those of [`forward_backward`][emkit.hmm.lattice.forward_backward].
-
-    Returns
-    -------
-    Array
-        (n_sequences,) float64.
-
-    Raises
-    ------
-    ValueError
-        If a sequence has probability 0 under the model (naming the sequence and the step).
-    ImportError
-        If ``engine="numba"`` and numba cannot be imported.
-    """
+    """[`log_likelihood`][emkit.hmm.lattice.log_likelihood] by the scaled forward pass of one
+    engine; raises ``_ImpossibleSequenceError`` for a sequence it finds no path through."""
     E, pi, A, lengths, L = _check(log_emission, startprob, transmat, lengths, segment_length)
     kernels = _kernels(engine)
     if kernels is not None:

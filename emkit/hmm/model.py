@@ -33,7 +33,7 @@ from emkit._validation import (
     check_lengths,
 )
 from emkit.hmm.lattice import forward_backward, log_likelihood, viterbi
-from emkit.mixture import COLLAPSE_COUNT, COUNT_FLOOR, FiniteMixture, recenter_components
+from emkit.mixture import COUNT_FLOOR, FiniteMixture, collapse_messages, recenter_components
 from emkit.protocols import ExponentialFamily, FamilyChunkCost, FamilyDiagnosing, FusedEStep
 from emkit.registry import register_model
 from emkit.stats import NOT_ADDITIVE, take_components
@@ -545,14 +545,7 @@ class HiddenMarkovModel(Generic[P, S]):
         -------
         messages : list of str
         """
-        messages = []
-        empty = np.flatnonzero(stats.counts < COLLAPSE_COUNT)
-        if empty.size:
-            messages.append(
-                f"state(s) {empty.tolist()} hold fewer than {COLLAPSE_COUNT:g} frame (expected "
-                f"frames {np.round(stats.counts[empty], 6).tolist()}): they have collapsed; refit "
-                "with fewer states or another initialisation"
-            )
+        messages = collapse_messages(stats.counts, "state", "frame", "expected frames")
         if isinstance(self.emission, FamilyDiagnosing):
             messages.extend(self.emission.diagnose(params.emission))
         return messages
