@@ -30,6 +30,7 @@ from emkit.registry import register_model
 from emkit.stats import add, same_references
 
 __all__ = [
+    "COLLAPSE_COUNT",
     "COUNT_FLOOR",
     "WEIGHT_SUM_ATOL",
     "FiniteMixture",
@@ -60,8 +61,8 @@ BLOCK_BYTES = 8 * 2**20
 WEIGHT_SUM_ATOL = 1e-6
 """How far mixing weights may sum from 1 (user-given, loaded from a file or from an M-step)."""
 
-#: A fitted component with fewer effective data points than this is reported as collapsed.
 COLLAPSE_COUNT = 1.0
+"""A fitted component with fewer effective data points than this is reported as collapsed."""
 
 
 @final
