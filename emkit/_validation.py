@@ -22,10 +22,12 @@ __all__ = [
     "check_float",
     "check_int",
     "check_lengths",
+    "check_observed_rows",
     "check_random_state",
     "check_sample_weight",
     "first_offender",
     "group_order",
+    "refuse_missing",
 ]
 
 
@@ -47,11 +49,14 @@ def check_array(
     ndim: int = 2,
     min_rows: int = 1,
     dtype: Any = None,
+    allow_missing: bool = False,
 ) -> Array:
     """Return ``X`` as a finite floating array of ``ndim`` dimensions.
 
     float32 and float64 input keep their dtype (unless ``dtype`` is given); integer and boolean
-    input becomes float64. Pandas objects and nested lists are accepted.
+    input becomes float64. Pandas objects and nested lists are accepted (pandas' missing values,
+    ``None`` and ``pd.NA``, become NaN). With ``allow_missing`` NaN entries (missing values) pass;
+    infinities never do.
 
     Raises
     ------
@@ -61,14 +66,14 @@ def check_array(
         If ``X`` has the wrong number of dimensions, too few rows, no columns, or a NaN/inf.
     """
     if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
-        X = X.to_numpy()
+        X = _frame_to_numpy(X)
     try:
         arr = np.asarray(X)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"`{name}` must be a rectangular numeric array; {exc}") from None
     if arr.dtype == object:
         try:
-            arr = arr.astype(np.float64)
+            arr = np.where(_is_missing_object(arr), np.nan, arr).astype(np.float64)
         except (ValueError, TypeError):
             raise TypeError(
                 f"`{name}` must be numeric; it holds non-numeric values (dtype object), "
@@ -93,11 +98,56 @@ def check_array(
         raise ValueError(f"`{name}` must have at least one column; got shape {arr.shape}")
     finite = np.isfinite(arr)
     if not finite.all():
-        index = first_offender(~finite)
-        raise ValueError(
-            f"`{name}` must contain only finite values; found {arr[index]} at {_where(index)}"
-        )
+        bad = ~finite & ~np.isnan(arr) if allow_missing else ~finite
+        if bad.any():
+            index = first_offender(bad)
+            raise ValueError(
+                f"`{name}` must contain only finite values"
+                f"{' or NaN (missing)' if allow_missing else ''}; found {arr[index]} at "
+                f"{_where(index)}"
+            )
     return arr
+
+
+def refuse_missing(X: Array, name: str, owner: str) -> None:
+    """Raise the error of a NaN in ``X`` for an ``owner`` that does not take missing values."""
+    missing = np.isnan(X)
+    if missing.any():
+        index = first_offender(missing)
+        raise ValueError(
+            f"`{name}` must contain only finite values; found nan at {_where(index)} ({owner} "
+            "does not take missing values: drop or fill those entries, or use a model whose "
+            "family handles them, e.g. Gaussian, Bernoulli, Poisson or Categorical)"
+        )
+
+
+def check_observed_rows(X: Array, name: str = "X") -> None:
+    """Refuse a row whose every entry is missing (it carries no information about its row)."""
+    empty = np.isnan(X).all(axis=1)
+    if empty.any():
+        rows = np.flatnonzero(empty)
+        shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if rows.size > 5 else "")
+        raise ValueError(
+            f"every row of `{name}` must have at least one observed value; row(s) {shown} "
+            f"({rows.size} in all) are entirely missing (NaN): drop them, e.g. "
+            "X[~np.isnan(X).all(axis=1)]"
+        )
+
+
+def _frame_to_numpy(X: Any) -> Any:
+    # A DataFrame of nullable dtypes holds pd.NA, which numpy cannot convert to float; ask for
+    # NaN instead where pandas allows it.
+    try:
+        return X.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        return X.to_numpy()
+
+
+def _is_missing_object(arr: Array) -> Array:
+    # None and pandas' NA in an object array are missing values (NaN after conversion).
+    return np.frompyfunc(lambda v: v is None or type(v).__name__ == "NAType", 1, 1)(arr).astype(
+        bool
+    )
 
 
 def _first_non_numeric(arr: Array) -> Any:

@@ -13,8 +13,17 @@ runtime-checkable Protocol; the layers that use one test for it with ``isinstanc
 back to the default behaviour stated in its docstring when it is absent. Nothing in emkit looks
 for an optional method by name.
 
+Of a model or a family:
+
+* [`MissingValues`][emkit.protocols.MissingValues] (``handles_missing``): NaN entries of the
+  data are missing at random and marginalised exactly (a family's log-density of the observed
+  entries, its statistics filled in with their conditional expectations); default: every source
+  and entry point refuses NaN, naming its row and column.
+
 Of a model:
 
+* [`Imputing`][emkit.protocols.Imputing] (``impute``): missing entries replaced by their
+  conditional expectation given a row's observed ones; default: no imputation.
 * [`RowBlocks`][emkit.protocols.RowBlocks] (``default_lengths``): the model's E-step must see
   blocks of consecutive rows whole (the sequences of a hidden Markov model, groups sharing one
   latent value); sources cut chunks only between blocks and pass their sizes as ``lengths=``;
@@ -59,6 +68,8 @@ Of an exponential family:
   cost; default K x D.
 * [`FamilyDiagnosing`][emkit.protocols.FamilyDiagnosing] (``diagnose(params)``): the mixture's
   diagnosis; default none.
+* [`FamilyImputing`][emkit.protocols.FamilyImputing] (``impute(X, resp, params)``): the
+  mixture's and the HMM's ``impute``; default: none.
 * [`FamilyCovariances`][emkit.protocols.FamilyCovariances] (``covariances(params)``): each
   component's covariance matrix, drawn as ellipses by [`emkit.plotting`][emkit.plotting]; default:
   no ellipses.
@@ -96,10 +107,13 @@ __all__ = [
     "FamilyChunkCost",
     "FamilyCovariances",
     "FamilyDiagnosing",
+    "FamilyImputing",
     "FusedEStep",
+    "Imputing",
     "IterativeMStep",
     "KeepsFittedState",
     "LatentVariableModel",
+    "MissingValues",
     "Recenterable",
     "RecenterableComponents",
     "Relabelable",
@@ -802,6 +816,56 @@ class Relabelable(Protocol):
         ...
 
 
+# -- missing values ------------------------------------------------------------------------------
+@runtime_checkable
+class MissingValues(Protocol):
+    """A model or a family that takes NaN entries as values missing at random (MAR).
+
+    EM treats a missing entry as one more latent variable. With ``handles_missing`` true:
+
+    * of a family: ``validate_data`` accepts NaN (infinities stay errors); ``log_prob`` is the
+      log-density of each row's *observed* entries (the missing ones integrated out; 0 for a row
+      with none observed); the family is [`FusedEStep`][emkit.protocols.FusedEStep] and the
+      statistics of ``log_prob_with_stats`` hold, for a missing entry, its expected sufficient
+      statistics given the row's observed entries and the component,
+      ``E[T(x) | x_obs, z = k, theta']`` (Ghahramani & Jordan 1994), so the M-step is unchanged;
+    * of a model: every E-step and per-row method (``responsibilities``, ``score_samples``,
+      ``predict``) takes rows with NaN, and the log-likelihood is the observed-data one.
+
+    Without it (or with ``handles_missing`` false) every source and entry point refuses NaN,
+    naming its row and column. A mixture handles missing values when its family does.
+    """
+
+    @property
+    def handles_missing(self) -> bool:
+        """Whether NaN entries are taken as missing values (see the class docstring)."""
+        ...
+
+
+@runtime_checkable
+class Imputing(Protocol[P_contra]):
+    """A model that fills missing entries in with their conditional expectation."""
+
+    def impute(self, X: Array, params: P_contra, lengths: Array | None = None) -> Array:
+        """``X`` with every NaN replaced by ``E[x_miss | x_obs, theta]``.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            May hold NaN (missing entries).
+        params : P
+        lengths : int array of shape (n_blocks,), optional
+            Sizes of consecutive blocks of rows (sequences, groups), for a
+            [`RowBlocks`][emkit.protocols.RowBlocks] model.
+
+        Returns
+        -------
+        X_imputed : array of shape (n_samples, n_features)
+            A new array; observed entries are unchanged.
+        """
+        ...
+
+
 # -- capabilities of an exponential family ---------------------------------------------------------
 @runtime_checkable
 class FusedEStep(Protocol[P_contra, S_co]):
@@ -843,6 +907,31 @@ class FamilyDiagnosing(Protocol[P_contra]):
 
     def diagnose(self, params: P_contra) -> list[str]:
         """Advice about fitted component parameters; empty when all is well."""
+        ...
+
+
+@runtime_checkable
+class FamilyImputing(Protocol[P_contra]):
+    """A family that fills missing entries in from the latent posterior of every row."""
+
+    def impute(self, X: Array, resp: Array, params: P_contra) -> Array:
+        """``X`` with every NaN replaced by ``sum_k resp[n, k] E[x_miss | x_obs, z = k]``.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            May hold NaN (missing entries).
+        resp : array of shape (n_samples, n_components)
+            The posterior ``p(z_n = k | x_obs)`` of every row (rows sum to 1).
+        params : P
+            The parameters of all components.
+
+        Returns
+        -------
+        X_imputed : array of shape (n_samples, n_features)
+            A new array; observed entries are unchanged. A family whose entries are labels (a
+            categorical's level codes) puts the most probable level instead of a mean.
+        """
         ...
 
 
