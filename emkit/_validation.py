@@ -15,6 +15,7 @@ import numpy as np
 from emkit._backend import Array
 
 __all__ = [
+    "MISSING_CHOICES",
     "block_starts",
     "block_weights",
     "check_array",
@@ -22,6 +23,7 @@ __all__ = [
     "check_float",
     "check_int",
     "check_lengths",
+    "check_missing_choice",
     "check_observed_rows",
     "check_random_state",
     "check_sample_weight",
@@ -102,22 +104,30 @@ def check_array(
         if bad.any():
             index = first_offender(bad)
             raise ValueError(
-                f"`{name}` must contain only finite values"
-                f"{' or NaN (missing)' if allow_missing else ''}; found {arr[index]} at "
-                f"{_where(index)}"
+                f"`{name}` must contain only finite values; found {arr[index]} at {_where(index)}"
             )
     return arr
 
 
+MISSING_CHOICES = ("error", "marginalise")
+"""What a NaN in the data may be: a mistake (refused) or a value missing at random."""
+
+
+def check_missing_choice(value: Any) -> str:
+    """``missing`` must be ``"error"`` or ``"marginalise"``."""
+    return check_choice(value, "missing", MISSING_CHOICES)
+
+
 def refuse_missing(X: Array, name: str, owner: str) -> None:
-    """Raise the error of a NaN in ``X`` for an ``owner`` that does not take missing values."""
+    """Raise the error of a NaN in ``X`` for an ``owner`` that does not take missing values.
+
+    ``owner`` says who refuses and what to do instead (it ends the message in parentheses).
+    """
     missing = np.isnan(X)
     if missing.any():
         index = first_offender(missing)
         raise ValueError(
-            f"`{name}` must contain only finite values; found nan at {_where(index)} ({owner} "
-            "does not take missing values: drop or fill those entries, or use a model whose "
-            "family handles them, e.g. Gaussian, Bernoulli, Poisson or Categorical)"
+            f"`{name}` must contain only finite values; found nan at {_where(index)} ({owner})"
         )
 
 
@@ -145,9 +155,8 @@ def _frame_to_numpy(X: Any) -> Any:
 
 def _is_missing_object(arr: Array) -> Array:
     # None and pandas' NA in an object array are missing values (NaN after conversion).
-    return np.frompyfunc(lambda v: v is None or type(v).__name__ == "NAType", 1, 1)(arr).astype(
-        bool
-    )
+    is_missing = np.frompyfunc(lambda v: v is None or type(v).__name__ == "NAType", 1, 1)
+    return np.asarray(is_missing(arr), dtype=bool)
 
 
 def _first_non_numeric(arr: Array) -> Any:

@@ -17,16 +17,27 @@ import attrs
 import numpy as np
 
 from emkit._backend import Array, gammaln, logsumexp, parallel_map, worker_count
-from emkit._validation import block_starts, block_weights, check_array, check_float, check_int
+from emkit._validation import (
+    block_starts,
+    block_weights,
+    check_array,
+    check_float,
+    check_int,
+    check_missing_choice,
+    check_observed_rows,
+    refuse_missing,
+)
 from emkit.init import initial_responsibilities
 from emkit.protocols import (
     ExponentialFamily,
     FamilyChunkCost,
     FamilyDiagnosing,
+    FamilyImputing,
     FusedEStep,
+    MissingValues,
     RecenterableComponents,
 )
-from emkit.registry import register_model
+from emkit.registry import OPTIONAL_SETTING, register_model
 from emkit.stats import add, same_references
 
 __all__ = [
@@ -37,6 +48,8 @@ __all__ = [
     "MixtureParams",
     "MixtureStats",
     "collapse_messages",
+    "family_handles_missing",
+    "missing_owner",
     "recenter_components",
 ]
 
@@ -165,6 +178,11 @@ class FiniteMixture(Generic[P, S]):
     weight_concentration : float, default 1.0
         Concentration ``alpha >= 1`` of a symmetric Dirichlet prior on the weights. The M-step
         is then ``pi_k = (n_k + alpha - 1) / (N + K (alpha - 1))``; ``alpha = 1`` is no prior.
+    missing : {"error", "marginalise"}, default "error"
+        What a NaN in the data is. ``"error"``: a mistake, refused with its row and column.
+        ``"marginalise"``: a value missing at random, integrated out exactly (the family must
+        handle missing values, see [`MissingValues`][emkit.protocols.MissingValues]; Gaussian,
+        Bernoulli, Poisson and Categorical do).
 
     Notes
     -----
@@ -180,6 +198,9 @@ class FiniteMixture(Generic[P, S]):
     family: ExponentialFamily[P, S]
     n_components: int = attrs.field(converter=_check_components)
     weight_concentration: float = attrs.field(default=1.0, converter=_check_concentration)
+    missing: str = attrs.field(
+        default="error", converter=check_missing_choice, kw_only=True, metadata=OPTIONAL_SETTING
+    )
 
     def default_lengths(self, n_samples: int) -> None:
         """Rows are independent unless groups are given (``lengths``): ``None``.
@@ -194,6 +215,12 @@ class FiniteMixture(Generic[P, S]):
         """
         return
 
+    @property
+    def handles_missing(self) -> bool:
+        """Whether NaN entries are missing values: with ``missing="marginalise"`` and a family
+        that handles them (the [`MissingValues`][emkit.protocols.MissingValues] capability)."""
+        return self.missing == "marginalise" and family_handles_missing(self.family)
+
     # -- the LatentVariableModel protocol ------------------------------------------------------
     def validate_data(self, X: Array) -> Array:
         """Check that ``X`` lies in the family's support; return it.
@@ -201,6 +228,8 @@ class FiniteMixture(Generic[P, S]):
         Parameters
         ----------
         X : array of shape (n_samples, n_features)
+            NaN entries are missing values when the family handles them
+            ([`handles_missing`][emkit.mixture.FiniteMixture.handles_missing]).
 
         Returns
         -------
@@ -210,8 +239,14 @@ class FiniteMixture(Generic[P, S]):
         Raises
         ------
         ValueError
-            If a value lies outside the support.
+            If a value lies outside the support, or a NaN appears for a family that does not
+            handle missing values, or every entry of a row is missing (such a row says nothing
+            about its component; drop it).
         """
+        if self.handles_missing:
+            check_observed_rows(X)
+        else:
+            refuse_missing(X, "X", missing_owner(self.family, self.missing, "a mixture of"))
         return self.family.validate_data(X)
 
     def init_params(
@@ -233,7 +268,9 @@ class FiniteMixture(Generic[P, S]):
         Parameters
         ----------
         X : array of shape (n_samples, n_features)
-            The rows to start from (the driver passes a bounded sample).
+            The rows to start from (the driver passes a bounded sample). Missing entries (NaN)
+            are first filled with their column's median observed value (an observed value, so
+            in the family's support): a start, which EM's exact treatment then refines.
         rng : numpy.random.Generator
         method : str, default "kmeans"
             One of [`init_methods`][emkit.init.init_methods]() (the built-in
@@ -245,6 +282,7 @@ class FiniteMixture(Generic[P, S]):
         -------
         params : MixtureParams
         """
+        X = _start_filled(X)
         resp = initial_responsibilities(X, self.n_components, method, rng, weights)
         return self.params_from_responsibilities(X, resp, weights)
 
@@ -265,6 +303,7 @@ class FiniteMixture(Generic[P, S]):
         -------
         params : MixtureParams
         """
+        X = _start_filled(X)
         if weights is not None:
             resp = resp * weights[:, None]
         counts = resp.sum(axis=0, dtype=np.float64)
@@ -706,6 +745,40 @@ class FiniteMixture(Generic[P, S]):
             return np.repeat(best, lengths)
         return np.asarray(np.argmax(self.joint_log_prob(X, params), axis=1))
 
+    def impute(self, X: Array, params: MixtureParams[P], lengths: Array | None = None) -> Array:
+        """Missing entries replaced by ``E[x_miss | x_obs] = sum_k r_nk E[x_miss | x_obs, z=k]``.
+
+        The responsibilities come from each row's observed entries (with groups, from its
+        group's); the family fills in each component's conditional expectation
+        ([`FamilyImputing`][emkit.protocols.FamilyImputing]; a categorical family puts the most
+        probable level).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            NaN where missing.
+        params : MixtureParams
+        lengths : int array of shape (n_groups,), optional
+            Groups of rows that share one component.
+
+        Returns
+        -------
+        X_imputed : array of shape (n_samples, n_features)
+            A new array; observed entries unchanged.
+
+        Raises
+        ------
+        TypeError
+            If the family cannot impute (it lacks the capability).
+        """
+        if not isinstance(self.family, FamilyImputing) or not self.handles_missing:
+            raise TypeError(
+                f"{type(self.family).__name__} cannot impute missing values (it does not "
+                "handle them: no MissingValues/FamilyImputing capability)"
+            )
+        resp = self.responsibilities(X, params, lengths)
+        return self.family.impute(X, resp, params.components)
+
     def component_weights(self, params: MixtureParams[P]) -> Array:
         """The mixing weights ``pi`` (the [`ComponentSummary`][emkit.protocols.ComponentSummary]
         capability).
@@ -763,6 +836,41 @@ class FiniteMixture(Generic[P, S]):
         for k, draw in enumerate(draws):
             X[labels == k] = draw
         return X, labels
+
+
+def family_handles_missing(family: Any) -> bool:
+    """Whether ``family`` has the [`MissingValues`][emkit.protocols.MissingValues] capability and
+    says it handles NaN."""
+    return isinstance(family, MissingValues) and bool(family.handles_missing)
+
+
+def missing_owner(family: Any, missing: str, role: str) -> str:
+    """Who refuses a NaN, and how to change that, for the error message."""
+    name = type(family).__name__
+    if missing == "error" and family_handles_missing(family):
+        return (
+            f"{role} {name} with missing='error'; pass missing='marginalise' to treat NaN as a "
+            "value missing at random"
+        )
+    return f"{role} {name}, a family that does not handle missing values"
+
+
+def _start_filled(X: Array) -> Array:
+    """``X`` with each missing entry replaced by its column's lower median observed value."""
+    missing = np.isnan(X)
+    if not missing.any():
+        return X
+    observed_count = (~missing).sum(axis=0)
+    if (observed_count == 0).any():
+        column = int(np.flatnonzero(observed_count == 0)[0])
+        raise ValueError(
+            f"column {column} of `X` has no observed value in the rows a start is drawn from "
+            f"({X.shape[0]} rows): drop the column, or give starting parameters"
+        )
+    # An observed value (not an average of two), so the start lies in the family's support:
+    # an integer count, a 0/1 answer or a level code stays one.
+    medians = np.nanquantile(X, 0.5, axis=0, method="inverted_cdf")
+    return np.where(missing, medians.astype(X.dtype), X)
 
 
 def _group_labels(labels: Array, lengths: Array) -> Array:

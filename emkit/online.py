@@ -53,6 +53,7 @@ from emkit._validation import check_array, check_float, check_int, check_random_
 from emkit.em import Callback, FitResult, Run, check_params, fit
 from emkit.protocols import LatentVariableModel
 from emkit.sources import ArraySource
+from emkit.sources.chunking import validate_rows
 from emkit.stats import add, interpolate_params, recenter, scale
 
 __all__ = [
@@ -222,12 +223,12 @@ def start_online(
 def _check_batch(
     model: LatentVariableModel[Any, Any], X: Any, sample_weight: Any, n_features: int | None
 ) -> tuple[Array, Array | None]:
-    X = check_array(X, "X")
+    X = check_array(X, "X", allow_missing=True)
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
             f"`X` must have {n_features} columns like the batches before it; got shape {X.shape}"
         )
-    model.validate_data(X)
+    validate_rows(model, X)
     source = ArraySource(X, sample_weight)
     return source.X, source.weights
 

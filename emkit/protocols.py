@@ -832,8 +832,9 @@ class MissingValues(Protocol):
     * of a model: every E-step and per-row method (``responsibilities``, ``score_samples``,
       ``predict``) takes rows with NaN, and the log-likelihood is the observed-data one.
 
-    Without it (or with ``handles_missing`` false) every source and entry point refuses NaN,
-    naming its row and column. A mixture handles missing values when its family does.
+    Without the capability every source and entry point refuses NaN, naming its row and
+    column; a model that has it but says false refuses NaN in its own ``validate_data`` (a
+    mixture handles missing values when its family does, and otherwise names the family).
     """
 
     @property

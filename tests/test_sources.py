@@ -21,6 +21,7 @@ from emkit.sources import (
     MemmapSource,
     as_source,
 )
+from tests.plugin_models import StudentTMixture, student_t_data
 
 #: Parameters from different sources agree to this relative tolerance: the sources only add the
 #: same per-row terms in a different order, so they differ by rounding (about 1e-15 per pass),
@@ -229,9 +230,25 @@ def test_domain_is_checked_chunk_by_chunk(tmp_path: Path) -> None:
 
 def test_non_finite_chunk_names_the_chunk() -> None:
     model, X = make_data("gaussian-full")
-    X[800, 1] = np.nan
+    X[800, 1] = np.inf
     with pytest.raises(ValueError, match=r"X \(chunk 3, from row 701\).*finite"):
         emkit.fit(model, uneven_chunks(X))
+
+
+def test_nan_for_a_model_without_missing_values_names_the_chunk(tmp_path: Path) -> None:
+    # A plugin model without the MissingValues capability: every source refuses a NaN with
+    # the message a NaN always had, and names where it is.
+    X, _, _ = student_t_data(n_samples=2500)
+    X[800, 1] = np.nan
+    model = StudentTMixture(3)
+    message = r"only finite values; found nan at row 99, column 1 \(StudentTMixture does not"
+    with pytest.raises(ValueError, match=message + r".*rows 701\.\.2499"):
+        emkit.fit(model, uneven_chunks(X))
+    np.save(tmp_path / "X.npy", X)
+    with pytest.raises(ValueError, match=r"found nan at row 300, column 1.*rows 500\.\.999"):
+        emkit.fit(model, tmp_path / "X.npy", chunk_size=500)
+    with pytest.raises(ValueError, match=r"found nan at row 800, column 1 \(StudentTMixture"):
+        emkit.fit(model, X)
 
 
 def test_chunks_that_change_between_passes_are_refused() -> None:

@@ -54,6 +54,7 @@ class Bernoulli(CanonicalFamily):
 
     pseudo_count: float = attrs.field(default=0.01, converter=_check_pseudo_count)
     zero_base_measure = True
+    independent_features = True
 
     def sufficient_statistics(self, X: Array) -> Array:
         """``T(x) = x``: the data itself.
@@ -95,6 +96,19 @@ class Bernoulli(CanonicalFamily):
         log_partition : array of shape (n_components,)
         """
         return np.asarray(np.sum(np.logaddexp(0.0, natural), axis=1))
+
+    def feature_log_partition(self, mean: Array) -> Array:
+        """``A_d = log(1 + e^eta_d) = -log(1 - p_d)`` of every feature (NaN-aware E-step).
+
+        Parameters
+        ----------
+        mean : array of shape (n_components, n_features)
+
+        Returns
+        -------
+        feature_log_partition : array of shape (n_components, n_features)
+        """
+        return np.asarray(-np.log1p(-mean))
 
     def log_base_measure(self, X: Array) -> Array:
         """``log h(x) = 0``: the base measure is 1 on {0, 1}.

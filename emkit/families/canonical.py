@@ -224,6 +224,67 @@ class CanonicalFamily(abc.ABC):
     zero_base_measure: ClassVar[bool] = False
     """True when ``log h(x) = 0`` for every x (the E-step then skips it)."""
 
+    independent_features: ClassVar[bool] = False
+    """True when the features are independent given the component: ``T(x)``, ``log h(x)`` and
+    ``A(eta)`` split into one part per feature
+    ([`feature_of_stats`][emkit.families.canonical.CanonicalFamily.feature_of_stats],
+    [`feature_log_partition`][emkit.families.canonical.CanonicalFamily.feature_log_partition]).
+    Such a family handles missing values (NaN) exactly: a missing entry's factor integrates to
+    one, so it leaves the log-density, and its expected statistics are the component's mean
+    parameters."""
+
+    missing_fill: ClassVar[float] = 0.0
+    """A value in the support, with ``log h = 0`` in its feature, that stands in for a missing
+    entry before ``T(x)`` and ``log h(x)`` are evaluated (its statistics are then replaced)."""
+
+    @property
+    def handles_missing(self) -> bool:
+        """Whether NaN entries are missing values: exactly when the features are independent
+        ([`independent_features`][emkit.families.canonical.CanonicalFamily.independent_features])."""
+        return self.independent_features
+
+    def feature_of_stats(self, n_features: int) -> Array:
+        """The feature each entry of ``T(x)`` belongs to (families with independent features).
+
+        The default is ``T(x) = x``: entry ``d`` belongs to feature ``d``.
+
+        Parameters
+        ----------
+        n_features : int
+
+        Returns
+        -------
+        feature_of : int array of shape (n_stats,)
+        """
+        return np.arange(n_features)
+
+    def feature_log_partition(self, mean: Array) -> Array:
+        """The log-partition of every feature: ``A(eta) = sum_d A_d(eta_d)``.
+
+        Only families with
+        [`independent_features`][emkit.families.canonical.CanonicalFamily.independent_features]
+        provide it; the missing-value E-step subtracts ``A_d`` only where feature ``d`` is
+        observed.
+
+        Parameters
+        ----------
+        mean : array of shape (n_components, n_stats)
+            Mean parameters.
+
+        Returns
+        -------
+        feature_log_partition : array of shape (n_components, n_features)
+
+        Raises
+        ------
+        NotImplementedError
+            For a family whose features are not independent.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not split its log-partition by feature "
+            "(independent_features is False)"
+        )
+
     def prior(self) -> tuple[float, Array | float]:
         """The conjugate prior as ``(tau, m0)``: ``tau`` pseudo-observations with mean ``m0``.
 
@@ -259,6 +320,11 @@ class CanonicalFamily(abc.ABC):
         ValueError
             If a value lies outside the support.
         """
+        if self.independent_features:
+            missing = np.isnan(X)
+            if missing.any():
+                self.check_support(np.where(missing, np.asarray(self.missing_fill, X.dtype), X))
+                return X
         self.check_support(X)
         return X
 
@@ -337,6 +403,11 @@ class CanonicalFamily(abc.ABC):
         stats : MeanStats
             ``sum_t`` of shape (n_components, n_stats), in float64.
         """
+        if np.isnan(X).any():
+            raise ValueError(
+                f"{type(self).__name__}.expected_stats cannot fill in missing values (NaN) "
+                "without the parameters; use log_prob_with_stats, whose statistics do"
+            )
         t = self.sufficient_statistics(X)
         resp = resp.astype(t.dtype, copy=False)
         return MeanStats(sum_t=(resp.T @ t).astype(np.float64, copy=False))
@@ -366,6 +437,10 @@ class CanonicalFamily(abc.ABC):
             ``stats_of(resp)`` with ``resp`` of shape (n_samples, n_components) returns the
             [`MeanStats`][emkit.families.canonical.MeanStats] ``resp^T @ T(X)``, reusing ``T(X)``.
         """
+        if self.independent_features:
+            missing = np.isnan(X)
+            if missing.any():
+                return self._observed_log_prob_with_stats(X, missing, params)
         natural, neg_log_partition = self._natural(params, X.dtype)
         t = self.sufficient_statistics(X)
         # One matrix product for all rows and components, in X's precision. As (eta @ T^T)^T
@@ -378,6 +453,38 @@ class CanonicalFamily(abc.ABC):
         def stats_of(resp: Array) -> MeanStats:
             resp = resp.astype(t.dtype, copy=False)
             return MeanStats(sum_t=(resp.T @ t).astype(np.float64, copy=False))
+
+        return np.asarray(log_p), row_offset, stats_of
+
+    def _observed_log_prob_with_stats(
+        self, X: Array, missing: Array, params: MeanParams
+    ) -> tuple[Array, Array | None, Callable[[Array], MeanStats]]:
+        # Features are independent given the component, so integrating a missing entry out of
+        # p(x | eta_k) removes its factor: eta_k . T(x) - A(eta_k) + log h(x) summed over the
+        # observed features only. The missing entries are replaced by `missing_fill` (a value
+        # in the support with log h = 0), their statistics zeroed, and the log-partition of
+        # each feature subtracted only where it is observed: still two matrix products.
+        natural, _ = self._natural(params, X.dtype)
+        feature_of = self.feature_of_stats(X.shape[1])
+        observed = ~missing
+        filled = np.where(missing, np.asarray(self.missing_fill, dtype=X.dtype), X)
+        t = np.where(observed[:, feature_of], self.sufficient_statistics(filled), 0).astype(
+            X.dtype, copy=False
+        )
+        feature_log_partition = self.feature_log_partition(params.mean).astype(X.dtype)
+        log_p = (natural @ t.T).T - observed.astype(X.dtype) @ feature_log_partition.T
+        row_offset = None if self.zero_base_measure else self.log_base_measure(filled)
+        missing_stats = missing.astype(X.dtype)
+        expected_t = np.asarray(params.mean, dtype=np.float64)
+
+        def stats_of(resp: Array) -> MeanStats:
+            # E[T(x_d) | x_obs, z = k] of a missing feature is the component's mean parameter
+            # mu_kd (the features are independent): the expected statistics of the missing
+            # entries are the responsibility mass of each feature's missing rows times mu_k.
+            resp = resp.astype(t.dtype, copy=False)
+            observed_part = (resp.T @ t).astype(np.float64, copy=False)
+            missing_mass = (resp.T @ missing_stats).astype(np.float64, copy=False)
+            return MeanStats(sum_t=observed_part + missing_mass[:, feature_of] * expected_t)
 
         return np.asarray(log_p), row_offset, stats_of
 
@@ -475,6 +582,30 @@ class CanonicalFamily(abc.ABC):
             The mean in data space, (n_components, n_features), when ``T(x) = x``.
         """
         return params.mean
+
+    def impute(self, X: Array, resp: Array, params: MeanParams) -> Array:
+        """Missing entries filled in with ``sum_k resp[n, k] E[x_d | z = k]``.
+
+        With independent features a missing entry's conditional mean given the row's observed
+        entries and the component is the component's mean in data space
+        ([`mean`][emkit.families.canonical.CanonicalFamily.mean], shape (n_components,
+        n_features)); a family whose ``mean`` is not in data space overrides this.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            May hold NaN.
+        resp : array of shape (n_samples, n_components)
+            ``p(z_n = k | x_obs)``.
+        params : MeanParams
+
+        Returns
+        -------
+        X_imputed : array of shape (n_samples, n_features)
+        """
+        missing = np.isnan(X)
+        expected = np.asarray(resp, dtype=np.float64) @ np.asarray(self.mean(params))
+        return np.where(missing, expected, X).astype(X.dtype, copy=False)
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         """Free parameters: ``n_components * n_stats``.

@@ -88,6 +88,7 @@ class Categorical(CanonicalFamily):
     n_levels: int | tuple[int, ...] = attrs.field(converter=_check_n_levels)
     pseudo_count: float = attrs.field(default=0.01, converter=_check_pseudo_count)
     zero_base_measure = True
+    independent_features = True
 
     # -- the layout of T(x) ------------------------------------------------------------------
     def levels(self, n_features: int) -> Array:
@@ -188,6 +189,60 @@ class Categorical(CanonicalFamily):
         top = np.maximum.reduceat(natural, starts, axis=1)
         total = np.add.reduceat(np.exp(natural - np.repeat(top, levels, axis=1)), starts, axis=1)
         return np.asarray(np.sum(top + np.log(total), axis=1))
+
+    def feature_of_stats(self, n_features: int) -> Array:
+        """The feature of every entry of the one-hot ``T(x)``: feature ``d`` ``L_d`` times.
+
+        Parameters
+        ----------
+        n_features : int
+
+        Returns
+        -------
+        feature_of : int array of shape (sum_d L_d,)
+        """
+        return np.repeat(np.arange(n_features), self.levels(n_features))
+
+    def feature_log_partition(self, mean: Array) -> Array:
+        """``A_d = -log p_d,last`` of every feature (NaN-aware E-step).
+
+        Parameters
+        ----------
+        mean : array of shape (n_components, sum_d L_d)
+
+        Returns
+        -------
+        feature_log_partition : array of shape (n_components, n_features)
+        """
+        levels = self._levels_of_stats(mean.shape[1])
+        return np.asarray(-np.log(mean[:, np.cumsum(levels) - 1]))
+
+    def impute(self, X: Array, resp: Array, params: MeanParams) -> Array:
+        """Missing codes filled in with the most probable level under the row's posterior,
+        ``argmax_l sum_k resp[n, k] p_kdl`` (an average code would mean nothing).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Codes, NaN where missing.
+        resp : array of shape (n_samples, n_components)
+        params : MeanParams
+
+        Returns
+        -------
+        X_imputed : array of shape (n_samples, n_features)
+            Codes; ties go to the lowest.
+        """
+        missing = np.isnan(X)
+        levels = self.levels(X.shape[1])
+        predictive = np.asarray(resp, dtype=np.float64) @ np.asarray(params.mean)
+        filled = np.array(X, copy=True)
+        for d, start in enumerate(self._starts(levels)):
+            rows = missing[:, d]
+            if rows.any():
+                block = predictive[rows, start : start + levels[d]]
+                filled[rows, d] = np.argmax(block, axis=1)
+        return filled
 
     def log_base_measure(self, X: Array) -> Array:
         """``log h(x) = 0``: the base measure is 1 on the codes.

@@ -71,6 +71,7 @@ class Poisson(CanonicalFamily):
 
     prior_strength: float = attrs.field(default=0.0, converter=_check_strength)
     prior_rate: float = attrs.field(default=1.0, converter=_check_rate)
+    independent_features = True
 
     def sufficient_statistics(self, X: Array) -> Array:
         """``T(x) = x``: the counts themselves.
@@ -115,6 +116,19 @@ class Poisson(CanonicalFamily):
         log_partition : array of shape (n_components,)
         """
         return np.asarray(np.sum(np.exp(natural), axis=1))
+
+    def feature_log_partition(self, mean: Array) -> Array:
+        """``A_d = e^eta_d = lam_d`` of every feature (NaN-aware E-step).
+
+        Parameters
+        ----------
+        mean : array of shape (n_components, n_features)
+
+        Returns
+        -------
+        feature_log_partition : array of shape (n_components, n_features)
+        """
+        return np.asarray(np.exp(self.natural_parameters(mean)))
 
     def log_base_measure(self, X: Array) -> Array:
         """``log h(x) = -sum_d log(x_d!)``.

@@ -31,11 +31,26 @@ from emkit._validation import (
     check_choice,
     check_int,
     check_lengths,
+    check_missing_choice,
+    refuse_missing,
 )
 from emkit.hmm.lattice import forward_backward, log_likelihood, viterbi
-from emkit.mixture import COUNT_FLOOR, FiniteMixture, collapse_messages, recenter_components
-from emkit.protocols import ExponentialFamily, FamilyChunkCost, FamilyDiagnosing, FusedEStep
-from emkit.registry import register_model
+from emkit.mixture import (
+    COUNT_FLOOR,
+    FiniteMixture,
+    collapse_messages,
+    family_handles_missing,
+    missing_owner,
+    recenter_components,
+)
+from emkit.protocols import (
+    ExponentialFamily,
+    FamilyChunkCost,
+    FamilyDiagnosing,
+    FamilyImputing,
+    FusedEStep,
+)
+from emkit.registry import OPTIONAL_SETTING, register_model
 from emkit.stats import NOT_ADDITIVE, take_components
 
 __all__ = [
@@ -214,6 +229,10 @@ class HiddenMarkovModel(Generic[P, S]):
         the values in ``fixed``.
     fixed : HMMParams, optional
         Values of the parameters that ``update`` leaves out (required when it leaves any out).
+    missing : {"error", "marginalise"}, default "error"
+        What a NaN in a frame is: a mistake (refused with its row and column) or a value
+        missing at random, integrated out of the emission density (the emission family must
+        handle missing values); a frame missing entirely has emission probability 1.
 
     Notes
     -----
@@ -235,6 +254,9 @@ class HiddenMarkovModel(Generic[P, S]):
     )
     update: str = attrs.field(default=UPDATABLE, converter=_check_update)
     fixed: HMMParams[P] | None = attrs.field(default=None, eq=False)
+    missing: str = attrs.field(
+        default="error", converter=check_missing_choice, kw_only=True, metadata=OPTIONAL_SETTING
+    )
 
     def __attrs_post_init__(self) -> None:
         k = self.n_states
@@ -273,6 +295,13 @@ class HiddenMarkovModel(Generic[P, S]):
         """
         return np.array([n_samples], dtype=np.intp)
 
+    @property
+    def handles_missing(self) -> bool:
+        """Whether NaN entries are missing values: with ``missing="marginalise"`` and an
+        emission family that handles them. A frame with every entry missing has emission
+        probability 1 in every state (the chain still moves through it)."""
+        return self.missing == "marginalise" and family_handles_missing(self.emission)
+
     # -- the LatentVariableModel protocol ------------------------------------------------------
     def validate_data(self, X: Array) -> Array:
         """Check that ``X`` lies in the emission family's support; return it.
@@ -280,11 +309,21 @@ class HiddenMarkovModel(Generic[P, S]):
         Parameters
         ----------
         X : array of shape (n_samples, n_features)
+            NaN entries are missing values when the emission family handles them; a frame may
+            be entirely missing.
 
         Returns
         -------
         X : array of shape (n_samples, n_features)
+
+        Raises
+        ------
+        ValueError
+            If a value lies outside the support, or a NaN appears for an emission family that
+            does not handle missing values.
         """
+        if not self.handles_missing:
+            refuse_missing(X, "X", missing_owner(self.emission, self.missing, "an HMM emitting"))
         return self.emission.validate_data(X)
 
     def init_params(
@@ -605,6 +644,37 @@ class HiddenMarkovModel(Generic[P, S]):
         lengths = _lengths_of(X, lengths)
         log_em = self.log_emission(X, params)
         return forward_backward(log_em, params.startprob, params.transmat, lengths).state
+
+    def impute(self, X: Array, params: HMMParams[P], lengths: Array | None = None) -> Array:
+        """Missing entries replaced by ``sum_k gamma_t(k) E[x_miss | x_obs, z_t = k]``.
+
+        The state posteriors come from the whole sequence (forward-backward), so a missing
+        frame is filled in from its neighbours.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            NaN where missing.
+        params : HMMParams
+        lengths : int array of shape (n_sequences,), optional
+            Default: one sequence.
+
+        Returns
+        -------
+        X_imputed : array of shape (n_samples, n_features)
+
+        Raises
+        ------
+        TypeError
+            If the emission family cannot impute.
+        """
+        if not isinstance(self.emission, FamilyImputing) or not self.handles_missing:
+            raise TypeError(
+                f"{type(self.emission).__name__} emissions cannot impute missing values (no "
+                "MissingValues/FamilyImputing capability)"
+            )
+        posteriors = self.responsibilities(X, params, lengths)
+        return self.emission.impute(X, posteriors, params.emission)
 
     def decode(
         self,

@@ -25,6 +25,7 @@ from emkit.sources.chunking import (
     chunk_spans,
     summed_expectation,
     validate_chunk,
+    validate_rows,
     working_dtype,
 )
 
@@ -128,12 +129,12 @@ class ArraySource(_IndexedRows):
         chunk_size: int | None = None,
         lengths: Any = None,
     ) -> None:
-        self.X = check_array(X, "X")
+        self.X = check_array(X, "X", allow_missing=True)
         self._dtype = self.X.dtype
         self._set_row_data(sample_weight, labels, chunk_size, lengths)
 
     def validate(self, model: LatentVariableModel[Any, Any]) -> None:
-        model.validate_data(self.X)
+        validate_rows(model, self.X)
         if self.labels is not None:
             check_model_labels(self.labels, model)
         blocks_for(model, self.n_samples, self.lengths)
@@ -218,7 +219,12 @@ class MemmapSource(_IndexedRows):
         for start, stop, lengths in self._spans(model):
             rows = slice(start, stop)
             if check:
-                X = check_array(self.X[rows], f"X (rows {start}..{stop - 1})", dtype=self._dtype)
+                X = check_array(
+                    self.X[rows],
+                    f"X (rows {start}..{stop - 1})",
+                    dtype=self._dtype,
+                    allow_missing=True,
+                )
             else:
                 X = np.array(self.X[rows], dtype=self._dtype)
             _release_pages(self.X, start, stop)

@@ -8,13 +8,14 @@ from typing import Any, TypeVar
 import numpy as np
 
 from emkit._backend import Array
-from emkit._validation import check_array, check_lengths
+from emkit._validation import check_array, check_lengths, refuse_missing
 from emkit.protocols import (
     DEFAULT_INIT_SAMPLE_ROWS,
     Chunk,
     ChunkCost,
     Components,
     LatentVariableModel,
+    MissingValues,
     RowBlocks,
 )
 from emkit.stats import add
@@ -23,6 +24,7 @@ __all__ = [
     "CHUNK_BYTES",
     "INIT_SAMPLE_ROWS",
     "Chunk",
+    "accepts_missing",
     "blocks_for",
     "check_chunk_weights",
     "check_labels",
@@ -36,6 +38,7 @@ __all__ = [
     "summed_expectation",
     "take_rows",
     "validate_chunk",
+    "validate_rows",
     "working_dtype",
 ]
 
@@ -182,11 +185,33 @@ def check_model_labels(labels: Array, model: LatentVariableModel[Any, Any]) -> N
         check_labels(labels, labels.shape[0], model.n_components)
 
 
+def accepts_missing(model: Any) -> bool:
+    """Whether ``model`` takes NaN entries as missing values
+    ([`MissingValues`][emkit.protocols.MissingValues] with ``handles_missing``)."""
+    return isinstance(model, MissingValues) and bool(model.handles_missing)
+
+
+def validate_rows(model: LatentVariableModel[Any, Any], X: Array, name: str = "X") -> Array:
+    """``model.validate_data(X)``, after refusing NaN for a model without missing values.
+
+    Sources and entry points read NaN through (``check_array(..., allow_missing=True)``): this
+    is where a model without the [`MissingValues`][emkit.protocols.MissingValues] capability
+    refuses them, with the message a NaN always had (row and column), whatever its own
+    ``validate_data`` does. A model with the capability decides in its ``validate_data`` (a
+    mixture refuses NaN when its family does not handle them, naming the family).
+    """
+    if not isinstance(model, MissingValues):
+        refuse_missing(
+            X, name, f"{type(model).__name__} does not handle missing values: drop or fill them"
+        )
+    return model.validate_data(X)
+
+
 def validate_chunk(model: LatentVariableModel[Any, Any], chunk: Chunk, start: int) -> None:
     """``model.validate_data`` on one chunk, with the chunk's place in the data in the message."""
     X = chunk.X
     try:
-        model.validate_data(X)
+        validate_rows(model, X)
         if chunk.labels is not None:
             check_model_labels(chunk.labels, model)
     except ValueError as exc:

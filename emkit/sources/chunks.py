@@ -117,7 +117,9 @@ class ChunkSource:
             else:
                 X, weights, labels, lengths = item, None, None, None
             if check or dtype is None:
-                X = check_array(X, f"X ({where}, from row {start})", dtype=dtype)
+                X = check_array(
+                    X, f"X ({where}, from row {start})", dtype=dtype, allow_missing=True
+                )
                 dtype = X.dtype
                 weights = check_chunk_weights(weights, X.shape[0], where)
                 if labels is not None:

@@ -117,7 +117,7 @@ def _block_check(
 ) -> float:
     """Validate one block on its worker; returns its total weight."""
     _pin_worker_blas(client_pid)
-    X = check_array(X, f"X (rows {start}..{start + len(X) - 1})", dtype=dtype)
+    X = check_array(X, f"X (rows {start}..{start + len(X) - 1})", dtype=dtype, allow_missing=True)
     validate_chunk(model, Chunk(X, weights, labels), start)
     return float(X.shape[0] if weights is None else np.sum(weights))
 
