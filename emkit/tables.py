@@ -100,7 +100,7 @@ class Table:
     def binarized(self, threshold: float) -> Table:
         """The data as 0/1: 1 where a value is >= ``threshold`` (read into memory, float64)."""
         data = np.concatenate(
-            [(self.data[rows] >= threshold).astype(np.float64) for rows in row_blocks(self.data)]
+            [_at_least(self.data[rows], threshold) for rows in row_blocks(self.data)]
         )
         return Table(
             data,
@@ -177,6 +177,11 @@ class TextTable:
                 f"{self.place(row, d)}: {what} is a missing value; missing values are not "
                 "supported yet (every cell needs a level)"
             )
+
+
+def _at_least(block: Array, threshold: float) -> Array:
+    """1 where a value is >= ``threshold``, else 0; a missing value (NaN) stays missing."""
+    return np.where(np.isnan(block), np.nan, (block >= threshold).astype(np.float64))
 
 
 def default_names(n_features: int) -> tuple[str, ...]:
@@ -378,7 +383,9 @@ def parse_cells(text: str, source: str, *, check_missing: bool = True) -> TextTa
     return table
 
 
-def parse_table(text: str, source: str, key_column: str | None = None) -> Table:
+def parse_table(
+    text: str, source: str, key_column: str | None = None, *, missing: bool = False
+) -> Table:
     """Parse delimited numeric text (CSV, TSV, semicolon- or space-separated).
 
     Blank lines and lines starting with ``#`` are skipped. The delimiter is a tab (also for a
@@ -389,7 +396,9 @@ def parse_table(text: str, source: str, key_column: str | None = None) -> Table:
     must be a finite number, except in the key column.
 
     ``key_column`` (a header name, else a 0-based column index) is kept as text in
-    ``Table.keys`` and left out of ``data`` (sequence ids such as ``patient-7``).
+    ``Table.keys`` and left out of ``data`` (sequence ids such as ``patient-7``). With
+    ``missing`` an empty cell, ``NA`` or ``NaN`` (any case; see
+    [`MISSING_MARKERS`][emkit.tables.MISSING_MARKERS]) is a missing value, read as NaN.
 
     Raises
     ------
@@ -420,6 +429,9 @@ def parse_table(text: str, source: str, key_column: str | None = None) -> Table:
         width -= 1
         if width == 0:
             raise KeyColumnError(f"{source} has only that column; no feature columns are left")
+    if missing:
+        cells = np.where(np.isin(np.char.lower(cells), MISSING_MARKERS), "nan", cells)
+        rows = cells.tolist()
     try:
         data = cells.astype(np.float64)
     except ValueError:
@@ -430,6 +442,8 @@ def parse_table(text: str, source: str, key_column: str | None = None) -> Table:
             for j, cell in enumerate(row):
                 if not _is_number(cell):
                     what = "an empty cell" if cell == "" else f"{cell!r} is not a number"
+                    if cell.lower() in MISSING_MARKERS:
+                        what += " (a missing value: pass --missing marginalise to allow them)"
                     hint = (
                         " (a header row is recognised only when none of its names is a number)"
                         if i == 0 and names is None
@@ -441,12 +455,17 @@ def parse_table(text: str, source: str, key_column: str | None = None) -> Table:
                     )
         # Every cell is a Python float that numpy's parser refused (e.g. "1_000").
         data = np.array([[float(cell) for cell in row] for row in rows], dtype=np.float64)
-    finite = np.isfinite(data)
-    if not finite.all():
-        i, j = (int(v) for v in np.argwhere(~finite)[0])
+    bad = ~np.isfinite(data) & ~(np.isnan(data) & missing)
+    if bad.any():
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        hint = (
+            " (a missing value: pass --missing marginalise to allow them)"
+            if np.isnan(data[i, j])
+            else ""
+        )
         raise DataFileError(
             f"{source}, line {line_numbers[i]}, column {j + 1}{_column_name(names, j)}: "
-            f"{rows[i][j]!r} is not a finite number (missing values are not supported)"
+            f"{rows[i][j]!r} is not a finite number{hint}"
         )
     return Table(
         data, names or default_names(width), source, line_numbers, keys=keys, key_name=key_name
@@ -477,7 +496,7 @@ def _column_name(names: tuple[str, ...] | None, j: int) -> str:
     return f" ({names[j]!r})" if names is not None else ""
 
 
-def _read_npy(path: Path) -> Table:
+def _read_npy(path: Path, missing: bool = False) -> Table:
     """A ``.npy`` file as a read-only memory map, checked block by block."""
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -500,12 +519,18 @@ def _read_npy(path: Path) -> Table:
         )
     if np.issubdtype(arr.dtype, np.floating):
         for rows in row_blocks(arr):
-            finite = np.isfinite(arr[rows])
-            if not finite.all():
-                i, j = (int(v) for v in np.argwhere(~finite)[0])
+            block = arr[rows]
+            bad = ~np.isfinite(block) & ~(np.isnan(block) & missing)
+            if bad.any():
+                i, j = (int(v) for v in np.argwhere(bad)[0])
                 value = arr[rows.start + i, j]
                 raise DataFileError(
                     f"{path}: row {rows.start + i}, column {j} holds {value}, not a finite number"
+                    + (
+                        " (pass --missing marginalise to allow missing values)"
+                        if np.isnan(value)
+                        else ""
+                    )
                 )
     return Table(arr, default_names(arr.shape[1]), str(path))
 
@@ -533,6 +558,7 @@ def read_data(
     threshold: float | None = None,
     stdin: IO[str] | None = None,
     key_column: str | None = None,
+    missing: bool = False,
 ) -> Table:
     """Data from a file path, ``-`` (standard input) or a bundled dataset name.
 
@@ -552,6 +578,9 @@ def read_data(
         For delimited text: a column kept as text in ``Table.keys`` (see
         [`parse_table`][emkit.tables.parse_table]); ignored for ``.npy`` files and bundled
         datasets, which hold numbers only.
+    missing : bool, default False
+        Read missing values as NaN: empty, ``NA`` and ``NaN`` cells of delimited text, NaN in a
+        ``.npy`` array (infinities stay errors).
 
     Raises
     ------
@@ -559,7 +588,7 @@ def read_data(
         Naming the file, and the line and column (or row and column of a ``.npy`` array) of
         any value that is not a finite number.
     """
-    table = _read(spec, stdin, key_column)
+    table = _read(spec, stdin, key_column, missing)
     if binarize and table.binary is not None:
         table = table.binary()
     if threshold is not None:
@@ -598,10 +627,12 @@ def read_text(spec: str, stdin: IO[str] | None = None) -> tuple[str, str] | None
         ) from None
 
 
-def _read(spec: str, stdin: IO[str] | None, key_column: str | None = None) -> Table:
+def _read(
+    spec: str, stdin: IO[str] | None, key_column: str | None = None, missing: bool = False
+) -> Table:
     text = read_text(spec, stdin)
     if text is not None:
-        return parse_table(text[0], text[1], key_column)
+        return parse_table(text[0], text[1], key_column, missing=missing)
     if spec in datasets.DATASETS and not Path(spec).exists():
         return _dataset(spec)
-    return _read_npy(Path(spec))
+    return _read_npy(Path(spec), missing)

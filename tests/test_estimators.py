@@ -174,7 +174,9 @@ def test_partial_start_replaces_only_the_given_part(faithful: np.ndarray) -> Non
 def test_parameters_and_defaults_match_sklearn() -> None:
     ours = inspect.signature(emkit.GaussianMixture.__init__).parameters
     theirs = inspect.signature(SklearnGaussianMixture.__init__).parameters
-    assert list(ours) == list(theirs)
+    # scikit-learn's parameters in its order, then emkit's own (missing values, opt-in).
+    assert list(ours) == [*theirs, "missing"]
+    assert ours["missing"].default == "error"
     for name in theirs:
         assert ours[name].default == theirs[name].default, name
         assert ours[name].kind == theirs[name].kind, name

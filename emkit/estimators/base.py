@@ -51,10 +51,17 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar, Self
 
+import attrs
 import numpy as np
 
 from emkit._backend import Array
-from emkit._validation import check_choice, check_int, check_random_state, group_order
+from emkit._validation import (
+    check_choice,
+    check_int,
+    check_missing_choice,
+    check_random_state,
+    group_order,
+)
 from emkit.em import FitResult, IterationState, fit
 from emkit.estimators.inputs import (
     check_feature_names,
@@ -111,6 +118,10 @@ class EstimatorParams:
     grid searches and saving (``param_names``) work on any subclass whose ``__init__`` stores
     each parameter under its own name.
     """
+
+    added_params: ClassVar[frozenset[str]] = frozenset({"missing"})
+    """Parameters added after model files were first written: a saved estimator without one
+    loads with its default (only when the class has it)."""
 
     # -- parameters (scikit-learn's BaseEstimator protocol) ------------------------------------
     @classmethod
@@ -174,6 +185,7 @@ class MixtureEstimator(EstimatorParams):
     warm_start: Any
     verbose: Any
     verbose_interval: Any
+    missing: Any
 
     def __sklearn_tags__(self) -> Any:
         # Imported here: scikit-learn calls this method itself, so it is installed whenever
@@ -183,7 +195,9 @@ class MixtureEstimator(EstimatorParams):
         return Tags(
             estimator_type="clusterer",
             target_tags=TargetTags(required=False),
-            input_tags=InputTags(positive_only=self._positive_only),
+            input_tags=InputTags(
+                positive_only=self._positive_only, allow_nan=self.missing == "marginalise"
+            ),
         )
 
     def __sklearn_is_fitted__(self) -> bool:
@@ -213,7 +227,12 @@ class MixtureEstimator(EstimatorParams):
     def build_model(self) -> FiniteMixture[Any, Any]:
         """The [`FiniteMixture`][emkit.mixture.FiniteMixture] these parameters describe (validating
         its settings)."""
-        return FiniteMixture(self._build_family(), self.n_components, self._weight_concentration())
+        return FiniteMixture(
+            self._build_family(),
+            self.n_components,
+            self._weight_concentration(),
+            missing=self.missing,
+        )
 
     def validate_settings(self) -> None:
         """Check every constructor parameter (``ValueError``/``TypeError`` naming the bad one)."""
@@ -312,7 +331,7 @@ class MixtureEstimator(EstimatorParams):
         self
         """
         model = self.build_model()
-        data = check_x(X, type(self).__name__, self._positive_only)
+        data = self._check_x(X)
         weights = check_weights(sample_weight, data.shape[0])
         previous: FitResult[Any] | None = getattr(self, "result_", None)
         if previous is not None and previous.model != model:
@@ -368,7 +387,7 @@ class MixtureEstimator(EstimatorParams):
             n_features, weights, labels = data.n_features, None, None
             total = float(data.total_weight)
         else:
-            data = check_x(X, type(self).__name__, self._positive_only)
+            data = self._check_x(X)
             n_features = data.shape[1]
             weights = check_weights(sample_weight, data.shape[0])
             total = float(data.shape[0] if weights is None else weights.sum())
@@ -470,18 +489,52 @@ class MixtureEstimator(EstimatorParams):
             )
         return result
 
+    def _check_x(self, X: Any) -> Array:
+        return check_x(
+            X, type(self).__name__, self._positive_only, check_missing_choice(self.missing)
+        )
+
     def _check_predict_x(self, X: Any) -> tuple[FitResult[Any], FiniteMixture[Any, Any], Array]:
         result = self.fitted_result()
         check_feature_names(getattr(self, "feature_names_in_", None), X, type(self).__name__)
-        data = check_x(X, type(self).__name__, self._positive_only)
+        data = self._check_x(X)
         if data.shape[1] != result.n_features:
             raise ValueError(
                 f"X has {data.shape[1]} features, but {type(self).__name__} is expecting "
                 f"{result.n_features} features as input."
             )
-        mixture = _mixture_of(result)
+        # The estimator's current `missing` decides what a NaN is, also for a fit made or
+        # loaded with the other setting (the parameters do not depend on it).
+        mixture = attrs.evolve(_mixture_of(result), missing=self.missing)
         mixture.validate_data(data)
         return result, mixture, data
+
+    def impute(self, X: Any, groups: Any = None) -> Array:
+        """``X`` with every missing entry (NaN) filled in with its conditional expectation.
+
+        ``E[x_miss | x_obs] = sum_k p(k | x_obs) E[x_miss | x_obs, k]``: the responsibilities
+        come from the row's observed entries, each component's conditional mean from the
+        family (for a Gaussian the regression of the missing coordinates on the observed ones;
+        a categorical column gets its most probable level). Needs ``missing="marginalise"``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        groups : array-like of shape (n_samples,), optional
+            Ids of groups of rows that share one component (as for ``fit``).
+
+        Returns
+        -------
+        X_imputed : array of shape (n_samples, n_features)
+            A new array; observed entries are unchanged.
+        """
+        if self.missing != "marginalise":
+            raise ValueError(
+                f"impute needs missing='marginalise'; this {type(self).__name__} has "
+                f"missing={self.missing!r} (set it with set_params(missing='marginalise'))"
+            )
+        result, mixture, data = self._check_predict_x(X)
+        return _by_groups(mixture.impute, data, result.params, groups)
 
     def predict(self, X: Any, groups: Any = None) -> Array:
         """Most probable component of every row, shape (n_samples,); with ``groups`` (ids, as
@@ -514,7 +567,7 @@ class MixtureEstimator(EstimatorParams):
     def bic(self, X: Any) -> float:
         """Bayesian information criterion on ``X``: ``-2 L + p log n`` (lower is better)."""
         log_likelihood = float(self.score_samples(X).sum())
-        n = check_x(X, type(self).__name__, self._positive_only).shape[0]
+        n = self._check_x(X).shape[0]
         return -2.0 * log_likelihood + self._n_parameters() * float(np.log(n))
 
     def aic(self, X: Any) -> float:

@@ -12,7 +12,7 @@ Levels and codes
     A column may hold strings, integers, booleans or finite floats (one kind per column); a
     pandas DataFrame (category, object, bool or numeric columns) is read through its
     ``to_numpy`` and ``columns`` without emkit importing pandas. Missing values (``None``,
-    NaN) are refused.
+    NaN, pandas' NA) are refused unless ``missing="marginalise"``, which integrates them out.
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ import numbers
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import attrs
 import numpy as np
 
 from emkit._backend import Array
+from emkit._validation import check_missing_choice
 from emkit.estimators.base import MixtureEstimator, StartFromData
 from emkit.estimators.counts import canonical_start
 from emkit.estimators.inputs import check_feature_names, check_x, feature_names
@@ -62,6 +64,10 @@ class CategoricalMixture(MixtureEstimator):
         ([`Categorical`][emkit.families.Categorical]: feature 0's levels, then feature 1's, ...).
     weight_concentration : float, default 1.0
         Symmetric Dirichlet prior (>= 1) on the weights; 1 is none.
+    missing : {"error", "marginalise"}, default "error"
+        What a missing cell (None, NaN, pandas' NA) is: a mistake (refused, naming its row and
+        column) or an answer missing at random, integrated out exactly; ``impute`` then fills
+        each with its most probable level.
 
     Attributes
     ----------
@@ -105,6 +111,7 @@ class CategoricalMixture(MixtureEstimator):
         warm_start: bool = False,
         verbose: int = 0,
         verbose_interval: int = 10,
+        missing: str = "error",
     ) -> None:
         self.n_components = n_components
         self.pseudo_count = pseudo_count
@@ -119,6 +126,7 @@ class CategoricalMixture(MixtureEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.missing = missing
 
     # -- the family ----------------------------------------------------------------------------
     _placeholder_levels: ClassVar[int] = 2
@@ -208,8 +216,9 @@ class CategoricalMixture(MixtureEstimator):
             If a value is missing, a column mixes kinds of value or has a single level.
         """
         columns = _columns(X)
-        categories = [_levels(column, d, _name(X, d)) for d, column in enumerate(columns)]
-        codes = _encode(columns, categories, X)
+        allow = self._allows_missing()
+        categories = [_levels(column, d, _name(X, d), allow) for d, column in enumerate(columns)]
+        codes = _encode(columns, categories, X, allow)
         self._run_with_levels(
             categories, lambda: self._fit(_Coded(codes, X), labels, sample_weight, groups)
         )
@@ -240,10 +249,13 @@ class CategoricalMixture(MixtureEstimator):
         fitted = getattr(self, "categories_", None)
         columns = _columns(X)
         if fitted is None or not hasattr(self, "result_"):
-            categories = [_levels(column, d, _name(X, d)) for d, column in enumerate(columns)]
+            categories = [
+                _levels(column, d, _name(X, d), self._allows_missing())
+                for d, column in enumerate(columns)
+            ]
         else:
             categories = list(fitted)
-        codes = _encode(columns, categories, X)
+        codes = _encode(columns, categories, X, self._allows_missing())
         self._run_with_levels(
             categories,
             lambda: MixtureEstimator.partial_fit(
@@ -344,10 +356,32 @@ class CategoricalMixture(MixtureEstimator):
                 f"X has {len(columns)} features, but {type(self).__name__} is expecting "
                 f"{result.n_features} features as input."
             )
-        codes = _encode(columns, self.categories_, X)
+        codes = _encode(columns, self.categories_, X, self._allows_missing())
         mixture = result.model
         assert isinstance(mixture, FiniteMixture)
+        mixture = attrs.evolve(mixture, missing=self.missing)
+        mixture.validate_data(codes)
         return result, mixture, codes
+
+    def _allows_missing(self) -> bool:
+        return check_missing_choice(self.missing) == "marginalise"
+
+    def impute(self, X: Any, groups: Any = None) -> Array:
+        """``X`` with every missing cell (None, NaN) filled in with its most probable level
+        given the row's observed cells, ``argmax_l sum_k p(k | x_obs) P(x_d = l | k)``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        groups : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        X_imputed : array of shape (n_samples, n_features)
+            Levels, of their dtype when every column has the same one, else dtype object.
+        """
+        codes = MixtureEstimator.impute(self, X, groups)
+        return self._levels_of(codes)
 
     def bic(self, X: Any) -> float:
         """Bayesian information criterion on ``X``: ``-2 L + p log n`` (lower is better)."""
@@ -368,13 +402,16 @@ class CategoricalMixture(MixtureEstimator):
             The class each row was drawn from, in draw order.
         """
         codes, y = super().sample(n_samples)
+        return self._levels_of(codes), y
+
+    def _levels_of(self, codes: Array) -> Array:
         index = codes.astype(np.intp)
         dtypes = {level.dtype for level in self.categories_}
         dtype = dtypes.pop() if len(dtypes) == 1 else np.dtype(object)
         X = np.empty(index.shape, dtype=dtype)
         for d, level in enumerate(self.categories_):
             X[:, d] = level[index[:, d]]
-        return X, y
+        return X
 
 
 class _OneHotStart(StartFromData):
@@ -385,7 +422,10 @@ class _OneHotStart(StartFromData):
         weights = self.weights if isinstance(self.data, np.ndarray) else None
         family = self.model.family
         assert isinstance(family, Categorical)
-        one_hot = family.sufficient_statistics(X)
+        # A missing cell's one-hot segment stays zero: it makes no row closer to another.
+        missing = np.isnan(X)
+        one_hot = family.sufficient_statistics(np.where(missing, 0.0, X))
+        one_hot[missing[:, family.feature_of_stats(X.shape[1])]] = 0.0
         resp = initial_responsibilities(one_hot, self.model.n_components, self.method, rng, weights)
         sizes = resp.sum(axis=0) if weights is None else weights @ resp
         resp = resp[:, np.argsort(-sizes, kind="stable")]
@@ -450,7 +490,7 @@ def _typed(column: Array, where: str) -> Array:
             row = int(np.argmax(~np.isfinite(column)))
             raise ValueError(
                 f"`X` {where} has a missing or infinite value {column[row]} at row {row}; "
-                "CategoricalMixture needs a level in every cell"
+                "CategoricalMixture needs a level in every cell, unless missing='marginalise'"
             )
         return column.astype(np.int64) if column.dtype.kind in "iu" else column
     try:
@@ -483,7 +523,7 @@ def _refuse_missing(column: Array, kinds: set[str], where: str) -> None:
         row = int(np.argmax([_value_kind(v) == "missing" for v in column]))
         raise ValueError(
             f"`X` {where} has a missing value {column[row]!r} at row {row}; "
-            "CategoricalMixture needs a level in every cell"
+            "CategoricalMixture needs a level in every cell, unless missing='marginalise'"
         )
 
 
@@ -499,8 +539,31 @@ def _value_kind(value: Any) -> str:
     return "missing"
 
 
-def _levels(column: Array, d: int, where: str) -> Array:
-    """The sorted distinct levels of one column (at least two)."""
+def _missing_cells(column: Array) -> Array:
+    """Which cells are missing values: None, NaN or pandas' NA (not infinities)."""
+    if column.dtype.kind == "f":
+        return np.isnan(column)
+    if column.dtype != object:
+        return np.zeros(column.shape, dtype=bool)
+    return np.array(
+        [
+            v is None
+            or type(v).__name__ == "NAType"
+            or (isinstance(v, float | np.floating) and np.isnan(v))
+            for v in column
+        ],
+        dtype=bool,
+    )
+
+
+def _levels(column: Array, d: int, where: str, allow_missing: bool = False) -> Array:
+    """The sorted distinct levels of one column (at least two), missing cells left out when
+    they are allowed."""
+    if allow_missing:
+        present = ~_missing_cells(column)
+        if not present.any():
+            raise ValueError(f"`X` {where} has no observed value; drop the column")
+        column = column[present]
     levels = np.unique(_typed(column, where))
     if levels.shape[0] < 2:
         raise ValueError(
@@ -510,11 +573,18 @@ def _levels(column: Array, d: int, where: str) -> Array:
     return levels
 
 
-def _encode(columns: list[Array], categories: list[Array], X: Any) -> Array:
-    """The codes (float64, n_samples x n_features) of the columns' values in ``categories``."""
-    codes = np.empty((columns[0].shape[0], len(columns)), dtype=np.float64)
-    for d, (column, levels) in enumerate(zip(columns, categories, strict=True)):
+def _encode(
+    columns: list[Array], categories: list[Array], X: Any, allow_missing: bool = False
+) -> Array:
+    """The codes (float64, n_samples x n_features) of the columns' values in ``categories``;
+    NaN for a missing cell when they are allowed."""
+    codes = np.full((columns[0].shape[0], len(columns)), np.nan)
+    for d, (full_column, levels) in enumerate(zip(columns, categories, strict=True)):
         where = _name(X, d)
+        present = ~_missing_cells(full_column) if allow_missing else slice(None)
+        column = full_column[present]
+        if column.shape[0] == 0:
+            continue
         values = _typed(column, where)
         if (_kind(values) == "U") != (_kind(levels) == "U"):
             raise ValueError(
@@ -524,11 +594,13 @@ def _encode(columns: list[Array], categories: list[Array], X: Any) -> Array:
             )
         index = np.minimum(np.searchsorted(levels, values), levels.shape[0] - 1)
         unseen = levels[index] != values
+        rows = np.arange(full_column.shape[0])[present]
         if unseen.any():
-            row = int(np.argmax(unseen))
+            first = int(np.argmax(unseen))
             raise ValueError(
-                f"`X` {where} holds the level {values.tolist()[row]!r} at row {row}, which was "
-                f"not seen in fit; the levels are {levels.tolist()!r}"
+                f"`X` {where} holds the level {values.tolist()[first]!r} at row "
+                f"{int(rows[first])}, which was not seen in fit; the levels are "
+                f"{levels.tolist()!r}"
             )
-        codes[:, d] = index
+        codes[rows, d] = index
     return codes

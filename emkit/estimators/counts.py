@@ -30,6 +30,9 @@ class BernoulliMixture(MixtureEstimator):
         keeps every probability strictly inside (0, 1)).
     weight_concentration : float, default 1.0
         Symmetric Dirichlet prior (>= 1) on the weights; 1 is none.
+    missing : {"error", "marginalise"}, default "error"
+        What a NaN in ``X`` is: a mistake (refused) or a value missing at random, integrated
+        out exactly (as for [`GaussianMixture`][emkit.estimators.GaussianMixture]).
 
     Attributes
     ----------
@@ -59,6 +62,7 @@ class BernoulliMixture(MixtureEstimator):
         warm_start: bool = False,
         verbose: int = 0,
         verbose_interval: int = 10,
+        missing: str = "error",
     ) -> None:
         self.n_components = n_components
         self.tol = tol
@@ -73,6 +77,7 @@ class BernoulliMixture(MixtureEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.missing = missing
 
     def _build_family(self) -> Bernoulli:
         return Bernoulli(self.pseudo_count)
@@ -106,6 +111,9 @@ class PoissonMixture(MixtureEstimator):
         Mean rate of those pseudo-observations.
     weight_concentration : float, default 1.0
         Symmetric Dirichlet prior (>= 1) on the weights; 1 is none.
+    missing : {"error", "marginalise"}, default "error"
+        What a NaN in ``X`` is: a mistake (refused) or a value missing at random, integrated
+        out exactly (as for [`GaussianMixture`][emkit.estimators.GaussianMixture]).
 
     Attributes
     ----------
@@ -135,6 +143,7 @@ class PoissonMixture(MixtureEstimator):
         warm_start: bool = False,
         verbose: int = 0,
         verbose_interval: int = 10,
+        missing: str = "error",
     ) -> None:
         self.n_components = n_components
         self.tol = tol
@@ -150,6 +159,7 @@ class PoissonMixture(MixtureEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.missing = missing
 
     def _build_family(self) -> Poisson:
         return Poisson(self.prior_strength, self.prior_rate)

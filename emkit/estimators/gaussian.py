@@ -44,6 +44,11 @@ class GaussianMixture(MixtureEstimator):
         1: one line per run; 2: also the change every ``verbose_interval`` iterations
         (printed to stderr).
     verbose_interval : int, default 10
+    missing : {"error", "marginalise"}, default "error"
+        What a NaN in ``X`` is: a mistake (refused, naming its row and column) or a value
+        missing at random, integrated out exactly in every E-step (see
+        [`FiniteMixture`][emkit.mixture.FiniteMixture]); ``predict``, ``predict_proba``,
+        ``score_samples`` and ``impute`` then take rows with NaN too.
 
     Attributes
     ----------
@@ -79,6 +84,7 @@ class GaussianMixture(MixtureEstimator):
         warm_start: bool = False,
         verbose: int = 0,
         verbose_interval: int = 10,
+        missing: str = "error",
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -94,6 +100,7 @@ class GaussianMixture(MixtureEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.missing = missing
 
     def _build_family(self) -> Gaussian:
         return Gaussian(self.covariance_type, self.reg_covar)

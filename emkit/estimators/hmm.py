@@ -56,7 +56,7 @@ import attrs
 import numpy as np
 
 from emkit._backend import Array
-from emkit._validation import check_choice, check_int, check_random_state
+from emkit._validation import check_choice, check_int, check_missing_choice, check_random_state
 from emkit.em import FitResult, IterationState, fit
 from emkit.estimators.base import EstimatorParams, not_fitted_error
 from emkit.estimators.inputs import check_feature_names, check_nonnegative, check_x
@@ -201,6 +201,7 @@ class HMMEstimator(EstimatorParams):
     init_params: Any
     implementation: Any
     n_init: Any
+    missing: Any
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "startprob_")
@@ -232,7 +233,8 @@ class HMMEstimator(EstimatorParams):
         raise NotImplementedError
 
     def _prepare_x(self, X: Any) -> Array:
-        return check_x(X, type(self).__name__, self._positive_only)
+        missing = check_missing_choice(self.missing)
+        return check_x(X, type(self).__name__, self._positive_only, missing)
 
     # -- settings ------------------------------------------------------------------------------
     def _update(self) -> str:
@@ -293,6 +295,7 @@ class HMMEstimator(EstimatorParams):
             transmat_prior=self.transmat_prior,
             update=update,
             fixed=fixed if update != "ste" else None,
+            missing=self.missing,
         )
 
     def validate_settings(self) -> None:
@@ -375,7 +378,7 @@ class HMMEstimator(EstimatorParams):
         lengths_arr = _check_lengths(lengths, data.shape[0])
         n_features = data.shape[1]
         self._update()  # the clear error on an unsupported `params` first
-        probe = HiddenMarkovModel(self._build_family(), self.n_components)
+        probe = HiddenMarkovModel(self._build_family(), self.n_components, missing=self.missing)
         data = probe.validate_data(data)
         rng = check_random_state(self.random_state)
         init_letters = options["init_params"]
@@ -548,6 +551,28 @@ class HMMEstimator(EstimatorParams):
         model, params, data, lengths_arr = self._fitted(X, lengths)
         return model.responsibilities(data, params, lengths_arr)
 
+    def impute(self, X: Any, lengths: Any = None) -> Array:
+        """``X`` with every missing entry (NaN) filled in from the state posteriors of its
+        sequence, ``sum_k p(z_t = k | x) E[x_miss | x_obs, z_t = k]`` (a categorical symbol
+        gets its most probable value). Needs ``missing="marginalise"``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : int array-like of shape (n_sequences,), optional
+
+        Returns
+        -------
+        X_imputed : array of shape (n_samples, n_features)
+        """
+        if self.missing != "marginalise":
+            raise ValueError(
+                f"impute needs missing='marginalise'; this {type(self).__name__} has "
+                f"missing={self.missing!r} (set it with set_params(missing='marginalise'))"
+            )
+        model, params, data, lengths_arr = self._fitted(X, lengths)
+        return model.impute(data, params, lengths_arr)
+
     def _n_parameters(self, n_features: int) -> int:
         return int(self.build_model(fixed=self._attribute_params()).n_parameters(n_features))
 
@@ -699,6 +724,10 @@ class GaussianHMM(HMMEstimator):
         Accepted for compatibility; emkit has one forward-backward pass.
     n_init : int, default 1
         emkit's restarts from different data-driven starts; the best final objective wins.
+    missing : {"error", "marginalise"}, default "error"
+        What a NaN in ``X`` is: a mistake (refused) or a value missing at random, integrated out
+        of the emission density (a frame missing entirely has emission probability 1: the chain
+        moves through it); ``impute`` fills missing entries from the state posteriors.
 
     Attributes
     ----------
@@ -745,6 +774,7 @@ class GaussianHMM(HMMEstimator):
         init_params: str = "stmc",
         implementation: str = "log",
         n_init: int = 1,
+        missing: str = "error",
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -764,6 +794,7 @@ class GaussianHMM(HMMEstimator):
         self.init_params = init_params
         self.implementation = implementation
         self.n_init = n_init
+        self.missing = missing
 
     @property
     def covars_(self) -> Array:
@@ -859,9 +890,12 @@ class GaussianHMM(HMMEstimator):
         means = mixture.init_params(X, rng, "kmeans").components.means
         # Covariances: hmmlearn's start, the covariance of all frames plus min_covar on the
         # diagonal, shared by every state (spherical: the mean of all its entries, as hmmlearn).
-        cv = np.atleast_2d(np.cov(np.asarray(X, dtype=np.float64).T)) + float(
-            self.min_covar
-        ) * np.eye(d)
+        frames = np.asarray(X, dtype=np.float64)
+        if np.isnan(frames).any():
+            # Missing entries at their column's mean: a positive definite start (it shrinks
+            # the variances a little; EM's exact treatment of the missing values follows).
+            frames = np.where(np.isnan(frames), np.nanmean(frames, axis=0), frames)
+        cv = np.atleast_2d(np.cov(frames.T)) + float(self.min_covar) * np.eye(d)
         covars = {
             "spherical": np.full(k, cv.mean()),
             "diag": np.tile(np.diag(cv), (k, 1)),
@@ -897,6 +931,10 @@ class PoissonHMM(HMMEstimator):
         ``s`` startprob, ``t`` transmat, ``l`` lambdas.
     implementation : {"log", "scaling"}, default "log"
     n_init : int, default 1
+    missing : {"error", "marginalise"}, default "error"
+        What a NaN in ``X`` is: a mistake (refused) or a value missing at random, integrated out
+        of the emission density (a frame missing entirely has emission probability 1: the chain
+        moves through it); ``impute`` fills missing entries from the state posteriors.
 
     Attributes
     ----------
@@ -924,6 +962,7 @@ class PoissonHMM(HMMEstimator):
         init_params: str = "stl",
         implementation: str = "log",
         n_init: int = 1,
+        missing: str = "error",
     ) -> None:
         self.n_components = n_components
         self.startprob_prior = startprob_prior
@@ -939,6 +978,7 @@ class PoissonHMM(HMMEstimator):
         self.init_params = init_params
         self.implementation = implementation
         self.n_init = n_init
+        self.missing = missing
 
     def _build_family(self) -> Poisson:
         for name, value in (
@@ -1041,6 +1081,10 @@ class CategoricalHMM(HMMEstimator):
         ``s`` startprob, ``t`` transmat, ``e`` emissionprob.
     implementation : {"log", "scaling"}, default "log"
     n_init : int, default 1
+    missing : {"error", "marginalise"}, default "error"
+        What a NaN in ``X`` is: a mistake (refused) or a value missing at random, integrated out
+        of the emission density (a frame missing entirely has emission probability 1: the chain
+        moves through it); ``impute`` fills missing entries from the state posteriors.
 
     Attributes
     ----------
@@ -1069,6 +1113,7 @@ class CategoricalHMM(HMMEstimator):
         init_params: str = "ste",
         implementation: str = "log",
         n_init: int = 1,
+        missing: str = "error",
     ) -> None:
         self.n_components = n_components
         self.startprob_prior = startprob_prior
@@ -1084,6 +1129,7 @@ class CategoricalHMM(HMMEstimator):
         self.init_params = init_params
         self.implementation = implementation
         self.n_init = n_init
+        self.missing = missing
 
     def _n_symbols(self) -> int:
         if self.n_features is not None:
@@ -1101,13 +1147,15 @@ class CategoricalHMM(HMMEstimator):
         return Categorical(n_symbols, pseudo_count=(alpha - 1.0) * n_symbols)
 
     def _prepare_x(self, X: Any) -> Array:
-        data = check_x(X, type(self).__name__, positive_only=True)
+        missing = check_missing_choice(self.missing)
+        data = check_x(X, type(self).__name__, True, missing)
         if data.shape[1] != 1:
             raise ValueError(
                 f"`X` of a CategoricalHMM must have shape (n_samples, 1) (one symbol per "
                 f"frame); got {data.shape}"
             )
-        if not np.issubdtype(data.dtype, np.integer) and (data != np.round(data)).any():
+        observed = data[~np.isnan(data)]
+        if (observed != np.round(observed)).any():
             raise ValueError("`X` of a CategoricalHMM must hold integer symbols")
         return data
 
@@ -1121,7 +1169,7 @@ class CategoricalHMM(HMMEstimator):
             if "e" not in str(self.init_params) and hasattr(self, "emissionprob_"):
                 self.n_features = int(np.shape(self.emissionprob_)[-1])
             else:
-                self.n_features = max(int(self._prepare_x(X).max()) + 1, 2)
+                self.n_features = max(int(np.nanmax(self._prepare_x(X))) + 1, 2)
         super().fit(X, lengths)
         return self
 
@@ -1163,6 +1211,10 @@ class BernoulliHMM(HMMEstimator):
     params, init_params : str, default "ste"
     implementation : {"log", "scaling"}, default "log"
     n_init : int, default 1
+    missing : {"error", "marginalise"}, default "error"
+        What a NaN in ``X`` is: a mistake (refused) or a value missing at random, integrated out
+        of the emission density (a frame missing entirely has emission probability 1: the chain
+        moves through it); ``impute`` fills missing entries from the state posteriors.
 
     Attributes
     ----------
@@ -1189,6 +1241,7 @@ class BernoulliHMM(HMMEstimator):
         init_params: str = "ste",
         implementation: str = "log",
         n_init: int = 1,
+        missing: str = "error",
     ) -> None:
         self.n_components = n_components
         self.startprob_prior = startprob_prior
@@ -1203,6 +1256,7 @@ class BernoulliHMM(HMMEstimator):
         self.init_params = init_params
         self.implementation = implementation
         self.n_init = n_init
+        self.missing = missing
 
     def _build_family(self) -> Bernoulli:
         alpha = _check_emissionprob_prior(self.emissionprob_prior)

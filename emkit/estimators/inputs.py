@@ -54,15 +54,20 @@ def check_nonnegative(value: Any, name: str) -> float:
     return result
 
 
-def check_x(X: Any, name: str, positive_only: bool = False) -> Array:
+def check_x(X: Any, name: str, positive_only: bool = False, missing: str = "error") -> Array:
     """``X`` as a finite 2-D float array, with scikit-learn's wording for the common mistakes.
 
-    ``name`` is the estimator's class name; ``positive_only`` refuses negative values.
+    ``name`` is the estimator's class name; ``positive_only`` refuses negative values;
+    ``missing="marginalise"`` lets NaN (and pandas' missing values) through as missing values.
     """
     if scipy.sparse.issparse(X):
         raise TypeError(
             "`X` is a sparse matrix, and these estimators need dense input; use X.toarray()"
         )
+    allow_missing = missing == "marginalise"
+    if allow_missing:
+        # pandas' missing values (None, pd.NA) become NaN first.
+        return _check_x_values(check_array(X, "X", allow_missing=True), name, positive_only, True)
     raw = X.to_numpy() if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray) else X
     try:
         arr = np.asarray(raw)
@@ -85,20 +90,33 @@ def check_x(X: Any, name: str, positive_only: bool = False) -> Array:
             f"`X` has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required."
         )
     if np.issubdtype(arr.dtype, np.number):
-        finite = np.isfinite(arr)
-        if not finite.all():
-            row, column = (int(i) for i in np.argwhere(~finite)[0][:2])
-            raise ValueError(
-                f"`X` must not contain NaN or inf; found {arr[row, column]} at row {row}, "
-                f"column {column}"
-            )
-        if positive_only and arr.ndim == 2 and (arr < 0).any():
-            row, column = (int(i) for i in np.argwhere(arr < 0)[0])
-            raise ValueError(
-                f"Negative values in data passed to {name}: `X` must be "
-                f"non-negative; found {arr[row, column]} at row {row}, column {column}"
-            )
+        _check_x_values(arr, name, positive_only, False)
     return check_array(arr, "X")
+
+
+def _check_x_values(arr: Array, name: str, positive_only: bool, allow_missing: bool) -> Array:
+    finite = np.isfinite(arr)
+    if not finite.all():
+        bad = ~finite & ~np.isnan(arr) if allow_missing else ~finite
+        if bad.any():
+            row, column = (int(i) for i in np.argwhere(bad)[0][:2])
+            value = arr[row, column]
+            hint = (
+                " (or pass missing='marginalise' to treat NaN as values missing at random)"
+                if np.isnan(value)
+                else ""
+            )
+            raise ValueError(
+                f"`X` must not contain NaN or inf; found {value} at row {row}, "
+                f"column {column}{hint}"
+            )
+    if positive_only and arr.ndim == 2 and (arr < 0).any():
+        row, column = (int(i) for i in np.argwhere(arr < 0)[0])
+        raise ValueError(
+            f"Negative values in data passed to {name}: `X` must be "
+            f"non-negative; found {arr[row, column]} at row {row}, column {column}"
+        )
+    return arr
 
 
 def check_weights(sample_weight: Any, n_samples: int) -> Array | None:

@@ -310,7 +310,8 @@ def _decode_estimator(spec: Mapping[str, Any], result: FitResult[Any]) -> Any:
     except (TypeError, ValueError) as exc:
         raise InvalidDocumentError(f"`estimator.type`: {exc}") from None
     params_spec = mapping(spec["params"], "estimator.params")
-    exact_keys(params_spec, set(cls.param_names()), "estimator.params")
+    names = set(cls.param_names())
+    exact_keys(params_spec, names, "estimator.params", optional=names & set(cls.added_params))
     params = {}
     for key, value in params_spec.items():
         if isinstance(value, list):

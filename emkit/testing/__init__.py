@@ -28,10 +28,13 @@ this order:
 * relabelling: permuting the components permutes ``log_prob``'s columns and nothing else;
 * M-step optimality: on hard labels, ``maximize`` beats any other parameters on the
   complete-data objective ``sum_n log p(x_n | theta_{z_n}) + log p(theta)``;
-* monotone EM: EM from a random start never decreases the objective.
+* monotone EM: EM from a random start never decreases the objective;
+* missing values (a family that handles them): a row with nothing observed has log-density 0,
+  and additivity, sample weights and monotone EM hold on data with a pattern of NaN planted.
 
 [`check_model`][emkit.testing.check_model] runs the checks that apply to any latent-variable model:
-parameters, statistics type, additivity, sample weights, recentering and monotone EM.
+parameters, statistics type, additivity, sample weights, recentering and monotone EM (again
+with values missing, for a model that handles them).
 
 Every tolerance is a named constant of ``emkit.testing.tolerances``, re-exported here.
 
@@ -51,8 +54,10 @@ from emkit.testing.family import (
     check_relabelling,
     check_shapes,
 )
+from emkit.testing.missing import check_missing_row, with_missing
 from emkit.testing.model import (
     check_additivity,
+    check_missing_values,
     check_model,
     check_monotone_em,
     check_parameters,
@@ -70,6 +75,8 @@ from emkit.testing.tolerances import (
     MIN_PIECE_ROWS,
     MIN_PIECES,
     MIN_SPLIT_ROWS,
+    MISSING_FRACTION,
+    MISSING_ROW_ATOL,
     NORMALISATION_ATOL,
     NORMALISATION_DRAWS,
     NORMALISATION_GRID_POINTS,
@@ -103,6 +110,8 @@ __all__ = [
     "MIN_PIECES",
     "MIN_PIECE_ROWS",
     "MIN_SPLIT_ROWS",
+    "MISSING_FRACTION",
+    "MISSING_ROW_ATOL",
     "NORMALISATION_ATOL",
     "NORMALISATION_DRAWS",
     "NORMALISATION_GRID_POINTS",
@@ -128,6 +137,8 @@ __all__ = [
     "check_additivity",
     "check_family",
     "check_ingredients",
+    "check_missing_row",
+    "check_missing_values",
     "check_model",
     "check_monotone_em",
     "check_mstep_optimality",
@@ -139,4 +150,5 @@ __all__ = [
     "check_sample_weight",
     "check_shapes",
     "check_statistics_type",
+    "with_missing",
 ]

@@ -20,8 +20,10 @@ from emkit.families.canonical import CanonicalFamily
 from emkit.mixture import FiniteMixture
 from emkit.protocols import ExponentialFamily
 from emkit.stats import scale, take_components
+from emkit.testing.missing import check_missing_row, handles_missing
 from emkit.testing.model import (
     check_additivity,
+    check_missing_values,
     check_monotone_em,
     check_recenter,
     check_sample_weight,
@@ -351,7 +353,9 @@ def check_family(
     [`check_recenter`][emkit.testing.check_recenter] (statistics that can move their reference
     point), [`check_relabelling`][emkit.testing.check_relabelling],
     [`check_mstep_optimality`][emkit.testing.check_mstep_optimality] and
-    [`check_monotone_em`][emkit.testing.check_monotone_em].
+    [`check_monotone_em`][emkit.testing.check_monotone_em]; for a family that handles missing
+    values also [`check_missing_row`][emkit.testing.check_missing_row] and
+    [`check_missing_values`][emkit.testing.check_missing_values] on its mixture.
 
     Parameters
     ----------
@@ -377,6 +381,9 @@ def check_family(
     _check_family_stats_type(family, X, n_components, rng)
     model = FiniteMixture(family, n_components)
     params = checked_init(model, X, rng)
+    # Checked first: a mixture that calls the family with NaN relies on it.
+    if handles_missing(family):
+        check_missing_row(family, params.components, X.shape[1])
     check_shapes(family, X, params.components)
     params, stats = checked_iteration(model, X, params)
     check_normalisation(family, X, n_components, random_state)
@@ -387,3 +394,6 @@ def check_family(
     check_relabelling(family, X, params.components)
     check_mstep_optimality(family, X, n_components, rng)
     check_monotone_em(model, X, random_state=random_state)
+    if handles_missing(family):
+        marginalising = FiniteMixture(family, n_components, missing="marginalise")
+        check_missing_values(marginalising, X, random_state=random_state)

@@ -24,6 +24,7 @@ from emkit.protocols import LatentVariableModel, Recenterable, RecenterableCompo
 from emkit.sources import check_lengths
 from emkit.sources.chunking import blocks_for
 from emkit.stats import add
+from emkit.testing.missing import handles_missing, with_missing
 from emkit.testing.reporting import call_e_step, call_plugin, describe
 from emkit.testing.tolerances import (
     ADDITIVITY_RTOL,
@@ -44,6 +45,7 @@ from emkit.testing.trees import (
 __all__ = [
     "block_pieces",
     "check_additivity",
+    "check_missing_values",
     "check_model",
     "check_monotone_em",
     "check_parameters",
@@ -648,6 +650,45 @@ def check_monotone_em(
         )
 
 
+def check_missing_values(
+    model: LatentVariableModel[Any, Any],
+    X: Array,
+    random_state: int = 0,
+    lengths: Array | None = None,
+) -> None:
+    """The laws of [`check_model`][emkit.testing.check_model] on data with missing entries.
+
+    Parameters
+    ----------
+    model : LatentVariableModel
+        A model whose ``handles_missing`` is true.
+    X : array of shape (n_samples, n_features)
+        Complete data in the model's domain; a pattern of NaN is planted in a copy.
+    random_state : int, default 0
+    lengths : int array of shape (n_blocks,), optional
+        The blocks of ``X`` for a blocked model.
+
+    Raises
+    ------
+    AssertionError
+        A law is broken with values missing (the message says so).
+    """
+    rng = np.random.default_rng(random_state)
+    X_missing = with_missing(X, rng)
+    try:
+        call_plugin(f"{describe(model)}.validate_data(X with NaN)", model.validate_data, X_missing)
+        params = checked_init(model, X_missing, rng)
+        params, _ = checked_iteration(model, X_missing, params, lengths)
+        check_additivity(model, X_missing, params, lengths=lengths)
+        check_sample_weight(model, X_missing, params, lengths=lengths)
+        check_monotone_em(model, X_missing, random_state=random_state, lengths=lengths)
+    except AssertionError as exc:
+        raise AssertionError(
+            f"{exc} [with {int(np.isnan(X_missing).sum())} of {X_missing.size} entries missing: "
+            f"{describe(model)} handles missing values]"
+        ) from None
+
+
 def check_model(
     model: LatentVariableModel[Any, Any], X: Any, random_state: int = 0, lengths: Any = None
 ) -> None:
@@ -657,7 +698,9 @@ def check_model(
     ``validate_params``; ``e_step`` returns attrs statistics; additivity over a three-way row
     split (between blocks for a [`RowBlocks`][emkit.protocols.RowBlocks] model); integer sample
     weights equal repeated rows (repeated blocks); ``recenter`` (when the statistics have it);
-    monotone EM from a random start.
+    monotone EM from a random start; for a model that handles missing values, additivity,
+    weights and monotone EM again with values missing
+    ([`check_missing_values`][emkit.testing.check_missing_values]).
 
     Parameters
     ----------
@@ -686,3 +729,5 @@ def check_model(
     if runs_recenter_check(stats):
         check_recenter(model, X, params, lengths=blocks)
     check_monotone_em(model, X, random_state=random_state, lengths=blocks)
+    if handles_missing(model):
+        check_missing_values(model, X, random_state=random_state, lengths=blocks)

@@ -16,6 +16,8 @@ __all__ = [
     "MIN_PIECES",
     "MIN_PIECE_ROWS",
     "MIN_SPLIT_ROWS",
+    "MISSING_FRACTION",
+    "MISSING_ROW_ATOL",
     "NORMALISATION_ATOL",
     "NORMALISATION_DRAWS",
     "NORMALISATION_GRID_POINTS",
@@ -132,3 +134,10 @@ PROPOSAL_RIDGE = 1e-9
 #: Support boundaries: probes at distances ``spread * 2**i`` beyond the samples, then bisection.
 SUPPORT_PROBES = 40
 SUPPORT_BISECTIONS = 200
+
+#: Fraction of entries the missing-value checks set to NaN (completely at random; every row keeps
+#: one observed entry): enough for many patterns, few enough that every component keeps data.
+MISSING_FRACTION = 0.2
+
+#: The log-density of a row with nothing observed is exactly 0 up to rounding of this size.
+MISSING_ROW_ATOL = 1e-12
