@@ -78,7 +78,7 @@ def _grown_params(
     r = resp[:, component]
     grown = np.concatenate([resp, (r * (1.0 - share))[:, None]], axis=1)
     grown[:, component] = r * share
-    larger = FiniteMixture(model.family, model.n_components + 1, model.weight_concentration)
+    larger = attrs.evolve(model, n_components=model.n_components + 1)
     return larger.params_from_responsibilities(X, grown, weights)
 
 
@@ -241,7 +241,7 @@ def split_gains(
     """
     model = _check(model, params)
     X = model.validate_data(X)
-    larger = FiniteMixture(model.family, model.n_components + 1, model.weight_concentration)
+    larger = attrs.evolve(model, n_components=model.n_components + 1)
 
     def log_likelihood(m: FiniteMixture[Any, Any], p: MixtureParams[Any]) -> float:
         rows = m.score_samples(X, p)

@@ -377,6 +377,7 @@ def select(
     on_candidate: CandidateHook | None = None,
     skip_failures: bool = False,
     grow: bool = True,
+    missing: str = "error",
     **fit_options: Any,
 ) -> Selection:
     """Fit a mixture for every number of components (and covariance type) and compare them.
@@ -439,6 +440,9 @@ def select(
         moves from its best fit, and keep the log-likelihood non-decreasing (above).
         ``False``: the restarts only. Growing needs a
         [`FiniteMixture`][emkit.mixture.FiniteMixture] and no ``labels``; otherwise it is off.
+    missing : {"error", "marginalise"}, default "error"
+        What a NaN in ``X`` is (see [`FiniteMixture`][emkit.mixture.FiniteMixture]): with
+        ``"marginalise"`` every candidate integrates missing values out exactly.
     **fit_options
         Passed to [`emkit.fit`][emkit.em.fit] (init, n_init, max_iter, tol, random_state,
         callbacks, ...). ``init`` defaults to [`SELECT_INIT`][emkit.selection.SELECT_INIT].
@@ -477,7 +481,7 @@ def select(
     for fam in families:
         previous: Candidate | None = None
         for k in ks:
-            fitter = _Fitter(fam, k, X, sample_weight, extra_callbacks, fit_options, grow)
+            fitter = _Fitter(fam, k, X, sample_weight, extra_callbacks, fit_options, grow, missing)
             other = fitted.get(k) if grow and FROM_FIRST_FAMILY else None
             try:
                 candidate = fitter.run(on_candidate, previous if grow else None, other)
@@ -524,10 +528,11 @@ class _Fitter:
         callbacks: tuple[Callable[[IterationState[Any]], Any], ...],
         fit_options: dict[str, Any],
         grow: bool = False,
+        missing: str = "error",
     ) -> None:
         self.grow = grow
         self.family, self.n_components = family, n_components
-        self.model = FiniteMixture(family, n_components)
+        self.model = FiniteMixture(family, n_components, missing=missing)
         self.X, self.sample_weight = X, sample_weight
         self.callbacks, self.options = callbacks, fit_options
 
@@ -637,7 +642,7 @@ class _Fitter:
         while model.n_components < self.n_components:
             worst = worst_component(model, Xs, params, ws)
             params = duplicate_component(model, Xs, params, worst, ws)
-            model = FiniteMixture(model.family, model.n_components + 1, model.weight_concentration)
+            model = attrs.evolve(model, n_components=model.n_components + 1)
         return self._try_fit(extra, init=params, n_init=1, max_iter=0)
 
     def _from_other(self, other: Candidate | None) -> Any:
@@ -675,7 +680,7 @@ class _Fitter:
         Xs = model.validate_data(Xs)
         resp = model.responsibilities(Xs, result.params)
         k = model.n_components
-        smaller = FiniteMixture(model.family, k - 1, model.weight_concentration)
+        smaller = attrs.evolve(model, n_components=k - 1)
         starts = []
         for i, j in itertools.combinations(range(k), 2):
             rest = [c for c in range(k) if c not in (i, j)]
@@ -701,7 +706,7 @@ class _Fitter:
         while model.n_components < self.n_components - 1:
             gains, starts = split_gains(model, Xs, params, rng, ws)
             params = starts[int(np.argmax(gains))]
-            model = FiniteMixture(model.family, model.n_components + 1, model.weight_concentration)
+            model = attrs.evolve(model, n_components=model.n_components + 1)
         gains, starts = split_gains(model, Xs, params, rng, ws)
         best = self._short_runs(extra, [starts[k] for k in np.argsort(-gains, kind="stable")])
         floor = previous.log_likelihood - drop_tolerance(
@@ -715,7 +720,7 @@ class _Fitter:
         while model.n_components < self.n_components:
             worst = worst_component(model, Xs, params, ws)
             params = copy_component(model, Xs, params, worst, ws)
-            model = FiniteMixture(model.family, model.n_components + 1, model.weight_concentration)
+            model = attrs.evolve(model, n_components=model.n_components + 1)
         copied = self._try_fit(extra, init=params, n_init=1)
         if copied is not None and copied.log_likelihood > best_ll:
             return copied, "copy"

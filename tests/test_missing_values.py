@@ -520,3 +520,19 @@ def test_the_missing_row_check_catches_missing_values_read_as_zero() -> None:
     with pytest.raises(AssertionError, match=r"every entry missing is .* not 0"):
         check_missing_row(family, params, 2)
     check_missing_row(emkit.Poisson(), params, 2)
+
+
+def test_selection_keeps_missing_values_in_every_candidate() -> None:
+    rng = np.random.default_rng(18)
+    X, _ = draw("poisson", 600, rng, k=2)
+    X = holes(X, rng)
+    with pytest.raises(ValueError, match="missing='marginalise'"):
+        emkit.select(X, emkit.Poisson(), n_components=range(1, 3), random_state=0)
+    selection = emkit.select(
+        X, emkit.Poisson(), n_components=range(1, 4), missing="marginalise", random_state=0
+    )
+    for candidate in selection.candidates:
+        assert candidate.result.model.missing == "marginalise"
+    assert selection.best.n_components == 2
+    logs = [c.result.log_likelihood for c in selection.candidates]
+    assert logs == sorted(logs)  # grown candidates never fit worse with more components
