@@ -183,7 +183,25 @@ class GaussianKernel:
         np.minimum(log_p, self.upper, out=log_p)
         return np.asarray(log_p)
 
+    def feature_terms(self, F: Array) -> Array:
+        """``F @ Theta^T`` (n, K) of the quadratic diagonal or spherical kernel: the log-density
+        without its per-component constant (the missing-value E-step sums the constant over a
+        row's observed coordinates only)."""
+        assert self.quadratic
+        assert self.covariance_type in ("diag", "spherical")
+        return np.asarray((self.theta @ F.T).T)
+
     # -- M-step statistics ---------------------------------------------------------------------
+    def reference_point(self) -> Array:
+        """The ``center`` of the statistics ``stats`` returns for these parameters: the shift
+        ``g`` ((K, D) for full covariance, else (1, D)), or each component's mean (K, D) when
+        the chunk is evaluated around the means."""
+        if not self.quadratic:
+            return np.asarray(self.centers)
+        if self.covariance_type == "full":
+            return np.broadcast_to(self.shift, self.centers.shape).copy()
+        return np.asarray(self.shift[None, :])
+
     def stats(self, X: Array, F: Array, resp: Array) -> tuple[Array, Array, Array]:
         """``(center, sum_x, sum_xx)`` from the chunk, its features and responsibilities."""
         if not self.quadratic:

@@ -14,7 +14,12 @@ directly, for speed and accuracy:
 * every chunk is evaluated with a few large matrix products: the log-densities of all
   components are one product of the chunk's features ``(u u^T, u)`` (``u = x - g``, the row
   shifted to a reference point) with the natural parameters, and the statistics one product of
-  the responsibilities with the same features (``emkit.families._gaussian_kernels``).
+  the responsibilities with the same features (``emkit.families._gaussian_kernels``);
+* missing entries (NaN) are integrated out exactly: the log-density is that of each row's
+  observed coordinates, and the statistics hold the conditional moments of the missing ones
+  given the observed ones (Ghahramani & Jordan 1994), from one small factorisation per
+  missingness pattern and component (``emkit.families._gaussian_missing``). Data without NaN
+  takes the complete-data code unchanged.
 
 Shapes of [`GaussianParams`][emkit.families.gaussian.GaussianParams] by covariance type (K
 components, D features):
@@ -45,6 +50,12 @@ from emkit.families._gaussian_kernels import (
     moment_sums,
     shifted_features,
     stacked_moment_sums,
+)
+from emkit.families._gaussian_missing import (
+    diagonal_impute,
+    diagonal_log_prob_with_stats,
+    pattern_impute,
+    pattern_log_prob_with_stats,
 )
 from emkit.registry import OPTIONAL_SETTING, register_family
 from emkit.stats import NOT_ADDITIVE
@@ -495,8 +506,20 @@ class Gaussian:
             self.covariance_type
         ]
 
+    @property
+    def handles_missing(self) -> bool:
+        """NaN entries are missing values, integrated out exactly: ``True`` (the
+        [`MissingValues`][emkit.protocols.MissingValues] capability).
+
+        Returns
+        -------
+        handles_missing : bool
+        """
+        return True
+
     def validate_data(self, X: Array) -> Array:
-        """Every real row is in the support: ``X`` is returned as it is.
+        """Every real row is in the support, NaN entries are missing values: ``X`` is returned
+        as it is.
 
         Parameters
         ----------
@@ -505,7 +528,13 @@ class Gaussian:
         Returns
         -------
         X : array of shape (n_samples, n_features)
+
+        Raises
+        ------
+        ValueError
+            If an entry is infinite (the message names its row and column).
         """
+        check_array(X, "X", allow_missing=True)
         return X
 
     def validate_params(self, params: Any, n_components: int, n_features: int) -> GaussianParams:
@@ -585,11 +614,14 @@ class Gaussian:
         """``log N(x_n | mu_k, Sigma_k)`` of every row under every component.
 
         ``-(D log 2pi)/2 + log det U_k - ||(x_n - mu_k) U_k||^2 / 2`` with ``U_k`` the Cholesky
-        factor of the precision, evaluated with a few large matrix products.
+        factor of the precision, evaluated with a few large matrix products. A row with missing
+        entries (NaN) gets the marginal density of its observed ones,
+        ``log N(x_o | mu_k,o, Sigma_k,oo)`` (0 for a row with none observed).
 
         Parameters
         ----------
         X : array of shape (n_samples, n_features)
+            NaN where missing.
         params : GaussianParams
             ``means`` (n_components, n_features), ``covariances`` shaped by the covariance type
             (see [`covariance_shape`][emkit.families.gaussian.Gaussian.covariance_shape]).
@@ -598,6 +630,10 @@ class Gaussian:
         -------
         log_prob : array of shape (n_samples, n_components)
         """
+        missing = np.isnan(X)
+        if missing.any():
+            log_prob, _ = self._observed_log_prob_with_stats(X, missing, params)
+            return log_prob
         # All components from one matrix product of the chunk's features (see _gaussian_kernels).
         kernel = self._kernel(params, X.dtype)
         return kernel.log_prob(X, kernel.features(X))
@@ -622,7 +658,18 @@ class Gaussian:
         -------
         stats : GaussianStats
             Shapes in [`GaussianStats`][emkit.families.gaussian.GaussianStats].
+
+        Raises
+        ------
+        ValueError
+            If ``X`` holds NaN: filling missing entries in needs the parameters
+            ([`log_prob_with_stats`][emkit.families.gaussian.Gaussian.log_prob_with_stats]).
         """
+        if np.isnan(X).any():
+            raise ValueError(
+                "Gaussian.expected_stats cannot fill in missing values (NaN) without the "
+                "parameters; use log_prob_with_stats, whose statistics do"
+            )
         # Moments around the mean of the centers, rounded to X's dtype so that the shift is
         # exact in the data's precision; one product resp^T @ features per chunk.
         kind = self.covariance_type
@@ -643,9 +690,23 @@ class Gaussian:
         """``log_prob`` of a chunk, and a function of its responsibilities giving the
         statistics, both from the same chunk features (the fused E-step of a mixture).
 
+        With missing entries (NaN) the log-density is that of each row's observed entries, and
+        the statistics are the expected ones given them (Ghahramani & Jordan 1994): for row n
+        and component k the conditional mean ``x_hat_nk = E[x_n | x_n,o, z = k]`` (missing
+        coordinates ``mu_m + Sigma_mo Sigma_oo^-1 (x_o - mu_o)``) stands in for ``x_n``, and the
+        conditional covariance ``C_nk = Sigma_mm - Sigma_mo Sigma_oo^-1 Sigma_om`` (in the
+        missing block) is added to the second moments:
+        ``sum_n r_nk [(x_hat_nk - c_k)(x_hat_nk - c_k)^T + C_nk]`` (tied: summed over k; diag:
+        its diagonal; spherical: its trace). A row with nothing observed has log-density 0,
+        ``x_hat = mu_k`` and ``C = Sigma_k``. Rows are grouped by missingness pattern, so the
+        cost is one small factorisation per pattern and component (tied: per pattern);
+        diagonal and spherical covariances need none (``x_hat_m = mu_m``,
+        ``C = diag(var_m)``). Without NaN the complete-data code runs unchanged.
+
         Parameters
         ----------
         X : array of shape (n_samples, n_features)
+            NaN where missing.
         params : GaussianParams
             ``means`` (n_components, n_features), ``covariances`` shaped by the covariance type
             (see [`covariance_shape`][emkit.families.gaussian.Gaussian.covariance_shape]).
@@ -660,6 +721,15 @@ class Gaussian:
             ``stats_of(resp)``, with ``resp`` of shape (n_samples, n_components), returns the
             [`GaussianStats`][emkit.families.gaussian.GaussianStats] of the same rows.
         """
+        missing = np.isnan(X)
+        if missing.any():
+            log_prob, moments_of = self._observed_log_prob_with_stats(X, missing, params)
+
+            def observed_stats_of(resp: Array) -> GaussianStats:
+                ref, sum_x, sum_xx = moments_of(resp)
+                return GaussianStats(center=ref, sum_x=sum_x, sum_xx=sum_xx)
+
+            return log_prob, None, observed_stats_of
         kernel = self._kernel(params, X.dtype)
         F = kernel.features(X)
 
@@ -668,6 +738,69 @@ class Gaussian:
             return GaussianStats(center=ref, sum_x=sum_x, sum_xx=sum_xx)
 
         return kernel.log_prob(X, F), None, stats_of
+
+    def _observed_log_prob_with_stats(
+        self, X: Array, missing: Array, params: GaussianParams
+    ) -> tuple[Array, Callable[[Array], tuple[Array, Array, Array]]]:
+        # The statistics are taken around the reference point of the complete-data kernel for
+        # the same parameters, so that chunks with and without NaN of one pass add up.
+        kernel = self._kernel(params, X.dtype)
+        if self.covariance_type in ("diag", "spherical"):
+            return diagonal_log_prob_with_stats(
+                X, missing, params.means, params.covariances, kernel
+            )
+        n_components, n_features = params.means.shape
+        return pattern_log_prob_with_stats(
+            X,
+            missing,
+            params.means,
+            params.precisions_cholesky,
+            kernel,
+            budget=self._missing_budget(n_components, n_features),
+            owner=params,
+        )
+
+    def _missing_budget(self, n_components: int, n_features: int) -> int:
+        # The missing-value path forms none of the complete-data features: its temporaries
+        # may take their room (numbers per row), so bytes_per_row holds for both paths.
+        return feature_columns(self.covariance_type, n_features, n_components) + n_features
+
+    def impute(self, X: Array, resp: Array, params: GaussianParams) -> Array:
+        """``X`` with each missing entry replaced by ``sum_k resp[n, k] E[x_m | x_o, z = k]``.
+
+        ``E[x_m | x_o, z = k] = mu_k,m + Sigma_k,mo Sigma_k,oo^-1 (x_o - mu_k,o)`` (``mu_k,m``
+        for diagonal and spherical covariance; ``mu_k`` for a row with nothing observed), the
+        [`FamilyImputing`][emkit.protocols.FamilyImputing] capability.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            NaN where missing.
+        resp : array of shape (n_samples, n_components)
+            ``p(z_n = k | x_n,o)``, rows summing to 1.
+        params : GaussianParams
+            ``means`` (n_components, n_features), ``covariances`` shaped by the covariance type
+            (see [`covariance_shape`][emkit.families.gaussian.Gaussian.covariance_shape]).
+
+        Returns
+        -------
+        X_imputed : array of shape (n_samples, n_features)
+            A new array of X's dtype; observed entries unchanged.
+        """
+        missing = np.isnan(X)
+        if not missing.any():
+            return np.array(X, copy=True)
+        if self.covariance_type in ("diag", "spherical"):
+            return diagonal_impute(X, missing, resp, params.means)
+        return pattern_impute(
+            X,
+            missing,
+            resp,
+            params.means,
+            params.precisions_cholesky,
+            budget=self._missing_budget(*params.means.shape),
+            owner=params,
+        )
 
     def bytes_per_row(self, n_components: int, n_features: int, itemsize: int) -> int:
         """Bytes of the per-row temporaries of one chunk (for automatic chunk sizes).
