@@ -43,6 +43,10 @@ BLANK_ATOL = 0.01
 # cells of 200 draws: its standard error is about 0.003).
 MCAR_DRAWS = 200
 MCAR_SHARE_ATOL = 0.02
+# Draws of the mixed table besides the page's own (0) on which BIC must choose more than two
+# components with a diagonal Gaussian block and exactly the two groups with a full one.
+OTHER_TABLE_SEEDS = (1, 2, 3)
+N_GROUPS = 2
 # Survey seeds besides the page's own (0) on which BIC must pick the true number of classes.
 OTHER_SURVEY_SEEDS = (1, 2)
 
@@ -66,6 +70,12 @@ def faithful() -> ModuleType:
 @pytest.fixture(scope="module")
 def lca() -> ModuleType:
     return _load("survey_lca")
+
+
+@pytest.fixture(scope="module")
+def mixed() -> ModuleType:
+    pytest.importorskip("pandas")
+    return _load("mixed_table")
 
 
 @pytest.fixture(scope="module")
@@ -172,3 +182,32 @@ def test_bic_picks_the_true_number_of_classes(lca: ModuleType, seed: int) -> Non
     answers, _, _ = lca.survey(seed=seed)
     bic = [lca.fit_classes(answers, k).bic(answers) for k in range(1, 6)]
     assert int(np.argmin(bic)) + 1 == len(lca.CLASSES)
+
+
+# -- the mixed table -----------------------------------------------------------------------------
+def test_mixed_table_has_the_documented_dtypes_and_blanks(mixed: ModuleType) -> None:
+    table, group = mixed.patients()
+    assert {column: str(dtype) for column, dtype in table.dtypes.items()} == {
+        "height_cm": "float64",
+        "weight_kg": "float64",
+        "smoker": "boolean",
+        "visits": "Int64",
+        "region": "category",
+    }
+    blanks = table.isna().to_numpy()
+    assert blanks.mean() == pytest.approx(0.1, abs=BLANK_ATOL)
+    assert not blanks.all(axis=1).any()
+    assert set(np.unique(group)) == set(range(N_GROUPS))
+
+
+@pytest.mark.parametrize("seed", OTHER_TABLE_SEEDS)
+def test_local_dependence_inflates_k_and_a_full_block_removes_it(
+    mixed: ModuleType, seed: int
+) -> None:
+    table, _ = mixed.patients(seed=seed)
+    chosen = []
+    for spec in (None, mixed.FULL_BLOCK):
+        bic = {k: fit.bic(table) for k, fit in mixed.fits_by_k(table, spec).items()}
+        chosen.append(min(bic, key=bic.__getitem__))
+    assert chosen[0] > N_GROUPS
+    assert chosen[1] == N_GROUPS
