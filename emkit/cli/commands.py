@@ -24,21 +24,27 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 
 from emkit import io as model_io
 from emkit._backend import Array
 from emkit.cli.data import by_chunks, data_for
 from emkit.cli.errors import CliError, one_line
-from emkit.cli.families import FamilySetting, make_family
+from emkit.cli.families import FamilySetting, column_families, make_family
 from emkit.cli.levels import (
     fit_levels,
+    fit_mixed,
     is_categorical,
     levels_estimator,
+    mixed_estimator,
     predict_levels,
+    predict_mixed,
     read_levels,
     sample_levels,
+    sample_mixed,
     score_levels,
+    score_mixed,
 )
 from emkit.cli.options import parse_components, parse_covariance_list
 from emkit.cli.output import (
@@ -65,7 +71,14 @@ from emkit.em import FitResult, fit
 from emkit.estimators.regression import RegressionMixture
 from emkit.hmm.model import HiddenMarkovModel
 from emkit.mixture import FiniteMixture
-from emkit.protocols import Clustering, LatentVariableModel, RowBlocks, Sampling, Scoring
+from emkit.protocols import (
+    Clustering,
+    LatentVariableModel,
+    MissingValues,
+    RowBlocks,
+    Sampling,
+    Scoring,
+)
 from emkit.regression import RegressionMixture as RegressionModel
 from emkit.selection import select
 from emkit.tables import DataFileError, Table, default_names, parse_table, read_data
@@ -80,6 +93,7 @@ __all__ = [
     "load_model",
     "model_data",
     "n_latent",
+    "saved_model",
 ]
 
 
@@ -142,11 +156,22 @@ def cmd_fit(args: argparse.Namespace) -> int:
                     f"{option} {value!r} applies to --model hmm; a mixture treats rows as "
                     "independent"
                 )
+    spec = column_families(args.family)
+    if spec is not None:
+        if hmm:
+            raise CliError(
+                f"--family {args.family} (a family per column) applies to a mixture, not to "
+                "--model hmm"
+            )
+        return fit_mixed(args, k, spec, family_settings(args))
     settings = family_settings(args)
     if args.covariance is not None:
         settings.insert(
             0, FamilySetting("covariance_type", args.covariance, "--covariance", args.covariance)
         )
+    marginalise = args.missing == "marginalise"
+    if marginalise and (args.sequence_column is not None or args.lengths is not None):
+        raise CliError(_SEQUENCES_WITH_MISSING)
     levels = not hmm and is_categorical(args.family)
     family_error: CliError | None = None
     try:
@@ -172,9 +197,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
     check_plot_target(args.plot)
     if numeric is not None:
         # A file of numbers for --family categorical: the numeric reader on the text read once.
-        table, lengths = parse_table(*numeric), None
+        table, lengths = parse_table(*numeric, missing=marginalise), None
         if args.binarize is not None:
             table = table.binarized(args.binarize)
+    elif marginalise:
+        table, lengths = read_data(args.data, threshold=args.binarize, missing=True), None
     else:
         table, lengths = read_sequences(
             args.data,
@@ -183,7 +210,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
             lengths_file=args.lengths,
         )
     model: FiniteMixture[Any, Any] | HiddenMarkovModel[Any, Any]
-    model = HiddenMarkovModel(family, k) if hmm else FiniteMixture(family, k)
+    if hmm:
+        model = HiddenMarkovModel(family, k, missing=args.missing)
+    else:
+        model = FiniteMixture(family, k, missing=args.missing)
     table = data_for(model, table, f"--family {args.family}", may_binarize=args.binarize is None)
     progress = Progress(sys.stderr, args.n_init)
     start = time.perf_counter()
@@ -221,6 +251,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
             save_fit_plot(args.plot, result, table)
         print(f"plot saved to {args.plot}")
     return 0
+
+
+#: --missing marginalise with sequences read from the file (not available yet).
+_SEQUENCES_WITH_MISSING = (
+    "--missing marginalise cannot be combined with --sequence-column or --lengths yet; give "
+    "the sequences' rows without missing cells, or fit from Python (emkit.fit with lengths=)"
+)
 
 
 # -- a saved model -----------------------------------------------------------------------------
@@ -266,6 +303,29 @@ def _incapable(model: LatentVariableModel[Any, Any], path: str, what: str) -> Cl
     return CliError(f"the model in {path} ({type(model).__name__}) cannot {what}")
 
 
+def saved_model(
+    result: FitResult[Any], path: str, missing: str | None
+) -> LatentVariableModel[Any, Any]:
+    """The model of a saved fit, with ``--missing`` (when given) deciding what a NaN is.
+
+    Raises
+    ------
+    CliError
+        For ``--missing`` with a model that has no such setting.
+    """
+    model = result.model
+    if missing is None or getattr(model, "missing", None) == missing:
+        return model
+    settings = attrs.fields_dict(type(model)) if attrs.has(type(model)) else {}  # type: ignore[arg-type]
+    if "missing" not in settings:
+        raise CliError(
+            f"--missing {missing} applies to a mixture or a hidden Markov model; the model in "
+            f"{path} is a {type(model).__name__}"
+        )
+    evolved: LatentVariableModel[Any, Any] = attrs.evolve(model, missing=missing)  # type: ignore[misc]
+    return evolved
+
+
 def model_data(
     result: FitResult[Any],
     model_path: str,
@@ -273,10 +333,12 @@ def model_data(
     threshold: float | None,
     sequence_column: str | None = None,
     lengths_file: str | None = None,
+    missing: str | None = None,
 ) -> tuple[Table, Array | None]:
     """DATA read and checked for the model in ``model_path`` (its width and its domain), with
-    its sequences (``None``: one sequence, or rows of a mixture)."""
-    model = result.model
+    its sequences (``None``: one sequence, or rows of a mixture); ``missing`` as ``--missing``
+    (``None``: as the model was fitted)."""
+    model = saved_model(result, model_path, missing)
     # A model that reads rows as sequences unless told otherwise (an HMM); a mixture's optional
     # groups are not offered on the command line.
     sequential = isinstance(model, RowBlocks) and model.default_lengths(1) is not None
@@ -287,9 +349,14 @@ def model_data(
                     f"{option} {value!r} applies to a hidden Markov model; the "
                     f"{model_kind(model)} in {model_path} treats rows as independent"
                 )
-    table, lengths = read_sequences(
-        spec, threshold=threshold, sequence_column=sequence_column, lengths_file=lengths_file
-    )
+    if isinstance(model, MissingValues) and model.handles_missing:
+        if sequence_column is not None or lengths_file is not None:
+            raise CliError(_SEQUENCES_WITH_MISSING)
+        table, lengths = read_data(spec, threshold=threshold, missing=True), None
+    else:
+        table, lengths = read_sequences(
+            spec, threshold=threshold, sequence_column=sequence_column, lengths_file=lengths_file
+        )
     if table.data.shape[1] != result.n_features:
         hint = (
             " (is one of them a column of sequence ids? name it with --sequence-column)"
@@ -316,14 +383,23 @@ def cmd_predict(args: argparse.Namespace) -> int:
     categorical = levels_estimator(result.model, args.model)
     if categorical is not None:
         return predict_levels(args, categorical)
-    model, params = result.model, result.params
+    mixed = mixed_estimator(result.model, args.model)
+    if mixed is not None:
+        return predict_mixed(args, mixed)
+    model, params = saved_model(result, args.model, args.missing), result.params
     if isinstance(model, HiddenMarkovModel):
         return _predict_hmm(args, result, model)
     if not isinstance(model, Clustering):
         raise _incapable(model, args.model, "predict components")
     check_writable(args.output, "--output")
     table, _ = model_data(
-        result, args.model, args.data, args.binarize, args.sequence_column, args.lengths
+        result,
+        args.model,
+        args.data,
+        args.binarize,
+        args.sequence_column,
+        args.lengths,
+        args.missing,
     )
     with output_stream(args.output, "--output") as stream:
         if args.proba:
@@ -343,7 +419,13 @@ def _predict_hmm(
     params = result.params
     check_writable(args.output, "--output")
     table, lengths = model_data(
-        result, args.model, args.data, args.binarize, args.sequence_column, args.lengths
+        result,
+        args.model,
+        args.data,
+        args.binarize,
+        args.sequence_column,
+        args.lengths,
+        args.missing,
     )
     with output_stream(args.output, "--output") as stream:
         if args.proba:
@@ -369,13 +451,22 @@ def cmd_score(args: argparse.Namespace) -> int:
     categorical = levels_estimator(result.model, args.model)
     if categorical is not None:
         return score_levels(args, categorical)
-    model, params = result.model, result.params
+    mixed = mixed_estimator(result.model, args.model)
+    if mixed is not None:
+        return score_mixed(args, mixed)
+    model, params = saved_model(result, args.model, args.missing), result.params
     if isinstance(model, HiddenMarkovModel):
         return _score_hmm(args, result, model)
     if not isinstance(model, Scoring):
         raise _incapable(model, args.model, "score data")
     table, _ = model_data(
-        result, args.model, args.data, args.binarize, args.sequence_column, args.lengths
+        result,
+        args.model,
+        args.data,
+        args.binarize,
+        args.sequence_column,
+        args.lengths,
+        args.missing,
     )
     total = 0.0
     for per_row in by_chunks(model, table.data, lambda X: model.score_samples(X, params)):
@@ -393,7 +484,13 @@ def _score_hmm(
     """``emkit score`` of an HMM: the forward pass over whole sequences, summed."""
     params = result.params
     table, lengths = model_data(
-        result, args.model, args.data, args.binarize, args.sequence_column, args.lengths
+        result,
+        args.model,
+        args.data,
+        args.binarize,
+        args.sequence_column,
+        args.lengths,
+        args.missing,
     )
     total = 0.0
     n_sequences = 0
@@ -419,6 +516,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     categorical = levels_estimator(result.model, args.model)
     if categorical is not None:
         return sample_levels(args, categorical)
+    mixed = mixed_estimator(result.model, args.model)
+    if mixed is not None:
+        return sample_mixed(args, mixed)
     model = result.model
     label = "state" if isinstance(model, HiddenMarkovModel) else "component"
     if not isinstance(model, Sampling):
@@ -440,6 +540,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_select(args: argparse.Namespace) -> int:
     """``emkit select``: compare numbers of components (and covariance types) by a criterion."""
     ks = parse_components(args.components)
+    if column_families(args.family) is not None:
+        raise CliError(
+            f"--family {args.family} (a family per column) applies to 'emkit fit'; select "
+            "compares mixtures of one family"
+        )
     settings = family_settings(args)
     kinds = None if args.covariance is None else parse_covariance_list(args.covariance)
     families = [
@@ -450,9 +555,10 @@ def cmd_select(args: argparse.Namespace) -> int:
         for kind in kinds or ()
     ] or [make_family(args.family, settings)]
     check_plot_target(args.plot)
-    table = read_data(args.data, threshold=args.binarize)
+    marginalise = args.missing == "marginalise"
+    table = read_data(args.data, threshold=args.binarize, missing=marginalise)
     table = data_for(
-        FiniteMixture(families[0], 1),
+        FiniteMixture(families[0], 1, missing=args.missing),
         table,
         f"--family {args.family}",
         may_binarize=args.binarize is None,
@@ -485,6 +591,7 @@ def cmd_select(args: argparse.Namespace) -> int:
         on_candidate=candidate,
         skip_failures=True,
         grow=args.grow,
+        missing=args.missing,
         n_init=args.n_init,
         max_iter=args.max_iter,
         tol=args.tol,

@@ -10,6 +10,12 @@ own converters and validators check the values and word the errors:
   families that have those settings, such as the Gaussian);
 * ``--family-option KEY=VALUE`` sets any other (``VALUE`` is read as a number, ``true``/``false``,
   ``none``, or else a string).
+
+A table of mixed columns takes a family per column instead
+([`ColumnFamilies`][emkit.cli.families.ColumnFamilies]): ``--family auto`` chooses each
+column's family from its cells, ``--family height=gaussian,smoker=bernoulli`` names them
+(every column, unless the list also holds ``auto``), and the command fits a
+[`MixedMixture`][emkit.estimators.mixed.MixedMixture].
 """
 
 from __future__ import annotations
@@ -23,9 +29,13 @@ import attrs
 
 from emkit import registry
 from emkit.cli.errors import CliError, exception_text, one_line
+from emkit.estimators.mixed import FAMILY_NAMES
 
 __all__ = [
+    "AUTO",
+    "ColumnFamilies",
     "FamilySetting",
+    "column_families",
     "family_class",
     "family_names",
     "family_option",
@@ -63,6 +73,67 @@ class FamilySetting:
         return f"{self.flag} {self.text!r}"
 
 
+#: The word of ``--family`` that chooses the family of every column from its cells.
+AUTO = "auto"
+
+
+@attrs.frozen
+class ColumnFamilies:
+    """``--family auto`` or ``--family COL=FAMILY,...``: a family per column of a mixed table.
+
+    Attributes
+    ----------
+    auto : bool
+        Columns not named take their family from their cells (the list holds ``auto``);
+        otherwise every column must be named.
+    given : tuple of (str, str)
+        ``(column, family)`` in the order typed: a column by header name or 0-based index, a
+        family of [`FAMILY_NAMES`][emkit.estimators.mixed.FAMILY_NAMES].
+    text : str
+        What the user typed, for messages.
+    """
+
+    auto: bool
+    given: tuple[tuple[str, str], ...]
+    text: str
+
+
+def column_families(text: str) -> ColumnFamilies | None:
+    """The per-column families of ``--family TEXT``, or None when TEXT is one family's name.
+
+    Raises
+    ------
+    CliError
+        For an item that is neither ``auto`` nor ``COLUMN=FAMILY``, an unknown family, or a
+        column named twice.
+    """
+    items = [item.strip() for item in text.split(",")]
+    if not any(item.lower() == AUTO or "=" in item for item in items):
+        return None
+    auto = False
+    given: list[tuple[str, str]] = []
+    for item in items:
+        if item.lower() == AUTO:
+            auto = True
+            continue
+        column, equals, name = item.rpartition("=")
+        column, name = column.strip(), name.strip().lower()
+        if not equals or not column:
+            raise CliError(
+                f"bad --family {text!r}: {item!r} is neither 'auto' nor COLUMN=FAMILY (e.g. "
+                "height=gaussian)"
+            )
+        if name not in FAMILY_NAMES:
+            raise CliError(
+                f"bad --family {text!r}: {name!r} for column {column!r} is not one of "
+                f"{', '.join(FAMILY_NAMES)}"
+            )
+        if any(column == seen for seen, _ in given):
+            raise CliError(f"bad --family {text!r}: column {column!r} is named twice")
+        given.append((column, name))
+    return ColumnFamilies(auto, tuple(given), text)
+
+
 def family_names() -> tuple[str, ...]:
     """The registered families (installed plugins included), sorted."""
     try:
@@ -80,11 +151,17 @@ def family_class(name: str) -> type:
 
 
 def family_type(text: str) -> str:
-    """An argparse type: the name of a registered family, as typed."""
+    """An argparse type: the name of a registered family, or families per column
+    ([`column_families`][emkit.cli.families.column_families]), as typed."""
     try:
+        if column_families(text) is not None:
+            return text
         family_class(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(one_line(str(exc))) from None
+    except (ValueError, CliError) as exc:
+        message = one_line(str(exc))
+        if isinstance(exc, ValueError):
+            message += "; or 'auto', or COLUMN=FAMILY,... for a family per column"
+        raise argparse.ArgumentTypeError(message) from None
     return text
 
 

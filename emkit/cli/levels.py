@@ -13,6 +13,16 @@ mixture of integer codes, ``--family-option n_levels=L``).
 or from Python) map DATA's cells through the saved levels, finding the columns by header name
 when the file has a header; a level the model never saw is one error naming the line, the
 column and the value.
+
+Mixed tables: ``emkit fit table.csv --family auto`` (or ``--family COL=FAMILY,...``) chooses a
+family per column, prints the choice, and fits a
+[`MixedMixture`][emkit.estimators.mixed.MixedMixture] to the cells (see
+[`AUTO_RULE`][emkit.cli.levels.AUTO_RULE] and [`cells_family`][emkit.cli.levels.cells_family]);
+``predict``, ``score`` and ``sample`` of the saved estimator read DATA's cells through its
+columns' families and levels.
+
+Missing cells (empty, ``NA``, ``NaN``) are errors naming their line and column, unless
+``--missing marginalise`` makes them values missing at random, integrated out by the model.
 """
 
 from __future__ import annotations
@@ -20,6 +30,8 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import re
+import textwrap
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -29,7 +41,7 @@ import numpy as np
 from emkit import io as model_io
 from emkit._backend import Array
 from emkit.cli.errors import CliError, exception_text
-from emkit.cli.families import FamilySetting, family_class, make_family
+from emkit.cli.families import ColumnFamilies, FamilySetting, family_class, make_family
 from emkit.cli.output import (
     CSV_DIGITS,
     check_writable,
@@ -40,24 +52,52 @@ from emkit.cli.output import (
     write_csv_header,
 )
 from emkit.estimators.categorical import CategoricalMixture
+from emkit.estimators.mixed import MixedMixture, text_family
 from emkit.families import Categorical
+from emkit.families.product import Product
 from emkit.mixture import FiniteMixture
 from emkit.protocols import LatentVariableModel
-from emkit.tables import TextTable, default_names, parse_cells, read_text
+from emkit.tables import (
+    MISSING_MARKERS,
+    TextTable,
+    default_names,
+    parse_cells,
+    read_data,
+    read_text,
+)
 
 __all__ = [
+    "AUTO_RULE",
+    "cells_family",
     "fit_levels",
+    "fit_mixed",
     "format_levels_summary",
+    "format_mixed_summary",
     "is_categorical",
     "levels_estimator",
+    "mixed_estimator",
     "predict_levels",
+    "predict_mixed",
     "read_levels",
     "sample_levels",
+    "sample_mixed",
     "score_levels",
+    "score_mixed",
 ]
+
+AUTO_RULE = (
+    "numbers with a decimal point or an exponent gaussian; only 0 and 1, or only true and "
+    "false, bernoulli; other whole numbers >= 0 poisson (whole numbers with a negative one "
+    "gaussian); any other text categorical; missing cells do not count"
+)
+"""How ``--family auto`` chooses a column's family from its cells
+([`cells_family`][emkit.cli.levels.cells_family])."""
 
 #: Classes shown side by side in the ``fit`` summary; more are cut with "...".
 SUMMARY_MAX_CLASSES = 8
+
+#: Characters per line of the explanations in a summary.
+SUMMARY_WIDTH = 96
 
 
 class _Named:
@@ -108,31 +148,66 @@ def _as_number(cell: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _is_missing(cell: str) -> bool:
+    return cell.lower() in MISSING_MARKERS
+
+
 def _typed_column(column: Array) -> Array:
-    """A column of cells as its levels (object array): integers when every cell is one, finite
-    numbers when every cell is one, else the strings. Only the distinct cells are converted."""
+    """A column of cells as its levels (object array): integers when every observed cell is
+    one, finite numbers when every observed cell is one, else the strings; a missing cell is
+    None. Only the distinct cells are converted."""
     distinct, inverse = np.unique(column, return_inverse=True)
     cells = distinct.tolist()
-    for convert in (_as_int, _as_number):
-        values = [convert(cell) for cell in cells]
-        if all(v is not None for v in values):
+    observed = [cell for cell in cells if not _is_missing(cell)]
+    convert: Any = str
+    for candidate in (_as_int, _as_number):
+        if all(candidate(cell) is not None for cell in observed):
+            convert = candidate
             break
-    else:
-        values = cells
-    typed = np.empty(len(values), dtype=object)
-    typed[:] = values
+    typed = np.empty(len(cells), dtype=object)
+    typed[:] = [None if _is_missing(cell) else convert(cell) for cell in cells]
     return np.asarray(typed[inverse.reshape(-1)])
+
+
+def _missing_cells(cells: TextTable) -> Array:
+    """Which cells are missing (empty, NA, NaN), from each column's distinct cells."""
+    mask = np.zeros(cells.cells.shape, dtype=bool)
+    for d in range(cells.cells.shape[1]):
+        distinct, inverse = np.unique(cells.cells[:, d], return_inverse=True)
+        marks = np.array([_is_missing(cell) for cell in distinct.tolist()], dtype=bool)
+        mask[:, d] = marks[inverse.reshape(-1)]
+    return mask
+
+
+def _check_missing(cells: TextTable, missing: str | None) -> int:
+    """The number of missing cells; with ``--missing error`` the first is an error naming its
+    line and column."""
+    mask = _missing_cells(cells)
+    if mask.any() and missing != "marginalise":
+        # File order: the first row holding one, then its first column.
+        row = int(np.flatnonzero(mask.any(axis=1))[0])
+        d = int(np.flatnonzero(mask[row])[0])
+        cell = str(cells.cells[row, d])
+        what = "an empty cell" if cell == "" else repr(cell)
+        raise CliError(
+            f"{cells.place(row, d)}: {what} is a missing value; pass --missing marginalise to "
+            "treat missing cells as values missing at random"
+        )
+    return int(mask.sum())
 
 
 def _check_levels(cells: TextTable) -> None:
     """Every column needs two levels: a constant column is refused with its name."""
     for d in range(cells.cells.shape[1]):
-        distinct = np.unique(cells.cells[:, d])
+        distinct = np.unique(
+            [cell for cell in np.unique(cells.cells[:, d]).tolist() if not _is_missing(cell)]
+        )
         if distinct.shape[0] < 2:
             name = f" ({cells.names[d]!r})" if cells.header else ""
+            level = repr(str(distinct[0])) if distinct.shape[0] else "no level"
             raise CliError(
-                f"{cells.source}, column {d + 1}{name}: the single level {str(distinct[0])!r} "
-                "in every row; a categorical column needs at least 2 levels (drop it)"
+                f"{cells.source}, column {d + 1}{name}: the single level {level} in every row; "
+                "a categorical column needs at least 2 levels (drop it)"
             )
 
 
@@ -168,10 +243,10 @@ def _levels_text(levels: Array, limit: int = 10) -> str:
     return ", ".join(shown) + more
 
 
-def _saved_columns(cells: TextTable, estimator: CategoricalMixture, model_path: str) -> list[int]:
+def _saved_columns(cells: TextTable, estimator: Any, model_path: str) -> list[int]:
     """The file's column of each of the model's features: by header name where both have
     names, else by position."""
-    n_features = len(estimator.categories_)
+    n_features = int(estimator.n_features_in_)
     fitted = getattr(estimator, "feature_names_in_", None)
     if cells.header and fitted is not None:
         names = [str(name) for name in fitted]
@@ -192,15 +267,16 @@ def _saved_columns(cells: TextTable, estimator: CategoricalMixture, model_path: 
 
 
 def _saved_values(cells: TextTable, estimator: CategoricalMixture, model_path: str) -> Any:
-    """DATA's cells as the saved levels, in the model's column order.
+    """DATA's cells as the saved levels, in the model's column order (a missing cell None,
+    when the estimator marginalises missing values).
 
     Raises
     ------
     CliError
-        For a missing column, a missing cell or a level the model never saw (line, column,
-        value).
+        For a missing column, a missing cell (unless marginalised) or a level the model never
+        saw (line, column, value).
     """
-    cells.check_missing()
+    _check_missing(cells, estimator.missing)
     columns = _saved_columns(cells, estimator, model_path)
     n = cells.cells.shape[0]
     values = np.empty((n, len(columns)), dtype=object)
@@ -211,6 +287,9 @@ def _saved_values(cells: TextTable, estimator: CategoricalMixture, model_path: s
         known = set(levels.tolist())
         converted = np.empty(distinct.shape[0], dtype=object)
         for i, cell in enumerate(distinct.tolist()):
+            if _is_missing(cell):
+                converted[i] = None
+                continue
             value = _saved_level(cell, levels)
             if value is None or value not in known:
                 row = int(np.argmax(column == cell))
@@ -266,7 +345,7 @@ def fit_levels(
             )
     pseudo_count = _pseudo_count(args.family, settings)
     check_writable(args.output, "--output")
-    cells.check_missing()
+    _check_missing(cells, args.missing)
     _check_levels(cells)
     estimator = CategoricalMixture(
         k,
@@ -276,6 +355,7 @@ def fit_levels(
         max_iter=args.max_iter,
         tol=args.tol,
         random_state=args.seed,
+        missing=args.missing,
     )
     start = time.perf_counter()
     try:
@@ -373,6 +453,8 @@ def _refuse_options(args: argparse.Namespace) -> None:
 
 def _saved_data(args: argparse.Namespace, estimator: CategoricalMixture) -> Any:
     _refuse_options(args)
+    if args.missing is not None:
+        estimator.set_params(missing=args.missing)
     raw = read_text(args.data)
     if raw is None:
         raise CliError(
@@ -424,4 +506,379 @@ def sample_levels(args: argparse.Namespace, estimator: CategoricalMixture) -> in
         writer = csv.writer(stream, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows.tolist())
+    return 0
+
+
+# -- mixed tables: a family per column -----------------------------------------------------------
+def cells_family(cells: Array, where: str) -> str:
+    """The family ``--family auto`` gives a column of text cells
+    ([`AUTO_RULE`][emkit.cli.levels.AUTO_RULE];
+    [`text_family`][emkit.estimators.mixed.text_family] on its distinct observed cells).
+
+    Missing cells (empty, ``NA``, ``NaN``) do not count.
+
+    Parameters
+    ----------
+    cells : str array of shape (n_samples,)
+        One column of the file.
+    where : str
+        The column in words, for the message.
+
+    Returns
+    -------
+    str
+        One of ``gaussian``, ``bernoulli``, ``poisson``, ``categorical``.
+
+    Raises
+    ------
+    CliError
+        If every cell of the column is missing.
+    """
+    observed = [cell for cell in np.unique(cells).tolist() if not _is_missing(cell)]
+    if not observed:
+        raise CliError(f"{where}: every cell is missing; drop the column")
+    return text_family(observed)
+
+
+def _number_cell(cell: str) -> Any:
+    """A cell of a numeric column as a number (``true``/``false`` as 1/0), None when missing,
+    else the text itself (refused by the caller)."""
+    if _is_missing(cell):
+        return None
+    if cell.lower() in ("true", "false"):
+        return int(cell.lower() == "true")
+    value = _as_int(cell)
+    if value is not None:
+        return value
+    number = _as_number(cell)
+    return cell if number is None else number
+
+
+def _mixed_values(cells: TextTable, families: Sequence[str]) -> Array:
+    """The file's cells as the values of their columns' families (object array): levels for
+    categorical columns, numbers for the others, None where a cell is missing.
+
+    Raises
+    ------
+    CliError
+        For text in a column of numbers, naming its line, column and family.
+    """
+    n, width = cells.cells.shape
+    values = np.empty((n, width), dtype=object)
+    for d, family in enumerate(families):
+        column = cells.cells[:, d]
+        if family == "categorical":
+            values[:, d] = _typed_column(column)
+            continue
+        distinct, inverse = np.unique(column, return_inverse=True)
+        converted = np.empty(distinct.shape[0], dtype=object)
+        converted[:] = [_number_cell(cell) for cell in distinct.tolist()]
+        text = [i for i, value in enumerate(converted.tolist()) if isinstance(value, str)]
+        if text:
+            row = min(int(np.argmax(column == distinct[i])) for i in text)
+            raise CliError(
+                f"{cells.place(row, d)}: {str(column[row])!r} is not a number, but the column "
+                f"is {family} (name it categorical in --family)"
+            )
+        values[:, d] = converted[inverse.reshape(-1)]
+    return values
+
+
+def _mixed_cells(spec: str, missing: str | None) -> TextTable:
+    """DATA as text cells: a delimited file's own, or the numbers of a ``.npy`` file or a
+    bundled dataset written as text (whole numbers without a decimal point)."""
+    raw = read_text(spec)
+    if raw is not None:
+        return parse_cells(raw[0], raw[1], check_missing=False)
+    table = read_data(spec, missing=missing == "marginalise")
+    data = np.asarray(table.data, dtype=np.float64)
+    cells = np.char.mod("%.17g", data).astype(str)
+    lines = np.arange(1, data.shape[0] + 1) if table.lines is None else np.asarray(table.lines)
+    return TextTable(cells, tuple(table.names), table.source, lines, True)
+
+
+def _column_index(cells: TextTable, column: str) -> int:
+    """A column of ``--family COL=FAMILY`` by header name, else by 0-based index."""
+    if column in cells.names:
+        return cells.names.index(column)
+    index = _as_int(column)
+    if index is not None and 0 <= index < len(cells.names):
+        return index
+    raise CliError(
+        f"--family names the column {column!r}, which {cells.source} does not have (its "
+        f"columns: {', '.join(cells.names)}; or a 0-based index below {len(cells.names)})"
+    )
+
+
+def _choose_families(cells: TextTable, spec: ColumnFamilies) -> list[tuple[str, bool]]:
+    """Every column's family and whether ``auto`` chose it."""
+    given: dict[int, str] = {}
+    for column, family in spec.given:
+        index = _column_index(cells, column)
+        if index in given:
+            raise CliError(
+                f"bad --family {spec.text!r}: column {cells.names[index]!r} is named twice"
+            )
+        given[index] = family
+    unnamed = [name for d, name in enumerate(cells.names) if d not in given]
+    if unnamed and not spec.auto:
+        raise CliError(
+            f"--family {spec.text!r} names no family for column(s) {', '.join(unnamed)}; name "
+            "them, or add 'auto' to the list to choose theirs from their cells"
+        )
+    return [
+        (given[d], False)
+        if d in given
+        else (cells_family(cells.cells[:, d], cells.place(0, d)), True)
+        for d in range(len(cells.names))
+    ]
+
+
+def _mixed_settings(args: argparse.Namespace, settings: Sequence[FamilySetting]) -> dict[str, Any]:
+    """The MixedMixture settings of ``--covariance``, ``--reg-covar`` and
+    ``--family-option pseudo_count=...``."""
+    values: dict[str, Any] = {"covariance_type": args.covariance or "diag"}
+    for setting in settings:
+        if setting.key not in ("reg_covar", "pseudo_count"):
+            raise CliError(
+                f"{setting.option}: a mixed table takes --covariance, --reg-covar and "
+                "--family-option pseudo_count=X (of its Bernoulli and categorical columns)"
+            )
+        if setting.key in values:
+            raise CliError(f"`{setting.key}` is set twice")
+        values[setting.key] = setting.value
+    return values
+
+
+def fit_mixed(
+    args: argparse.Namespace, k: int, spec: ColumnFamilies, settings: Sequence[FamilySetting]
+) -> int:
+    """``emkit fit DATA --family auto`` (or ``COL=FAMILY,...``): choose and print every
+    column's family, fit a [`MixedMixture`][emkit.estimators.mixed.MixedMixture], print its
+    summary, save the estimator (its columns and levels included)."""
+    for option, value in (
+        ("--binarize", args.binarize),
+        ("--plot", args.plot),
+        ("--sequence-column", args.sequence_column),
+        ("--lengths", args.lengths),
+    ):
+        if value is not None:
+            raise CliError(f"{option} does not apply to a mixed table (--family {spec.text})")
+    options = _mixed_settings(args, settings)
+    check_writable(args.output, "--output")
+    cells = _mixed_cells(args.data, args.missing)
+    n_missing = _check_missing(cells, args.missing)
+    chosen = _choose_families(cells, spec)
+    families = [family for family, _ in chosen]
+    values = _mixed_values(cells, families)
+    estimator = MixedMixture(
+        k,
+        column_families=dict(enumerate(families)),
+        n_init=args.n_init,
+        init_params=args.init or "kmeans",
+        max_iter=args.max_iter,
+        tol=args.tol,
+        random_state=args.seed,
+        missing=args.missing,
+        **options,
+    )
+    start = time.perf_counter()
+    try:
+        estimator.fit(_Named(values, cells.names))
+    except (TypeError, ValueError) as exc:
+        raise CliError(_in_file(exc, cells)) from None
+    seconds = time.perf_counter() - start
+    print(
+        format_mixed_summary(
+            estimator, cells, chosen, n_missing, seconds, tol=args.tol, n_init=args.n_init
+        )
+    )
+    if args.output is not None:
+        model_io.save(estimator, args.output)
+        print(f"model saved to {args.output}")
+    return 0
+
+
+#: Where an estimator's message places a value: a row of its table.
+_AT_ROW = re.compile(r"at row (\d+)")
+
+
+def _in_file(exc: BaseException, cells: TextTable) -> str:
+    """An estimator's message about ``at row R`` of its table, naming the file's line."""
+    message = exception_text(exc).replace("`X` ", "", 1)
+
+    def line(match: re.Match[str]) -> str:
+        return f"on line {cells.lines[int(match.group(1))]}"
+
+    return f"{cells.source}: {_AT_ROW.sub(line, message, count=1)}"
+
+
+def format_mixed_summary(
+    estimator: MixedMixture,
+    cells: TextTable,
+    chosen: Sequence[tuple[str, bool]],
+    n_missing: int,
+    seconds: float,
+    *,
+    tol: float,
+    n_init: int,
+) -> str:
+    """The summary printed by ``emkit fit`` for a mixed table.
+
+    The data, every column's family and whether ``auto`` chose it (with the rule), the
+    estimator's own [`summary`][emkit.estimators.mixed.MixedMixture.summary] (weights and every
+    column in every component), then the closing lines of every fit summary.
+
+    Parameters
+    ----------
+    estimator : MixedMixture
+        Fitted.
+    cells : TextTable
+        The data, for its name, size and column names.
+    chosen : sequence of (str, bool)
+        Every column's family and whether ``auto`` chose it.
+    n_missing : int
+        Missing cells in the data.
+    seconds : float
+        Time the fit took.
+    tol, n_init : float, int
+        The options the fit ran with.
+    """
+    result = estimator.fitted_result()
+    n, width = cells.cells.shape
+    missing = (
+        f"; {n_missing} missing cell{'s' * (n_missing != 1)}, marginalised" if n_missing else ""
+    )
+    rows = [
+        [name, family, "auto" if auto else "given"]
+        for name, (family, auto) in zip(cells.names, chosen, strict=True)
+    ]
+    rule = (
+        textwrap.wrap(f"auto: {AUTO_RULE}", width=SUMMARY_WIDTH)
+        if any(auto for _, auto in chosen)
+        else []
+    )
+    lines = [
+        f"data: {cells.source} ({n} sample{'s' * (n != 1)}, {width} column{'s' * (width != 1)}"
+        f"{missing})",
+        "",
+        "family of every column:",
+        format_table(["column", "family", "chosen"], rows),
+        *rule,
+        "",
+        estimator.summary(),
+        "",
+        *fit_lines(result, seconds, tol=tol, n_init=n_init),
+    ]
+    return "\n".join(lines)
+
+
+# -- a saved MixedMixture ---------------------------------------------------------------------
+def mixed_estimator(model: LatentVariableModel[Any, Any], path: str) -> MixedMixture | None:
+    """The [`MixedMixture`][emkit.estimators.mixed.MixedMixture] saved in ``path`` (whose fitted
+    model is ``model``), or None for any other model."""
+    if not (isinstance(model, FiniteMixture) and isinstance(model.family, Product)):
+        return None
+    loaded = model_io.load(path)
+    return loaded if isinstance(loaded, MixedMixture) else None
+
+
+def _saved_mixed_values(args: argparse.Namespace, estimator: MixedMixture) -> tuple[Any, TextTable]:
+    """DATA's cells as the saved columns' values (levels through the saved categories), in
+    the model's column order, and the cells (for messages)."""
+    _refuse_options(args)
+    if args.missing is not None:
+        estimator.set_params(missing=args.missing)
+    cells = _mixed_cells(args.data, estimator.missing)
+    _check_missing(cells, estimator.missing)
+    columns = _saved_columns(cells, estimator, args.model)
+    families = list(estimator.column_families_.values())
+    picked = TextTable(
+        cells.cells[:, columns],
+        tuple(cells.names[j] for j in columns),
+        cells.source,
+        cells.lines,
+        cells.header,
+    )
+    values = _mixed_values(picked, families)
+    for d, key in enumerate(estimator.column_families_):
+        levels = estimator.categories_.get(key)
+        if levels is None:
+            continue
+        column = picked.cells[:, d]
+        distinct, inverse = np.unique(column, return_inverse=True)
+        converted = np.empty(distinct.shape[0], dtype=object)
+        known = set(levels.tolist())
+        for i, cell in enumerate(distinct.tolist()):
+            value = None if _is_missing(cell) else _saved_level(cell, levels)
+            if not _is_missing(cell) and (value is None or value not in known):
+                row = int(np.argmax(column == cell))
+                raise CliError(
+                    f"{picked.place(row, d)}: the level {cell!r} was not seen in fit (the "
+                    f"model's levels: {_levels_text(levels)})"
+                )
+            converted[i] = value
+        values[:, d] = converted[inverse.reshape(-1)]
+    names = getattr(estimator, "feature_names_in_", None)
+    header = [str(n) for n in names] if names is not None else list(picked.names)
+    return _Named(values, header), picked
+
+
+def predict_mixed(args: argparse.Namespace, estimator: MixedMixture) -> int:
+    """``emkit predict`` of a saved mixed mixture: each row's most probable component, or with
+    ``--proba`` the posterior probabilities."""
+    check_writable(args.output, "--output")
+    X, cells = _saved_mixed_values(args, estimator)
+    try:
+        resp = estimator.predict_proba(X)
+    except ValueError as exc:
+        raise CliError(_in_file(exc, cells)) from None
+    with output_stream(args.output, "--output") as stream:
+        if args.proba:
+            write_csv_header(stream, [f"component_{c}" for c in range(resp.shape[1])])
+            write_csv(stream, resp, f"%.{CSV_DIGITS}g")
+        else:
+            write_csv(stream, np.argmax(resp, axis=1)[:, None], "%d")
+    return 0
+
+
+def score_mixed(args: argparse.Namespace, estimator: MixedMixture) -> int:
+    """``emkit score`` of a saved mixed mixture: the log-likelihood of DATA's rows."""
+    X, cells = _saved_mixed_values(args, estimator)
+    try:
+        per_row = estimator.score_samples(X)
+    except ValueError as exc:
+        raise CliError(_in_file(exc, cells)) from None
+    total = float(per_row.sum())
+    n = int(per_row.shape[0])
+    print(f"samples                    {n}")
+    print(f"mean log-likelihood        {total / n:.6f}")
+    print(f"total log-likelihood       {total:.6f}")
+    return 0
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.{CSV_DIGITS}g}"
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    return str(value)
+
+
+def sample_mixed(args: argparse.Namespace, estimator: MixedMixture) -> int:
+    """``emkit sample`` of a saved mixed mixture: rows of values (levels for categorical
+    columns, whole numbers for Bernoulli and Poisson ones) as CSV."""
+    check_writable(args.output, "--output")
+    estimator.set_params(random_state=args.seed)
+    X, labels = estimator.sample(args.n)
+    rows = np.asarray(X, dtype=object)
+    names = getattr(estimator, "feature_names_in_", None)
+    header = list(default_names(rows.shape[1]) if names is None else (str(n) for n in names))
+    if args.labels:
+        header.append("component")
+        rows = np.column_stack([rows, labels.astype(object)])
+    with output_stream(args.output, "--output") as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows([[_cell_text(v) for v in row] for row in rows.tolist()])
     return 0

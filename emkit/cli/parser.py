@@ -57,7 +57,11 @@ def _add_family_options(parser: argparse.ArgumentParser) -> None:
         default="gaussian",
         metavar="NAME",
         help=f"component distribution: a registered family, in any case ({names}; installed "
-        "plugins add theirs) (default: %(default)s)",
+        "plugins add theirs). For a table of mixed columns (emkit fit only): 'auto' chooses "
+        "each column's family from its cells (decimals gaussian; only 0/1 or true/false "
+        "bernoulli; other whole numbers >= 0 poisson; text categorical), and "
+        "COLUMN=FAMILY,... (e.g. height=gaussian,smoker=bernoulli) names them, every column "
+        "unless the list also holds 'auto' (default: %(default)s)",
     )
     parser.add_argument(
         "--family-option",
@@ -78,6 +82,17 @@ def _add_family_options(parser: argparse.ArgumentParser) -> None:
         "diagonals to keep them positive definite (default: the family's, 1e-6)",
     )
     parser.add_argument("--binarize", type=number, default=None, metavar="T", help=_BINARIZE_HELP)
+
+
+def _add_missing_option(parser: argparse.ArgumentParser, *, saved: bool) -> None:
+    default = "as the model was fitted" if saved else "error: a missing cell is an error naming it"
+    parser.add_argument(
+        "--missing",
+        choices=("error", "marginalise"),
+        default=None if saved else "error",
+        help="what an empty cell, NA or NaN in DATA is: an error, or a value missing at "
+        f"random that the model integrates out (marginalise) (default: {default})",
+    )
 
 
 def _add_fit_options(parser: argparse.ArgumentParser) -> None:
@@ -153,6 +168,7 @@ def _add_model_and_data(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="model file written by 'emkit fit --output'")
     parser.add_argument("data", metavar="DATA", help=_DATA_HELP)
     parser.add_argument("--binarize", type=number, default=None, metavar="T", help=_BINARIZE_HELP)
+    _add_missing_option(parser, saved=True)
     _add_sequence_options(parser, "for a hidden Markov model")
     _add_groups_option(parser)
 
@@ -173,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  emkit fit series.csv --model hmm --states 3 --sequence-column id -o hmm.json\n"
             "  emkit predict hmm.json series.csv --sequence-column id\n"
             "  emkit fit data.csv --model regression --target y -k 2 -o reg.json\n"
+            "  emkit fit survey.csv --family auto -k 3 --missing marginalise -o mixed.json\n"
             "  emkit predict reg.json data.csv\n"
             "  emkit predict model.json data.csv --proba\n"
             "  emkit score model.json data.csv\n"
@@ -249,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
         "diag, spherical (default: the family's, full)",
     )
     _add_family_options(p)
+    _add_missing_option(p, saved=False)
     p.add_argument(
         "--init",
         choices=start_names(),
@@ -368,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(full, tied, diag, spherical) or a comma-separated list (default: the family's, full)",
     )
     _add_family_options(p)
+    _add_missing_option(p, saved=False)
     p.add_argument(
         "--criterion",
         choices=CRITERIA,

@@ -56,7 +56,7 @@ from emkit.protocols import ExponentialFamily
 from emkit.registry import register_estimator
 from emkit.starts import model_start
 
-__all__ = ["FAMILY_NAMES", "MixedMixture", "infer_column_families"]
+__all__ = ["FAMILY_NAMES", "MixedMixture", "infer_column_families", "text_family"]
 
 FAMILY_NAMES = ("gaussian", "bernoulli", "poisson", "categorical")
 """The family names ``column_families`` takes (besides family instances)."""
@@ -80,9 +80,9 @@ class _Table:
 
     columns: list[Array]
     keys: list[Any]
+    labels: list[str]
     dtypes: list[Any]
     frame: bool
-    labels: list[str]
 
     def where(self, j: int) -> str:
         return self.labels[j]
@@ -108,15 +108,18 @@ def _table(X: Any) -> _Table:
             values = series.to_numpy() if isinstance(dtype, np.dtype) else series.to_numpy(object)
             columns.append(np.asarray(values))
             dtypes.append(dtype)
-        keys: list[Any] = (
-            names if all(isinstance(n, str) for n in names) else list(range(len(names)))
-        )
-        labels = [f"column {j} ({name!r})" for j, name in enumerate(names)]
-        return _Table(columns, keys, dtypes, True, labels)
+        return _Table(columns, *_keys_and_labels(names), dtypes, True)
+    column_names: Any = getattr(X, "columns", None)
     try:
-        # Nested lists keep each cell's own type (numpy would turn a row of a string and
-        # numbers into strings); an array keeps its dtype.
-        arr = X if isinstance(X, np.ndarray) else np.asarray(X, dtype=object)
+        if column_names is not None and hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
+            # A table with named columns that is not a DataFrame (e.g. the command line's
+            # cells): its values as objects, its names as a DataFrame's.
+            arr = np.asarray(X.to_numpy(dtype=object))
+        else:
+            # Nested lists keep each cell's own type (numpy would turn a row of a string and
+            # numbers into strings); an array keeps its dtype.
+            column_names = None
+            arr = X if isinstance(X, np.ndarray) else np.asarray(X, dtype=object)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"`X` must be a rectangular table of values; {exc}") from None
     if arr.ndim != 2:
@@ -128,13 +131,21 @@ def _table(X: Any) -> _Table:
     if arr.dtype.kind == "S":
         arr = arr.astype(str)
     width = arr.shape[1]
-    return _Table(
-        [arr[:, j] for j in range(width)],
-        list(range(width)),
-        [arr.dtype] * width,
-        False,
-        [f"column {j}" for j in range(width)],
-    )
+    if column_names is None:
+        keys: list[Any] = list(range(width))
+        labels = [f"column {j}" for j in range(width)]
+    else:
+        if len(column_names) != width:
+            raise ValueError(f"`X` names {len(column_names)} columns but has {width}")
+        keys, labels = _keys_and_labels(list(column_names))
+    return _Table([arr[:, j] for j in range(width)], keys, labels, [arr.dtype] * width, False)
+
+
+def _keys_and_labels(names: list[Any]) -> tuple[list[Any], list[str]]:
+    """Columns are keyed by their names when all are strings (scikit-learn's rule), else by
+    position; messages name both."""
+    keys = names if all(isinstance(n, str) for n in names) else list(range(len(names)))
+    return keys, [f"column {j} ({name!r})" for j, name in enumerate(names)]
 
 
 def _is_missing(value: Any) -> bool:
@@ -258,6 +269,60 @@ def infer_column_families(X: Any) -> dict[Any, str]:
             zip(table.keys, table.columns, table.dtypes, strict=True)
         )
     }
+
+
+def _whole_number(cell: str) -> int | None:
+    try:
+        return int(cell)
+    except ValueError:
+        return None
+
+
+def _finite_number(cell: str) -> float | None:
+    try:
+        value = float(cell)
+    except ValueError:
+        return None
+    return value if np.isfinite(value) else None
+
+
+def text_family(cells: Sequence[str]) -> str:
+    """The family of a column given as text cells (a CSV file's), by the text rule.
+
+    Only 0 and 1, or only ``true`` and ``false`` (any case), is ``"bernoulli"``; other whole
+    numbers (no decimal point, no exponent) are ``"poisson"`` when all are >= 0, else
+    ``"gaussian"``; numbers with a decimal point or an exponent are ``"gaussian"``; anything
+    else is ``"categorical"``. The command line's ``--family auto`` applies it to every column
+    of a file.
+
+    Parameters
+    ----------
+    cells : sequence of str
+        The column's observed cells (missing cells left out), e.g. its distinct cells.
+
+    Returns
+    -------
+    str
+        One of [`FAMILY_NAMES`][emkit.estimators.mixed.FAMILY_NAMES].
+
+    Raises
+    ------
+    ValueError
+        If ``cells`` is empty.
+    """
+    if not cells:
+        raise ValueError("`cells` must hold at least one observed cell")
+    if {cell.lower() for cell in cells} <= {"true", "false"}:
+        return "bernoulli"
+    whole = [_whole_number(cell) for cell in cells]
+    if all(value is not None for value in whole):
+        values = {value for value in whole if value is not None}
+        if values <= {0, 1}:
+            return "bernoulli"
+        return "poisson" if min(values) >= 0 else "gaussian"
+    if all(_finite_number(cell) is not None for cell in cells):
+        return "gaussian"
+    return "categorical"
 
 
 # -- the choice of every column --------------------------------------------------------------
