@@ -566,3 +566,19 @@ def test_impute_on_arrays_and_category_columns() -> None:
     assert imputed_cells.dtype == object
     assert set(imputed_cells[:, 1]) <= set(REGIONS)
     assert all(isinstance(v, float) for v in imputed_cells[:, 0])
+
+
+@needs_tuple_trees
+def test_partial_fit_keeps_the_first_batchs_columns_and_levels() -> None:
+    frame, _ = survey(1200)
+    model = MixedMixture(K, random_state=SEED)
+    for start in range(0, 1200, 300):
+        model.partial_fit(frame.iloc[start : start + 300])
+    assert model.n_iter_ == 4
+    assert model.column_families_ == infer_column_families(frame)
+    assert model.categories_["region"].tolist() == REGIONS.tolist()
+    assert np.isclose(model.weights_.sum(), 1.0)
+    unseen = frame.iloc[:5].copy()
+    unseen.loc[unseen.index[0], "region"] = "west"
+    with pytest.raises(ValueError, match="the level 'west' at row 0, which was not seen"):
+        model.partial_fit(unseen)

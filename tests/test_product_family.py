@@ -37,6 +37,8 @@ RECOVERY_SE = 5.0
 RECOVERY_BIAS_ATOL = 0.02
 #: EM's objective may fall by rounding only (relative to its size).
 MONOTONE_RTOL = 1e-12
+#: Two EM schedules at their fixed points agree to this much log-likelihood per row.
+FIXED_POINT_ATOL = 1e-3
 #: Rows with the right most probable state after the HMM fit (states far apart).
 HMM_ACCURACY = 0.95
 
@@ -467,6 +469,37 @@ def test_chunks_give_the_fit_of_one_array(mixed_data: tuple[np.ndarray, Any]) ->
     whole = emkit.fit(model, X, random_state=SEED, max_iter=10, tol=0.0)
     chunked = emkit.fit(model, X, random_state=SEED, max_iter=10, tol=0.0, chunk_size=37)
     assert_close(chunked.history, whole.history)
+
+
+@needs_tuple_trees
+@pytest.mark.filterwarnings("ignore::emkit.ConvergenceWarning")
+def test_incremental_em_moves_the_gaussian_part_and_never_decreases(
+    mixed_data: tuple[np.ndarray, Any],
+) -> None:
+    X, _ = mixed_data
+    model = FiniteMixture(MIXED, K)
+    result = emkit.fit(
+        model, X, schedule="incremental", chunk_size=50, max_iter=15, tol=0.0, random_state=SEED
+    )
+    history = np.asarray(result.history)
+    assert np.all(history[:-1] - history[1:] <= MONOTONE_RTOL * np.abs(history[:-1]))
+    batch = emkit.fit(model, X, max_iter=15, tol=0.0, random_state=SEED)
+    # Both reach a fixed point of EM from the same start: the same log-likelihood to rounding
+    # of convergence.
+    assert abs(result.log_likelihood - batch.log_likelihood) <= FIXED_POINT_ATOL * X.shape[0]
+
+
+@needs_tuple_trees
+def test_selection_grows_products_from_fewer_components(
+    mixed_data: tuple[np.ndarray, Any],
+) -> None:
+    X, _ = mixed_data
+    selection = emkit.select(X, MIXED, [1, 2, 3], n_init=1, random_state=SEED)
+    log_likelihoods = [c.result.log_likelihood for c in selection.candidates]
+    assert np.all(np.diff(log_likelihoods) >= 0.0)
+    assert [c.n_parameters for c in selection.candidates] == [
+        FiniteMixture(MIXED, k).n_parameters(N_FEATURES) for k in (1, 2, 3)
+    ]
 
 
 @needs_tuple_trees
