@@ -820,8 +820,9 @@ def _saved_mixed_values(args: argparse.Namespace, estimator: MixedMixture) -> tu
             converted[i] = value
         values[:, d] = converted[inverse.reshape(-1)]
     names = getattr(estimator, "feature_names_in_", None)
-    header = [str(n) for n in names] if names is not None else list(picked.names)
-    return _Named(values, header), picked
+    if names is None:
+        return values, picked
+    return _Named(values, [str(n) for n in names]), picked
 
 
 def predict_mixed(args: argparse.Namespace, estimator: MixedMixture) -> int:
