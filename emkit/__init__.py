@@ -24,6 +24,7 @@ from emkit.estimators import (
     CategoricalMixture,
     GaussianHMM,
     GaussianMixture,
+    MixedMixture,
     PoissonHMM,
     PoissonMixture,
     RegressionMixture,
@@ -43,6 +44,8 @@ from emkit.families import (
     GaussianParams,
     MeanParams,
     Poisson,
+    Product,
+    ProductParams,
 )
 from emkit.hmm import HiddenMarkovModel, HMMParams
 from emkit.init import INIT_METHODS, init_methods, register_init
@@ -86,12 +89,15 @@ __all__ = [
     "LikelihoodDecreaseWarning",
     "MeanParams",
     "MemmapSource",
+    "MixedMixture",
     "MixtureParams",
     "MixtureStats",
     "ModelError",
     "Poisson",
     "PoissonHMM",
     "PoissonMixture",
+    "Product",
+    "ProductParams",
     "RegressionMixture",
     "RegressionParams",
     "RegressionStats",

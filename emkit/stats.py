@@ -75,6 +75,12 @@ def leaves(tree: Any, path: str, *, derived: bool = False) -> list[tuple[str, An
     list of (str, object)
         ``(path, value)`` pairs, e.g. ``("params.components.means", array)``.
     """
+    if isinstance(tree, tuple):
+        return [
+            pair
+            for i, item in enumerate(tree)
+            for pair in leaves(item, f"{path}[{i}]", derived=derived)
+        ]
     if not attrs.has(type(tree)):
         return [(path, tree)]
     fields = attrs.fields(type(tree)) if derived else init_fields(tree)
@@ -118,19 +124,31 @@ def _is_additive(field: attrs.Attribute[Any]) -> bool:
 
 
 def _map(fn: Callable[..., Any], first: T, *rest: T, keep: Callable[..., Any] | None = None) -> T:
-    """Apply ``fn`` to matching leaves of attrs trees; non-additive leaves go through ``keep``."""
+    """Apply ``fn`` to matching leaves of attrs trees; non-additive leaves go through ``keep``.
+
+    A tuple field holds one subtree per item (a product family's parts), mapped item by item.
+    """
     if attrs.has(type(first)):
         changes = {}
         for field in init_fields(first):
             values = [getattr(obj, field.name) for obj in (first, *rest)]
-            if attrs.has(type(values[0])):
-                changes[field.name] = _map(fn, *values, keep=keep)
-            elif not _is_additive(field) or not _is_numeric(values[0]):
-                changes[field.name] = keep(*values) if keep is not None else values[0]
-            else:
-                changes[field.name] = fn(*values)
+            changes[field.name] = _map_field(fn, values, _is_additive(field), keep)
         return attrs.evolve(first, **changes)  # type: ignore[misc]
     return fn(first, *rest)  # type: ignore[no-any-return]
+
+
+def _map_field(
+    fn: Callable[..., Any], values: list[Any], additive: bool, keep: Callable[..., Any] | None
+) -> Any:
+    if isinstance(values[0], tuple):
+        return tuple(
+            _map_field(fn, list(items), additive, keep) for items in zip(*values, strict=True)
+        )
+    if attrs.has(type(values[0])):
+        return _map(fn, *values, keep=keep)
+    if not additive or not _is_numeric(values[0]):
+        return keep(*values) if keep is not None else values[0]
+    return fn(*values)
 
 
 def _is_numeric(value: Any) -> bool:
@@ -174,10 +192,13 @@ def sum_all(items: Iterable[T]) -> T:
 def references(stats: Any) -> list[Array]:
     """The reference (``NOT_ADDITIVE``) leaves of a statistics tree, in field order."""
     found: list[Array] = []
-    if attrs.has(type(stats)):
+    if isinstance(stats, tuple):
+        for item in stats:
+            found.extend(references(item))
+    elif attrs.has(type(stats)):
         for field in init_fields(stats):
             value = getattr(stats, field.name)
-            if attrs.has(type(value)):
+            if attrs.has(type(value)) or isinstance(value, tuple):
                 found.extend(references(value))
             elif not _is_additive(field):
                 found.append(np.asarray(value))
@@ -239,6 +260,8 @@ def take_components(a: T, order: Array) -> T:
             return attrs.evolve(
                 obj, **{f.name: _take_tree(getattr(obj, f.name)) for f in init_fields(obj)}
             )
+        if isinstance(obj, tuple):
+            return tuple(_take_tree(item) for item in obj)
         return take(obj)
 
     return _take_tree(a)  # type: ignore[no-any-return]
@@ -259,6 +282,8 @@ def interpolate_params(a: Any, b: Any, step: float) -> Any:
             for f in init_fields(a)
         }
         return type(a)(**values)
+    if isinstance(a, tuple):
+        return tuple(interpolate_params(x, y, step) for x, y in zip(a, b, strict=True))
     if isinstance(a, np.ndarray | float | np.floating):
         return a + step * (b - a)
     return a

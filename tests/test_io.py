@@ -350,7 +350,7 @@ def test_save_errors(tmp_path: Path, faithful: np.ndarray) -> None:
         TypeError,
         match=r"`fitted` must be an emkit.FitResult or a fitted estimator of a registered class "
         r"\(BernoulliHMM, BernoulliMixture, CategoricalHMM, CategoricalMixture, GaussianHMM, "
-        r"GaussianMixture, PoissonHMM, PoissonMixture, RegressionMixture\); got dict",
+        r"GaussianMixture, MixedMixture, PoissonHMM, PoissonMixture, RegressionMixture\); got dict",
     ):
         emkit.save({"weights": [1.0]}, tmp_path / "m.json")
     with pytest.raises(FileNotFoundError, match="does not exist"):
@@ -516,7 +516,7 @@ BROKEN = [
         f"{F}.type",
         "os.system",
         rf"`{F}.type`: unknown family or model 'os.system'; registered families: Bernoulli, "
-        r"Categorical, Gaussian, Poisson; registered models: FiniteMixture",
+        r"Categorical, Gaussian, Poisson, Product; registered models: FiniteMixture",
     ),
     (f"{F}.type", "gaussian", None),  # names are looked up in any case
     (f"{F}.type", None, rf"`{F}.type` must be a string; got None"),
@@ -771,13 +771,14 @@ def test_plugin_family_round_trips_once_registered(tmp_path: Path) -> None:
         "Exponential",
         "Gaussian",
         "Poisson",
+        "Product",
     )
     emkit.save(result, tmp_path / "r.json")
     assert_same_result(emkit.load(tmp_path / "r.json"), result)
     # a process that has not registered the family refuses the file
     message = (
         r"`model.settings.family.type`: unknown family or model 'Exponential'; "
-        r"registered families: Bernoulli, Categorical, Gaussian, Poisson; .*register_family"
+        r"registered families: Bernoulli, Categorical, Gaussian, Poisson, Product; .*register_family"
     )
     with registry.isolated(builtins_only=True), pytest.raises(ValueError, match=message):
         emkit.load(tmp_path / "r.json")

@@ -18,7 +18,7 @@ import emkit
 from emkit import registry
 from emkit.families import CanonicalFamily, MeanParams
 
-BUILTIN_FAMILIES = ("Bernoulli", "Categorical", "Gaussian", "Poisson")
+BUILTIN_FAMILIES = ("Bernoulli", "Categorical", "Gaussian", "Poisson", "Product")
 
 
 @pytest.fixture(autouse=True)
@@ -76,6 +76,7 @@ def test_builtins_are_registered() -> None:
         "CategoricalMixture",
         "GaussianHMM",
         "GaussianMixture",
+        "MixedMixture",
         "PoissonHMM",
         "PoissonMixture",
         "RegressionMixture",
@@ -102,6 +103,7 @@ def test_register_family_and_look_it_up_in_any_case() -> None:
         "Exponential",
         "Gaussian",
         "Poisson",
+        "Product",
     )
     # a CanonicalFamily declares its parameters: MeanParams, registered with it
     assert registry.params_class_of(family) is MeanParams
@@ -134,7 +136,7 @@ def test_register_model_and_estimator() -> None:
 def test_unknown_names_list_the_known_ones() -> None:
     with pytest.raises(
         ValueError,
-        match=r"unknown family 'weibull'; registered: Bernoulli, Categorical, Gaussian, Poisson "
+        match=r"unknown family 'weibull'; registered: Bernoulli, Categorical, Gaussian, Poisson, Product "
         r"\(register a plugin family with emkit.registry.register_family, or install a package "
         r"that provides it through the 'emkit.plugins' entry points\)",
     ):
@@ -327,6 +329,7 @@ def test_entry_points_register_families_and_models(
         "Gaussian",
         "MyFamily",
         "Poisson",
+        "Product",
     )
     # a plugin family works like a built-in one
     X = np.random.default_rng(0).exponential(2.0, size=(200, 2))
@@ -353,7 +356,7 @@ def test_entry_points_are_found_by_a_fresh_process(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == [
         f"{module} MyFamily MeanParams",
-        "Bernoulli,Categorical,Gaussian,MyFamily,Poisson",
+        "Bernoulli,Categorical,Gaussian,MyFamily,Poisson,Product",
     ]
 
 
@@ -406,6 +409,7 @@ def test_refresh_finds_a_plugin_installed_later(
         "Gaussian",
         "MyFamily",
         "Poisson",
+        "Product",
     )
 
 

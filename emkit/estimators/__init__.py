@@ -4,7 +4,8 @@ scikit-learn style mixtures: [`GaussianMixture`][emkit.estimators.GaussianMixtur
 [`BernoulliMixture`][emkit.estimators.BernoulliMixture],
 [`PoissonMixture`][emkit.estimators.PoissonMixture],
 [`CategoricalMixture`][emkit.estimators.CategoricalMixture] (latent class analysis on levels of
-any type); [`RegressionMixture`][emkit.estimators.regression.RegressionMixture] (mixtures of
+any type), [`MixedMixture`][emkit.estimators.mixed.MixedMixture] (mixed-type tables, one family
+per column); [`RegressionMixture`][emkit.estimators.regression.RegressionMixture] (mixtures of
 regressions with Gaussian, Poisson or logistic components, on the model
 [`emkit.regression.RegressionMixture`][emkit.regression.RegressionMixture]). Each mixture builds a
 model ([`FiniteMixture`][emkit.mixture.FiniteMixture] for the first four), fits it with
@@ -25,6 +26,7 @@ from emkit.estimators.categorical import CategoricalMixture
 from emkit.estimators.counts import BernoulliMixture, PoissonMixture
 from emkit.estimators.gaussian import GaussianMixture
 from emkit.estimators.hmm import BernoulliHMM, CategoricalHMM, GaussianHMM, PoissonHMM
+from emkit.estimators.mixed import MixedMixture
 from emkit.estimators.regression import RegressionMixture
 from emkit.registry import register_estimator
 
@@ -35,6 +37,7 @@ __all__ = [
     "CategoricalMixture",
     "GaussianHMM",
     "GaussianMixture",
+    "MixedMixture",
     "MixtureEstimator",
     "NotFittedError",
     "PoissonHMM",

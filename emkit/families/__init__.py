@@ -5,6 +5,7 @@ from emkit.families.canonical import CanonicalFamily, MeanParams, MeanStats
 from emkit.families.categorical import Categorical
 from emkit.families.gaussian import COVARIANCE_TYPES, Gaussian, GaussianParams, GaussianStats
 from emkit.families.poisson import Poisson
+from emkit.families.product import Product, ProductParams, ProductStats
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -17,4 +18,7 @@ __all__ = [
     "MeanParams",
     "MeanStats",
     "Poisson",
+    "Product",
+    "ProductParams",
+    "ProductStats",
 ]

@@ -35,6 +35,7 @@ from emkit.io.schema import (
     FORMAT_NAME,
     FORMAT_VERSION,
     KINDS,
+    MAPPING_KEY,
     OBJECT_KEYS,
     OLDEST_VERSION,
     OPTIONAL_FIT_FIELDS,
@@ -277,24 +278,54 @@ def _decode_params(spec: Mapping[str, Any], where: str) -> Any:
         raise InvalidDocumentError(f"`{where}.type`: {exc}") from None
     fields = mapping(spec["fields"], f"{where}.fields")
     exact_keys(fields, {f.alias or f.name for f in init_fields(cls)}, f"{where}.fields")
-    kwargs: dict[str, Any] = {}
-    for key, value in fields.items():
-        path = f"{where}.fields.{key}"
-        if isinstance(value, dict) and "type" in value:
-            kwargs[key] = _decode_params(value, path)
-        elif isinstance(value, dict):
-            kwargs[key] = array(value, path, ndim=None)
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            kwargs[key] = value
-        else:
-            raise InvalidDocumentError(
-                f"`{path}` must be an array {{dtype, shape, data}}, a number or parameters "
-                f"{{type, fields}}; got {value!r}"
-            )
+    kwargs = {
+        key: _decode_param_value(value, f"{where}.fields.{key}") for key, value in fields.items()
+    }
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise InvalidDocumentError(f"invalid `{where}` ({name}): {exc}") from None
+
+
+def _decode_mapping(spec: Mapping[str, Any], where: str) -> dict[Any, Any]:
+    """A mapping estimator parameter from its ``[key, setting]`` pairs."""
+    exact_keys(spec, {MAPPING_KEY}, where)
+    pairs = spec[MAPPING_KEY]
+    if not isinstance(pairs, list):
+        raise InvalidDocumentError(f"`{where}.{MAPPING_KEY}` must be a list; got {pairs!r}")
+    result: dict[Any, Any] = {}
+    for i, pair in enumerate(pairs):
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise InvalidDocumentError(
+                f"`{where}.{MAPPING_KEY}[{i}]` must be a [key, value] pair; got {pair!r}"
+            )
+        key, value = pair
+        if isinstance(key, bool) or not isinstance(key, str | int) or key in result:
+            raise InvalidDocumentError(
+                f"`{where}.{MAPPING_KEY}[{i}]` must have a new string or integer key; got {key!r}"
+            )
+        result[key] = _decode_setting(value, f"{where}[{key!r}]")
+    return result
+
+
+def _decode_param_value(value: Any, path: str) -> Any:
+    """One parameter field: an array, a number, parameters or a tuple of them."""
+    if isinstance(value, dict) and "type" in value:
+        return _decode_params(value, path)
+    if isinstance(value, dict) and TUPLE_KEY in value:
+        exact_keys(value, {TUPLE_KEY}, path)
+        items = value[TUPLE_KEY]
+        if not isinstance(items, list):
+            raise InvalidDocumentError(f"`{path}.{TUPLE_KEY}` must be a list; got {items!r}")
+        return tuple(_decode_param_value(v, f"{path}[{i}]") for i, v in enumerate(items))
+    if isinstance(value, dict):
+        return array(value, path, ndim=None)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    raise InvalidDocumentError(
+        f"`{path}` must be an array {{dtype, shape, data}}, a number, parameters "
+        f"{{type, fields}} or a tuple of them; got {value!r}"
+    )
 
 
 def _decode_estimator(spec: Mapping[str, Any], result: FitResult[Any]) -> Any:
@@ -318,7 +349,9 @@ def _decode_estimator(spec: Mapping[str, Any], result: FitResult[Any]) -> Any:
             raise InvalidDocumentError(
                 f"`estimator.params.{key}` must be a scalar or an array; got a list"
             )
-        if isinstance(value, dict):
+        if isinstance(value, dict) and MAPPING_KEY in value:
+            value = _decode_mapping(value, f"estimator.params.{key}")
+        elif isinstance(value, dict):
             value = array(value, f"estimator.params.{key}", ndim=None)
         params[key] = value
     feature_names = _feature_names(spec["feature_names_in"])

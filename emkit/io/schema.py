@@ -20,6 +20,7 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "KINDS",
+    "MAPPING_KEY",
     "OBJECT_KEYS",
     "OLDEST_VERSION",
     "OPTIONAL_FIT_FIELDS",
@@ -92,6 +93,10 @@ PARAMS_KEYS = {"type", "fields"}
 
 #: The one key of a tuple setting.
 TUPLE_KEY = "tuple"
+
+#: The one key of a mapping estimator parameter (``column_families``): a list of
+#: ``[key, setting]`` pairs, the keys strings or integers.
+MAPPING_KEY = "mapping"
 
 
 def resolve_nested(name: str) -> type:

@@ -28,6 +28,7 @@ from emkit.io.schema import (
     DTYPES,
     FORMAT_NAME,
     FORMAT_VERSION,
+    MAPPING_KEY,
     TUPLE_KEY,
     resolve_nested,
 )
@@ -278,22 +279,27 @@ def _encode_params(params: Any, where: str) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for field in init_fields(cls):
         key = field.alias or field.name
-        path = f"{where}.fields.{key}"
-        value = getattr(params, field.name)
-        if isinstance(value, np.ndarray):
-            fields[key] = encode_array(value, path)
-        elif attrs.has(type(value)):
-            fields[key] = _encode_params(value, path)
-        elif isinstance(value, int | np.integer) and not isinstance(value, bool):
-            fields[key] = int(value)
-        elif isinstance(value, float | np.floating):
-            fields[key] = float(value)
-        else:
-            raise TypeError(
-                f"cannot save `{path}`: parameter fields hold arrays, numbers or registered "
-                f"parameter classes; got a {type(value).__name__}"
-            )
+        fields[key] = _encode_param_value(getattr(params, field.name), f"{where}.fields.{key}")
     return {"type": cls.__name__, "fields": fields}
+
+
+def _encode_param_value(value: Any, path: str) -> Any:
+    """One parameter field: an array, a number, registered parameters or a tuple of them (a
+    product family's parts)."""
+    if isinstance(value, np.ndarray):
+        return encode_array(value, path)
+    if attrs.has(type(value)):
+        return _encode_params(value, path)
+    if isinstance(value, tuple):
+        return {TUPLE_KEY: [_encode_param_value(v, f"{path}[{i}]") for i, v in enumerate(value)]}
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value)
+    raise TypeError(
+        f"cannot save `{path}`: parameter fields hold arrays, numbers, registered parameter "
+        f"classes or tuples of them; got a {type(value).__name__}"
+    )
 
 
 def encode_array(value: Array, where: str) -> dict[str, Any]:
@@ -341,6 +347,18 @@ def _encode_estimator_param(name: str, value: Any) -> Any:
         return None
     if value is None or isinstance(value, str | bool | np.bool_ | numbers.Real):
         return _encode_setting(value, f"estimator.params.{name}", "the estimator")
+    if isinstance(value, dict):
+        pairs = []
+        for key, item in value.items():
+            if isinstance(key, bool) or not isinstance(key, str | int | np.integer):
+                raise TypeError(
+                    f"cannot save estimator parameter `{name}`: its keys must be strings or "
+                    f"integers; got {key!r}"
+                )
+            where = f"estimator.params.{name}[{key!r}]"
+            key = key if isinstance(key, str) else int(key)
+            pairs.append([key, _encode_setting(item, where, "the estimator")])
+        return {MAPPING_KEY: pairs}
     if isinstance(value, np.ndarray | list | tuple):
         arr = np.asarray(value)
         if arr.dtype.name not in ("float64", "float32"):

@@ -205,9 +205,9 @@ def check_statistics_type(stats: Any, method: str) -> None:
     """Statistics are an instance of an attrs class whose fields are arrays, numbers, or attrs
     classes of them.
 
-    [`emkit.stats`][emkit.stats] adds, scales and reorders statistics field by field; the driver,
-    the sources and the online algorithms rely on it. A tuple, dict, list or dataclass cannot be
-    combined that way.
+    [`emkit.stats`][emkit.stats] adds, scales and reorders statistics field by field (a tuple
+    field item by item); the driver, the sources and the online algorithms rely on it. A dict,
+    list or dataclass cannot be combined that way.
 
     Parameters
     ----------
@@ -229,18 +229,23 @@ def check_statistics_type(stats: Any, method: str) -> None:
 
     def walk(obj: Any, path: str) -> None:
         for field in attrs.fields(type(obj)):
-            value = getattr(obj, field.name)
-            where = f"{path}.{field.name}"
-            if attrs.has(type(value)):
-                walk(value, where)
-            elif value is not None and (
-                isinstance(value, bool)
-                or not isinstance(value, np.ndarray | float | int | np.number)
-            ):
-                raise AssertionError(
-                    f"{method} returned statistics whose field `{where}` is {_kind_of(value)}; "
-                    f"every field must be a numpy array, a number or another attrs class{advice}"
-                )
+            check(getattr(obj, field.name), f"{path}.{field.name}")
+
+    def check(value: Any, where: str) -> None:
+        if attrs.has(type(value)):
+            walk(value, where)
+        elif isinstance(value, tuple):
+            # One subtree per item (a product family's parts), combined item by item.
+            for i, item in enumerate(value):
+                check(item, f"{where}[{i}]")
+        elif value is not None and (
+            isinstance(value, bool) or not isinstance(value, np.ndarray | float | int | np.number)
+        ):
+            raise AssertionError(
+                f"{method} returned statistics whose field `{where}` is {_kind_of(value)}; "
+                "every field must be a numpy array, a number, another attrs class or a tuple "
+                f"of them{advice}"
+            )
 
     walk(stats, "stats")
 
