@@ -778,7 +778,8 @@ def test_plugin_family_round_trips_once_registered(tmp_path: Path) -> None:
     # a process that has not registered the family refuses the file
     message = (
         r"`model.settings.family.type`: unknown family or model 'Exponential'; "
-        r"registered families: Bernoulli, Categorical, Gaussian, Poisson, Product; .*register_family"
+        r"registered families: Bernoulli, Categorical, Gaussian, Poisson, Product; "
+        r".*register_family"
     )
     with registry.isolated(builtins_only=True), pytest.raises(ValueError, match=message):
         emkit.load(tmp_path / "r.json")

@@ -136,7 +136,8 @@ def test_register_model_and_estimator() -> None:
 def test_unknown_names_list_the_known_ones() -> None:
     with pytest.raises(
         ValueError,
-        match=r"unknown family 'weibull'; registered: Bernoulli, Categorical, Gaussian, Poisson, Product "
+        match=r"unknown family 'weibull'; registered: Bernoulli, Categorical, Gaussian, Poisson, "
+        r"Product "
         r"\(register a plugin family with emkit.registry.register_family, or install a package "
         r"that provides it through the 'emkit.plugins' entry points\)",
     ):
