@@ -23,11 +23,13 @@ import emkit
 from emkit.families import Bernoulli, Categorical, Gaussian, GaussianParams, MeanParams, Poisson
 from emkit.families.canonical import CanonicalFamily, MeanStats
 from emkit.families.product import Product, ProductParams, ProductStats
+from emkit.growth import duplicate_component
 from emkit.hmm import HiddenMarkovModel, HMMParams
 from emkit.mixture import FiniteMixture, MixtureParams
 from emkit.protocols import ExponentialFamily, FamilyImputing, FusedEStep, MissingValues
 from emkit.stats import add, take_components
 from emkit.testing import check_family, check_model
+from emkit.testing.trees import reference_paths
 
 #: Sums of the same log-densities in another order (scipy per column, the family per block).
 AGREEMENT_RTOL = 1e-10
@@ -500,6 +502,36 @@ def test_selection_grows_products_from_fewer_components(
     assert [c.n_parameters for c in selection.candidates] == [
         FiniteMixture(MIXED, k).n_parameters(N_FEATURES) for k in (1, 2, 3)
     ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="emkit.growth.duplicate_component does not walk tuple fields yet: the parts keep K "
+    "components in a K + 1 mixture",
+)
+def test_duplicating_a_component_grows_every_part(mixed_data: tuple[np.ndarray, Any]) -> None:
+    X, params = mixed_data
+    start = MixtureParams(np.full(K, 1 / K), params)
+    grown = duplicate_component(FiniteMixture(MIXED, K), X, start, 1)
+    grown = FiniteMixture(MIXED, K + 1).validate_params(grown, N_FEATURES)
+    assert_trees_equal(take_components(grown.components, np.arange(K)), params)
+    # The new component K is a copy of component 1.
+    copy = take_components(grown.components, np.array([K]))
+    assert_trees_equal(copy, take_components(params, np.array([1])))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="emkit.testing.trees.reference_paths does not walk tuple fields yet, so check_recenter "
+    "does not see the Gaussian part's center",
+)
+def test_the_contract_checks_see_reference_fields_inside_parts(
+    mixed_data: tuple[np.ndarray, Any],
+) -> None:
+    X, params = mixed_data
+    stats, _ = FiniteMixture(MIXED, K).e_step(X, MixtureParams(np.full(K, 1 / K), params))
+    assert reference_paths(stats, "stats") == ["stats.components.parts[0].center"]
 
 
 @needs_tuple_trees
