@@ -366,6 +366,8 @@ def parse_cells(text: str, source: str, *, check_missing: bool = True) -> TextTa
     rows, line_numbers, numbers = _read_records(text, source)
     width = len(rows[0])
     _check_ragged(rows, line_numbers, width, numbers[0], source)
+    if not check_missing and width == 1:
+        rows, line_numbers = _blank_cells(text, rows, line_numbers)
     cells = np.array(rows, dtype=str).reshape(len(rows), width)
     header = False
     if not any(_is_number(cell) for cell in rows[0]):
@@ -398,7 +400,8 @@ def parse_table(
     ``key_column`` (a header name, else a 0-based column index) is kept as text in
     ``Table.keys`` and left out of ``data`` (sequence ids such as ``patient-7``). With
     ``missing`` an empty cell, ``NA`` or ``NaN`` (any case; see
-    [`MISSING_MARKERS`][emkit.tables.MISSING_MARKERS]) is a missing value, read as NaN.
+    [`MISSING_MARKERS`][emkit.tables.MISSING_MARKERS]) is a missing value, read as NaN; in a
+    one-column table so is a blank line between the first and the last value.
 
     Raises
     ------
@@ -416,6 +419,8 @@ def parse_table(
         if not rows:
             raise DataFileError(f"{source}: no data rows after the header (line {numbers[0]})")
     _check_ragged(rows, line_numbers, width, numbers[0], source)
+    if missing and width == 1:
+        rows, line_numbers = _blank_cells(text, rows, line_numbers)
     cells = np.array(rows, dtype=str).reshape(len(rows), width)
     keys: Array | None = None
     key_name: str | None = None
@@ -494,6 +499,26 @@ def _key_index(first: list[str], key_column: str | None, source: str) -> int | N
 
 def _column_name(names: tuple[str, ...] | None, j: int) -> str:
     return f" ({names[j]!r})" if names is not None else ""
+
+
+def _blank_cells(
+    text: str, rows: list[list[str]], line_numbers: Array
+) -> tuple[list[list[str]], Array]:
+    """A one-column table's blank lines between its first and last values, as empty cells.
+
+    In one column an empty cell is a blank line; skipping it would shorten the column silently
+    (a time series would lose a time step), so with missing values allowed it is one.
+    """
+    lines = text.removeprefix("\ufeff").splitlines()
+    first, last = int(line_numbers[0]), int(line_numbers[-1])
+    blank = [i for i in range(first + 1, last) if not lines[i - 1].strip()]
+    if not blank:
+        return rows, line_numbers
+    merged = sorted(
+        [(int(n), row) for n, row in zip(line_numbers, rows, strict=True)]
+        + [(i, [""]) for i in blank]
+    )
+    return [row for _, row in merged], np.array([n for n, _ in merged])
 
 
 def _read_npy(path: Path, missing: bool = False) -> Table:

@@ -536,3 +536,27 @@ def test_selection_keeps_missing_values_in_every_candidate() -> None:
     assert selection.best.n_components == 2
     logs = [c.result.log_likelihood for c in selection.candidates]
     assert logs == sorted(logs)  # grown candidates never fit worse with more components
+
+
+# -- tables ------------------------------------------------------------------------------------
+def test_tables_read_missing_cells_only_when_asked(tmp_path: Path) -> None:
+    from emkit.tables import DataFileError, parse_table, read_data
+
+    text = "a,b\n1,2\n,3\nNA,4\n5,nan\n"
+    with pytest.raises(DataFileError, match=r"line 3, column 1 \('a'\): an empty cell.*--missing"):
+        parse_table(text, "t.csv")
+    table = parse_table(text, "t.csv", missing=True)
+    np.testing.assert_array_equal(table.data, [[1, 2], [np.nan, 3], [np.nan, 4], [5, np.nan]])
+    with pytest.raises(DataFileError, match=r"line 3, column 2 \('b'\): 'inf' is not a finite"):
+        parse_table("a,b\n1,2\n3,inf\n", "t.csv", missing=True)
+    # One column: a blank line between values is an empty cell (a time step is not lost);
+    # comments and trailing blank lines are not.
+    series = parse_table("y\n1\n\n3\n# note\nNA\n4\n\n", "s.csv", missing=True)
+    np.testing.assert_array_equal(series.data.ravel(), [1, np.nan, 3, np.nan, 4])
+    np.testing.assert_array_equal(series.lines, [2, 3, 4, 6, 7])
+    assert parse_table("y\n1\n\n3\n", "s.csv").data.ravel().tolist() == [1, 3]
+    X = np.array([[1.0, np.nan], [2.0, 3.0]])
+    np.save(tmp_path / "x.npy", X)
+    with pytest.raises(DataFileError, match=r"row 0, column 1 holds nan.*--missing"):
+        read_data(str(tmp_path / "x.npy"))
+    np.testing.assert_array_equal(read_data(str(tmp_path / "x.npy"), missing=True).data, X)
