@@ -235,6 +235,7 @@ def test_auto_on_a_bundled_dataset(capsys: pytest.CaptureFixture[str]) -> None:
         (["--family", "auto", "--plot", "x.png"], "--plot does not apply to a mixed table"),
         (["--family", "auto", "--family-option", "n_levels=3"], "a mixed table takes"),
         (["--family", "auto,height=poisson"], "holds whole counts"),
+        (["--family", "product"], "a family per column is given as --family auto"),
     ],
 )
 def test_fit_errors(

@@ -41,6 +41,7 @@ from emkit.cli.levels import (
     predict_levels,
     predict_mixed,
     read_levels,
+    refuse_product,
     sample_levels,
     sample_mixed,
     score_levels,
@@ -164,6 +165,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
                 "--model hmm"
             )
         return fit_mixed(args, k, spec, family_settings(args))
+    refuse_product(args.family)
     settings = family_settings(args)
     if args.covariance is not None:
         settings.insert(
@@ -545,6 +547,7 @@ def cmd_select(args: argparse.Namespace) -> int:
             f"--family {args.family} (a family per column) applies to 'emkit fit'; select "
             "compares mixtures of one family"
         )
+    refuse_product(args.family)
     settings = family_settings(args)
     kinds = None if args.covariance is None else parse_covariance_list(args.covariance)
     families = [

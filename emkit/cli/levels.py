@@ -79,6 +79,7 @@ __all__ = [
     "predict_levels",
     "predict_mixed",
     "read_levels",
+    "refuse_product",
     "sample_levels",
     "sample_mixed",
     "score_levels",
@@ -116,6 +117,27 @@ def is_categorical(name: str) -> bool:
         return family_class(name) is Categorical
     except ValueError:
         return False
+
+
+def refuse_product(name: str) -> None:
+    """``--family product`` names the [`Product`][emkit.families.product.Product] family,
+    whose parts cannot be given as settings: the command line builds it from
+    ``--family auto`` or ``COL=FAMILY,...`` instead.
+
+    Raises
+    ------
+    CliError
+        When ``name`` is the registered Product family.
+    """
+    try:
+        product = family_class(name) is Product
+    except ValueError:
+        return
+    if product:
+        raise CliError(
+            f"--family {name}: a family per column is given as --family auto or "
+            "--family COLUMN=FAMILY,... (e.g. height=gaussian,smoker=bernoulli) to emkit fit"
+        )
 
 
 def read_levels(spec: str) -> tuple[TextTable | None, tuple[str, str] | None]:
