@@ -525,3 +525,108 @@ def test_fit_with_missing_values_recovers_the_complete_data_fit() -> None:
         rtol=RECOVERY_COV_RTOL,
         atol=RECOVERY_COV_RTOL * np.abs(want.covariances).max(),
     )
+
+
+# -- the machinery: patterns, cache, layouts ----------------------------------------------------
+@pytest.mark.parametrize("n_features", [5, 60, 70])
+def test_rows_are_grouped_by_pattern(n_features: int) -> None:
+    # Up to 57 features one sort of integer keys, up to 64 two, beyond that packed bytes.
+    rng = np.random.default_rng(14)
+    missing = rng.random((300, n_features)) < 0.05
+    missing[:20] = missing[20:40]  # repeated patterns
+    missing[40] = True
+    patterns = group_patterns(missing)
+    assert np.array_equal(np.sort(patterns.order), np.arange(300))
+    sorted_missing = missing[patterns.order]
+    assert np.array_equal(np.flatnonzero(sorted_missing), patterns.cells)
+    assert np.array_equal(patterns.cell_rows, patterns.order[patterns.cells // n_features])
+    assert not sorted_missing[: patterns.groups[0].rows.start].any()
+    for group in patterns.groups:
+        rows = sorted_missing[group.rows]
+        assert (rows.sum(axis=1) == group.n_missing).all()
+        expected = np.zeros_like(rows)
+        np.put_along_axis(expected, group.columns[group.row_pattern], True, axis=1)
+        assert np.array_equal(rows, expected)
+        starts = np.flatnonzero(np.diff(group.row_pattern, prepend=-1))
+        assert np.array_equal(starts, group.pattern_starts)
+    keys = [tuple(map(tuple, sorted_missing[g.rows][g.pattern_starts])) for g in patterns.groups]
+    assert sum(len(set(k)) for k in keys) == sum(len(k) for k in keys)  # patterns distinct
+
+
+@pytest.mark.parametrize("kind", ["full", "tied"])
+def test_factor_cache_gives_what_fresh_factors_give(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks of one pass share the parameters' cache: a second chunk finds some patterns in it
+    # and adds others; the answers are those of chunks factorised afresh, with or without room.
+    X, resp, params = data(kind, seed=15, n=400)
+    family = Gaussian(kind)
+    parts = [slice(0, 150), slice(150, 400)]
+
+    def run(p: GaussianParams) -> list[tuple[np.ndarray, GaussianStats]]:
+        out = []
+        for part in parts:
+            log_prob, _, stats_of = family.log_prob_with_stats(X[part], p)
+            out.append((log_prob, stats_of(resp[part])))
+        return out
+
+    cached = run(params)
+    monkeypatch.setattr(emkit.families._gaussian_missing, "FACTOR_CACHE_NUMBERS", 0)
+    fresh = run(GaussianParams(params.means, params.covariances))
+    for (a_log, a_stats), (b_log, b_stats) in zip(cached, fresh, strict=True):
+        np.testing.assert_allclose(a_log, b_log, rtol=PATH_AGREEMENT_RTOL, atol=PATH_AGREEMENT_ATOL)
+        np.testing.assert_allclose(a_stats.sum_xx, b_stats.sum_xx, rtol=PATH_AGREEMENT_RTOL)
+
+
+@pytest.mark.parametrize("kind", COVARIANCE_TYPES)
+def test_memory_layout_and_chunks_without_complete_rows(kind: str) -> None:
+    X, resp, params = data(kind, seed=16, n_empty=0)
+    X = X[np.isnan(X).any(axis=1)]  # every row misses something
+    resp = resp[: X.shape[0]]
+    family = Gaussian(kind)
+    log_prob, _, stats_of = family.log_prob_with_stats(X, params)
+    stats = stats_of(resp)
+    wide = np.zeros((X.shape[0], 2 * X.shape[1]))
+    wide[:, ::2] = X
+    for other in (np.asfortranarray(X), wide[:, ::2]):
+        other_log_prob, _, other_stats_of = family.log_prob_with_stats(other, params)
+        np.testing.assert_allclose(other_log_prob, log_prob, rtol=PATH_AGREEMENT_RTOL)
+        other_stats = other_stats_of(resp)
+        np.testing.assert_allclose(other_stats.sum_xx, stats.sum_xx, rtol=PATH_AGREEMENT_RTOL)
+        np.testing.assert_allclose(
+            family.impute(other, resp, params), family.impute(X, resp, params)
+        )
+    covs = family.covariances(params)
+    sum_x, scatter = reference_moments(X, resp, params.means, covs, stats.center)
+    np.testing.assert_allclose(stats.sum_x, sum_x, rtol=STATS_RTOL, atol=STATS_ATOL)
+    np.testing.assert_allclose(
+        stats.sum_xx, reduce_scatter(kind, scatter), rtol=STATS_RTOL, atol=STATS_ATOL
+    )
+
+
+def test_wide_data_takes_the_direct_route() -> None:
+    # More than 64 features: full covariance leaves the quadratic features (and patterns are
+    # told apart by packed bytes, without the factor cache).
+    rng = np.random.default_rng(17)
+    d = 70
+    a = rng.normal(size=(2, d, d)) / np.sqrt(d)
+    params = GaussianParams(rng.normal(size=(2, d)), a @ np.swapaxes(a, 1, 2) + np.eye(d))
+    X = with_missing(rng.normal(size=(60, d)), rng, 0.2, n_empty=2)
+    resp = rng.dirichlet(np.ones(2), size=60)
+    family = Gaussian("full")
+    assert not kernel_for(
+        "full", params.means, params.precisions_cholesky, X.dtype, params
+    ).quadratic
+    log_prob, _, stats_of = family.log_prob_with_stats(X, params)
+    for i in (0, 3, 30):
+        o = ~np.isnan(X[i])
+        for k in range(2):
+            expected = 0.0
+            if o.any():
+                cov = params.covariances[k][np.ix_(o, o)]
+                expected = scipy.stats.multivariate_normal(params.means[k][o], cov).logpdf(X[i, o])
+            assert log_prob[i, k] == pytest.approx(expected, rel=LOGPDF_RTOL, abs=LOGPDF_ATOL)
+    stats = stats_of(resp)
+    sum_x, scatter = reference_moments(X, resp, params.means, params.covariances, stats.center)
+    np.testing.assert_allclose(stats.sum_x, sum_x, rtol=STATS_RTOL, atol=STATS_ATOL)
+    np.testing.assert_allclose(stats.sum_xx, scatter, rtol=STATS_RTOL, atol=STATS_ATOL)

@@ -61,6 +61,7 @@ from emkit.families._gaussian_kernels import GaussianKernel
 
 __all__ = [
     "FACTOR_CACHE_NUMBERS",
+    "PADDED_SWEEP_NUMBERS",
     "MissingPatterns",
     "PatternGroup",
     "diagonal_impute",
@@ -77,6 +78,11 @@ _LOG_2PI = float(np.log(2.0 * np.pi))
 #: (about 5,000 patterns of mostly 1-5 missing entries). Patterns beyond it are inverted again
 #: in every chunk that holds them.
 FACTOR_CACHE_NUMBERS = 2**21
+
+#: Patterns to invert are swept together, padded to the largest size, while the padded blocks
+#: hold at most this many numbers (128 KiB: a few dozen rare patterns, where a sweep costs its
+#: steps, not its arithmetic); beyond it each size is swept on its own, unpadded.
+PADDED_SWEEP_NUMBERS = 2**14
 
 Pair = tuple[Array, Callable[[Array], tuple[Array, Array, Array]]]
 
@@ -278,18 +284,46 @@ def _invert(a: Array) -> tuple[Array, Array]:
     return a, np.log(pivots).sum(axis=0)
 
 
-def _factorise(precisions: Array, columns: Array) -> tuple[Array, Array]:
+def _factorise(precisions: Array, columns: list[Array]) -> list[tuple[Array, Array]]:
     """``C = Lambda_mm^-1`` (P, s, s, K') and ``log det Lambda_mm`` (P, K') of the patterns
-    missing ``columns`` (P, s); ``precisions`` (K', D, D).
+    missing ``columns[i]`` (P_i, s_i) each; ``precisions`` (K', D, D).
 
     The components are the trailing axis: a row's ``C`` of every component is then one
-    contiguous block, and products with it run over K contiguous numbers.
+    contiguous block, and products with it run over K contiguous numbers. A few patterns of
+    different sizes are inverted in one sweep, each block padded with the identity to the
+    largest size (the inverse and determinant of ``diag(A, I)`` are those of ``A``): the
+    patterns a chunk adds to the cache are mostly rare ones, a handful of each size, for which
+    the cost of a sweep is its number of steps, not its arithmetic.
     """
-    cols = columns.T  # (s, P)
-    # (s, s, P, K'): the blocks of every pattern, gathered with the stack axes last.
-    block = np.transpose(precisions, (1, 2, 0))[cols[:, None, :], cols[None, :, :]]
-    inverse, log_det = _invert(block)
-    return np.ascontiguousarray(np.moveaxis(inverse, 2, 0)), log_det
+    k = precisions.shape[0]
+    largest = max(c.shape[1] for c in columns)
+    if sum(c.size // c.shape[1] for c in columns) * k * largest**2 > PADDED_SWEEP_NUMBERS:
+        groups = [[c] for c in columns]
+    else:
+        groups = [columns]
+    by_layer = np.transpose(precisions, (1, 2, 0))  # (D, D, K')
+    results = []
+    for batch in groups:
+        size = max(c.shape[1] for c in batch)
+        counts = [c.shape[0] for c in batch]
+        block = np.zeros((size, size, sum(counts), k))
+        block[np.arange(size), np.arange(size)] = 1.0
+        start = 0
+        for cols, count in zip(batch, counts, strict=True):
+            s = cols.shape[1]
+            # (s, s, P, K'): each pattern's block, gathered with the stack axes last.
+            block[:s, :s, start : start + count] = by_layer[cols.T[:, None, :], cols.T[None, :, :]]
+            start += count
+        inverse, log_det = _invert(block)
+        start = 0
+        for cols, count in zip(batch, counts, strict=True):
+            s = cols.shape[1]
+            part = slice(start, start + count)
+            results.append(
+                (np.ascontiguousarray(np.moveaxis(inverse[:s, :s, part], 2, 0)), log_det[part])
+            )
+            start += count
+    return results
 
 
 @final
@@ -360,29 +394,6 @@ def _remember(
         tables[s] = _FactorTable(all_keys[by_key], all_slots[by_key], store, store_log, needed)
 
 
-def _group_factors(
-    precisions: Array, group: PatternGroup, keys: Array | None, owner: Any
-) -> tuple[Array, Array]:
-    """The factors (P_s, s, s, K') and (P_s, K') of a group's patterns, from the cache where
-    they are known."""
-    tables = None if keys is None or owner is None else _tables_of(owner)
-    if tables is None or keys is None:
-        return _factorise(precisions, group.columns)
-    table = tables.get(group.n_missing)
-    found, slots = _lookup(table, keys)
-    if table is not None and found.all():
-        return table.covariances[slots], table.log_dets[slots]
-    new = ~found
-    new_cov, new_log_det = _factorise(precisions, group.columns[new])
-    _remember(tables, group.n_missing, keys[new], new_cov, new_log_det)
-    cov = np.empty((keys.size, *new_cov.shape[1:]))
-    log_det = np.empty((keys.size, new_log_det.shape[1]))
-    cov[new], log_det[new] = new_cov, new_log_det
-    if table is not None:
-        cov[found], log_det[found] = table.covariances[slots[found]], table.log_dets[slots[found]]
-    return cov, log_det
-
-
 @final
 @attrs.frozen(eq=False)
 class _Conditionals:
@@ -412,15 +423,53 @@ def _conditionals(
     precisions_cholesky: Array, patterns: MissingPatterns, owner: Any
 ) -> _Conditionals:
     """``C = Lambda_mm^-1`` and ``log det Lambda_mm`` of every pattern and component, from
-    ``U`` (K', D, D) with ``U U^T = Lambda`` (K' = K full, 1 tied)."""
+    ``U`` (K', D, D) with ``U U^T = Lambda`` (K' = K full, 1 tied); from the cache on ``owner``
+    where known, the others inverted together and added to it."""
     U = precisions_cholesky
     precisions = U @ np.swapaxes(U, -1, -2)
     half_log_det = np.log(np.diagonal(U, axis1=-2, axis2=-1)).sum(axis=-1)
+    tables = None if patterns.keys is None or owner is None else _tables_of(owner)
+    # What the cache holds of each group's patterns: (table, found, slots), or None.
+    held: list[tuple[_FactorTable | None, Array, Array] | None] = []
+    for group in patterns.groups:
+        if tables is None or patterns.keys is None:
+            held.append(None)
+            continue
+        table = tables.get(group.n_missing)
+        held.append((table, *_lookup(table, patterns.keys[group.patterns])))
+    todo = [
+        group.columns if known is None else group.columns[~known[1]]
+        for group, known in zip(patterns.groups, held, strict=True)
+        if known is None or not known[1].all()
+    ]
+    fresh = iter(_factorise(precisions, todo) if todo else [])
     log_det_mm = np.zeros((patterns.n_missing.size, precisions.shape[0]))
     covariances = []
-    for group in patterns.groups:
-        keys = None if patterns.keys is None else patterns.keys[group.patterns]
-        cov, log_det = _group_factors(precisions, group, keys, owner)
+    for group, known in zip(patterns.groups, held, strict=True):
+        if known is None:
+            cov, log_det = next(fresh)
+        else:
+            table, found, slots = known
+            if table is not None and found.all():
+                cov, log_det = table.covariances[slots], table.log_dets[slots]
+            else:
+                new_cov, new_log_det = next(fresh)
+                assert tables is not None
+                assert patterns.keys is not None
+                keys = patterns.keys[group.patterns]
+                _remember(tables, group.n_missing, keys[~found], new_cov, new_log_det)
+                # Every pattern of the group from the table now, unless it was full.
+                now = tables.get(group.n_missing)
+                now_found, now_slots = _lookup(now, keys)
+                if now is not None and now_found.all():
+                    cov, log_det = now.covariances[now_slots], now.log_dets[now_slots]
+                else:
+                    cov = np.empty((keys.size, *new_cov.shape[1:]))
+                    log_det = np.empty((keys.size, new_log_det.shape[1]))
+                    cov[~found], log_det[~found] = new_cov, new_log_det
+                    if table is not None:
+                        cov[found] = table.covariances[slots[found]]
+                        log_det[found] = table.log_dets[slots[found]]
         log_det_mm[group.patterns] = log_det
         covariances.append(cov)
     return _Conditionals(tuple(covariances), log_det_mm, precisions, half_log_det)
@@ -521,103 +570,94 @@ def _expanded(
     conditionals = _conditionals(precisions_cholesky, patterns, owner)
     covariances = [np.asarray(cov, dtype=dtype) for cov in conditionals.covariances]
     which = np.zeros(n_components, dtype=np.intp) if tied else np.arange(n_components)
-    # The complete-data kernel on the rows with every missing entry at g (u_m = 0 exactly).
+    # Everything runs on the rows sorted by pattern (complete rows first, then each group),
+    # so that a group's rows are one slice. The complete-data kernel evaluates them with every
+    # missing entry at its shift g (u_m = 0 exactly).
     g = kernel.shift.astype(dtype)
-    filled = np.array(X, copy=True)
-    np.copyto(filled, g, where=missing)
+    filled = np.ascontiguousarray(X[patterns.order])  # C order: written through reshape
+    filled.reshape(-1)[patterns.cells] = g[patterns.cell_columns]
     F = kernel.features(filled)
     log_p = kernel.log_prob(filled, F)
-    # Per feature, its missing entries and the shifted rows u they belong to.
-    cell_rows = patterns.cell_rows
-    by_column = np.argsort(patterns.cell_columns, kind="stable")
-    ends = np.cumsum(np.bincount(patterns.cell_columns, minlength=d)).tolist()
-    # The gathered rows are kept for the statistics while they fit the budget.
-    keep_rows = patterns.cells.size * d <= limit
-    features: list[tuple[int, Array, Array | None]] = []
-    for m, (start, stop) in enumerate(zip([0, *ends[:-1]], ends, strict=True)):
-        cells = by_column[start:stop]
-        if cells.size:
-            features.append((m, cells, filled[cell_rows[cells]] - g if keep_rows else None))
-
-    def shifted(cells: Array, rows: Array | None) -> Array:
-        return rows if rows is not None else filled[cell_rows[cells]] - g
-
-    # r = (Lambda_k (u - a_k))_m of every missing entry and component (n_cells, K).
+    first = patterns.groups[0].rows.start if patterns.groups else n  # rows before: complete
+    u = filled[first:] - g  # the rows with a missing entry, shifted
+    cell_rows = patterns.cells // d - first  # each missing entry's row of u
+    # r = (Lambda_k (u - a_k))_m of every missing entry and component (n_cells, K): one
+    # product per feature over the rows missing it.
     precisions = conditionals.precisions.astype(dtype)
-    lam_a = np.einsum("kde,ke->kd", conditionals.precisions[which], means - kernel.shift).astype(
-        dtype
-    )
+    lam_a = np.einsum("kde,ke->kd", conditionals.precisions[which], means - kernel.shift)
+    lam_a = lam_a.astype(dtype)
+    by_column = np.argsort(patterns.cell_columns.astype(np.uint16), kind="stable")
+    rows_by_column = cell_rows[by_column]
+    ends = np.cumsum(np.bincount(patterns.cell_columns, minlength=d)).tolist()
     r = np.empty((patterns.cells.size, n_components), dtype=dtype)
-    for m, cells, rows in features:
-        u = shifted(cells, rows)
-        if tied:
-            r[cells] = (u @ precisions[0, m])[:, None] - lam_a[:, m]
-        else:
-            r[cells] = u @ precisions[:, m, :].T - lam_a[:, m]
+    for m, (start, stop) in enumerate(zip([0, *ends[:-1]], ends, strict=True)):
+        if stop > start:
+            cells = by_column[start:stop]
+            rows_u = u[rows_by_column[start:stop]]
+            if tied:
+                r[cells] = (rows_u @ precisions[0, m])[:, None] - lam_a[:, m]
+            else:
+                r[cells] = rows_u @ precisions[:, m, :].T - lam_a[:, m]
     # C r, and the log-density of the observed entries: the kernel's -Q_k/2 plus r^T C r / 2,
     # and (s log 2pi - log det Lambda_mm) / 2 more than the kernel's constant.
-    extra = 0.5 * (patterns.n_missing[:, None] * _LOG_2PI - conditionals.log_det_mm)
+    extra = (0.5 * (patterns.n_missing[:, None] * _LOG_2PI - conditionals.log_det_mm)).astype(dtype)
     correction = np.empty_like(r)
-    group_rows = []
     for group, cov in zip(patterns.groups, covariances, strict=True):
         s, n_rows = group.n_missing, group.n_rows
-        rows = patterns.order[group.rows]
-        group_rows.append(rows)
         r_g = r[group.cells].reshape(n_rows, s, n_components)
         c_g = correction[group.cells].reshape(n_rows, s, n_components)
+        log_p_g = log_p[group.rows]
+        if s == d:
+            log_p_g[...] = 0.0  # nothing observed: log-density 0, exactly
+        else:
+            log_p_g += extra[group.patterns][group.row_pattern]
         for part in _slices(n_rows, cov[0].size, limit):
-            # C r of each row: s multiply-adds over the rows' (s, K) blocks, contiguous in K.
-            c_part = c_g[part]
+            # C r of each row: s multiply-adds over the rows' (s, K) blocks, contiguous in K;
+            # then r^T C r / 2 into the log-density.
+            c_part, r_part = c_g[part], r_g[part]
             rows_cov = cov[group.row_pattern[part]]  # (rows, s, s, K')
-            r_part = r_g[part]
             np.multiply(rows_cov[:, :, 0, :], r_part[:, None, 0, :], out=c_part)
             for j in range(1, s):
                 c_part += rows_cov[:, :, j, :] * r_part[:, None, j, :]
-        if s == d:
-            log_p[rows] = 0.0  # nothing observed: log-density 0, exactly
-            continue
-        quad = (r_g * c_g).sum(axis=1)
-        quad *= 0.5
-        quad += extra[group.patterns][group.row_pattern]
-        log_p[rows] += quad
+            if s < d:
+                quad = r_part[:, 0, :] * c_part[:, 0, :]
+                for i in range(1, s):
+                    quad += r_part[:, i, :] * c_part[:, i, :]
+                quad *= 0.5
+                log_p_g[part] += quad
+    del r
 
     def stats_of(resp: Array) -> tuple[Array, Array, Array]:
-        center, sum_x, sum_xx = kernel.stats(filled, F, resp)
-        R = np.asarray(resp, dtype=np.float64)
-        # e = x_hat_m - g = -C r on the missing entries, times the responsibilities: into the
-        # first moments and, with u (0 on the missing entries), the cross terms u e^T.
-        weighted = R[cell_rows] * correction
-        weighted *= -1.0
-        cross = np.zeros((n_components, d, d))
-        for m, cells, rows in features:
-            w = weighted[cells]
-            sum_x[:, m] += w.sum(axis=0)
-            cross[:, :, m] = w.T @ shifted(cells, rows).astype(np.float64)
-        # sum r (e e^T + C) over each group's rows, placed in their missing blocks: the
-        # products e e^T row by row, C once per pattern (times its responsibility mass).
-        blocks = np.zeros((n_components, d, d))
-        for group, cov, rows in zip(
-            patterns.groups, conditionals.covariances, group_rows, strict=True
-        ):
-            s, n_rows = group.n_missing, group.n_rows
-            e = correction[group.cells].reshape(n_rows, s, n_components)
-            r_rows = R[rows]
-            for part in _slices(n_rows, s * s * n_components, limit):
-                weighted_e = e[part] * r_rows[part, None, :]
-                outer = e[part, :, None, :] * weighted_e[:, None, :, :]  # (rows, s, s, K)
-                if tied:
-                    outer = outer.sum(axis=3, keepdims=True)
-                blocks += _embed(group.columns[group.row_pattern[part]], outer, n_components, d)
-            mass = _per_pattern(group, r_rows)  # (P_s, K)
-            if tied:
-                mass = mass.sum(axis=1, keepdims=True)
-            blocks += _embed(group.columns, mass[:, None, None, :] * cov, n_components, d)
-        extra_xx = cross + np.swapaxes(cross, 1, 2) + blocks
+        R = np.asarray(resp)[patterns.order].astype(dtype, copy=False)
+        # The complete rows (the first ones) through the kernel's one product.
+        center, sum_x, sum_xx = kernel.stats(filled[:first], F[:first], R[:first])
+        # The other rows with each component's conditional mean filled in, x_hat - g = u on
+        # the observed entries and e = -C r on the missing ones: their moments around g, a
+        # batch of components side by side.
+        roots = np.sqrt(R[first:].T)  # (K, n_u)
+        cells = patterns.cells - first * d
+        scatter = np.zeros((n_components, d, d))
+        for part in _batches(n_components, max(1, budget // d)):
+            # sqrt(r) (x_hat - g) of every row and component of the batch: then the first
+            # moments are sqrt(r) . that, and the second its A^T A (a symmetric rank-n update).
+            root = roots[part]
+            v = np.multiply(u[None], root[:, :, None], order="C")  # C order: reshaped below
+            v.reshape(v.shape[0], -1)[:, cells] = -correction[:, part].T * root[:, cell_rows]
+            first_moments = root.astype(np.float64, copy=False)[:, None, :] @ v.astype(
+                np.float64, copy=False
+            )
+            sum_x[part] += first_moments[:, 0]
+            for index, k in enumerate(range(part.start, part.stop)):
+                scatter[k] = v[index].T @ v[index]
+        # Plus C, once per pattern times its responsibility mass, in its missing block.
+        for group, cov in zip(patterns.groups, conditionals.covariances, strict=True):
+            mass = _per_pattern(group, R[group.rows].astype(np.float64, copy=False))  # (P_s, K)
+            scatter += _embed(group.columns, mass[:, None, None, :] * cov, n_components, d)
         if tied:
-            return center, sum_x, np.asarray(sum_xx + extra_xx.sum(axis=0, keepdims=True))
-        return center, sum_x, np.asarray(sum_xx + extra_xx)
+            return center, sum_x, np.asarray(sum_xx + scatter.sum(axis=0, keepdims=True))
+        return center, sum_x, np.asarray(sum_xx + scatter)
 
-    return np.asarray(log_p), stats_of
+    return _unsort(log_p, patterns.order), stats_of
 
 
 @final
@@ -644,7 +684,7 @@ def _prepare(
     patterns = group_patterns(missing)
     conditionals = _conditionals(precisions_cholesky, patterns, owner)
     covariances = [np.asarray(cov, dtype=X.dtype) for cov in conditionals.covariances]
-    filled = X[patterns.order]
+    filled = np.ascontiguousarray(X[patterns.order])  # C order: written through reshape
     filled.reshape(-1)[patterns.cells] = 0.0
     precisions = conditionals.precisions.astype(X.dtype)
     return _Chunk(patterns, filled, precisions, conditionals, covariances, budget)
@@ -665,7 +705,7 @@ def _deviations(chunk: _Chunk, means: Array, which: Array) -> tuple[Array, Array
     patterns = chunk.patterns
     cells = patterns.cells
     b = means.shape[0]
-    dev = np.subtract(chunk.filled, means[:, None, :])
+    dev = np.subtract(chunk.filled, means[:, None, :], order="C")
     flat = dev.reshape(b, -1)
     flat[:, cells] = 0.0
     h = dev @ chunk.precisions[which]
@@ -733,7 +773,7 @@ def _direct(
             # missing ones (mu - c) - C h_m.
             c = centers[part]
             moved = (means[part] - c).astype(dtype)
-            v = np.subtract(chunk.filled, c.astype(dtype)[:, None, :])
+            v = np.subtract(chunk.filled, c.astype(dtype)[:, None, :], order="C")
             v.reshape(v.shape[0], -1)[:, patterns.cells] = moved[:, patterns.cell_columns] - shift
             r = rs[:, part].T  # (B, n)
             first = r.astype(np.float64)[:, None, :] @ v.astype(np.float64, copy=False)
