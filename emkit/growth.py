@@ -340,6 +340,8 @@ def duplicate_component(
                     for f in init_fields(old)
                 },
             )
+        if isinstance(old, tuple):  # one value per part (a product family)
+            return tuple(duplicated(o, n) for o, n in zip(old, like, strict=True))
         if (
             isinstance(old, np.ndarray)
             and old.ndim > 0

@@ -450,3 +450,40 @@ def test_sequence_errors_of_files_and_saved_models(
         "0",
         match="applies to a hidden Markov model; the Gaussian mixture in",
     )
+
+
+def test_missing_cells_in_sequences_are_marginalised(
+    capsys: pytest.CaptureFixture[str], series: np.ndarray, tmp_path: Path
+) -> None:
+    # Empty cells and whole missing frames in a file of several sequences: refused by default,
+    # integrated out with --missing marginalise, giving the library's fit of the same NaN data.
+    rng = np.random.default_rng(21)
+    X = series.copy()
+    X[rng.random(X.shape) < 0.15] = np.nan
+    X[[7, 8, 100]] = np.nan
+    ids = np.repeat(IDS, LENGTHS)
+    lines = ["id,x,y"] + [
+        ",".join([str(i), *("" if np.isnan(v) else repr(float(v)) for v in row)])
+        for i, row in zip(ids, X, strict=True)
+    ]
+    path = tmp_path / "gappy.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = ["fit", path, "--model", "hmm", "--states", "3", "--sequence-column", "id"]
+    common = ["--n-init", str(N_INIT), "--seed", str(SEED), "-q"]
+    status = cli.main([str(a) for a in [*args, *common]])
+    assert status != 0
+    assert "an empty cell" in capsys.readouterr().err
+    model_file = tmp_path / "gappy.json"
+    out = run_ok(capsys, *args, *common, "--missing", "marginalise", "-o", model_file)
+    library = emkit.fit(
+        emkit.HiddenMarkovModel(emkit.Gaussian("full"), 3, missing="marginalise"),
+        X,
+        lengths=LENGTHS,
+        n_init=N_INIT,
+        random_state=SEED,
+    )
+    assert float(value_after(out, "log-likelihood")) == pytest.approx(
+        library.log_likelihood, abs=PRINTED_ATOL
+    )
+    score = run_ok(capsys, "score", model_file, path, "--sequence-column", "id")
+    assert np.isfinite(float(score.split()[-1]))

@@ -504,12 +504,6 @@ def test_selection_grows_products_from_fewer_components(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="emkit.growth.duplicate_component does not walk tuple fields yet: the parts keep K "
-    "components in a K + 1 mixture",
-)
 def test_duplicating_a_component_grows_every_part(mixed_data: tuple[np.ndarray, Any]) -> None:
     X, params = mixed_data
     start = MixtureParams(np.full(K, 1 / K), params)
@@ -521,11 +515,6 @@ def test_duplicating_a_component_grows_every_part(mixed_data: tuple[np.ndarray, 
     assert_trees_equal(copy, take_components(params, np.array([1])))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emkit.testing.trees.reference_paths does not walk tuple fields yet, so check_recenter "
-    "does not see the Gaussian part's center",
-)
 def test_the_contract_checks_see_reference_fields_inside_parts(
     mixed_data: tuple[np.ndarray, Any],
 ) -> None:

@@ -172,8 +172,6 @@ def cmd_fit(args: argparse.Namespace) -> int:
             0, FamilySetting("covariance_type", args.covariance, "--covariance", args.covariance)
         )
     marginalise = args.missing == "marginalise"
-    if marginalise and (args.sequence_column is not None or args.lengths is not None):
-        raise CliError(_SEQUENCES_WITH_MISSING)
     levels = not hmm and is_categorical(args.family)
     family_error: CliError | None = None
     try:
@@ -202,14 +200,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
         table, lengths = parse_table(*numeric, missing=marginalise), None
         if args.binarize is not None:
             table = table.binarized(args.binarize)
-    elif marginalise:
-        table, lengths = read_data(args.data, threshold=args.binarize, missing=True), None
     else:
         table, lengths = read_sequences(
             args.data,
             threshold=args.binarize,
             sequence_column=args.sequence_column,
             lengths_file=args.lengths,
+            missing=marginalise,
         )
     model: FiniteMixture[Any, Any] | HiddenMarkovModel[Any, Any]
     if hmm:
@@ -253,13 +250,6 @@ def cmd_fit(args: argparse.Namespace) -> int:
             save_fit_plot(args.plot, result, table)
         print(f"plot saved to {args.plot}")
     return 0
-
-
-#: --missing marginalise with sequences read from the file (not available yet).
-_SEQUENCES_WITH_MISSING = (
-    "--missing marginalise cannot be combined with --sequence-column or --lengths yet; give "
-    "the sequences' rows without missing cells, or fit from Python (emkit.fit with lengths=)"
-)
 
 
 # -- a saved model -----------------------------------------------------------------------------
@@ -351,14 +341,13 @@ def model_data(
                     f"{option} {value!r} applies to a hidden Markov model; the "
                     f"{model_kind(model)} in {model_path} treats rows as independent"
                 )
-    if isinstance(model, MissingValues) and model.handles_missing:
-        if sequence_column is not None or lengths_file is not None:
-            raise CliError(_SEQUENCES_WITH_MISSING)
-        table, lengths = read_data(spec, threshold=threshold, missing=True), None
-    else:
-        table, lengths = read_sequences(
-            spec, threshold=threshold, sequence_column=sequence_column, lengths_file=lengths_file
-        )
+    table, lengths = read_sequences(
+        spec,
+        threshold=threshold,
+        sequence_column=sequence_column,
+        lengths_file=lengths_file,
+        missing=isinstance(model, MissingValues) and model.handles_missing,
+    )
     if table.data.shape[1] != result.n_features:
         hint = (
             " (is one of them a column of sequence ids? name it with --sequence-column)"

@@ -189,10 +189,12 @@ def read_sequences(
     threshold: float | None,
     sequence_column: str | None,
     lengths_file: str | None,
+    missing: bool = False,
 ) -> tuple[Table, Array | None]:
     """DATA and its sequences: ``(table, lengths)``, ``lengths`` None for one sequence.
 
-    The id column is taken out before ``--binarize`` turns the features into 0/1.
+    The id column is taken out before ``--binarize`` turns the features into 0/1; ``missing``
+    reads empty, ``NA`` and ``nan`` cells as missing values (NaN).
     """
     if sequence_column is not None and lengths_file is not None:
         raise CliError(
@@ -201,7 +203,7 @@ def read_sequences(
         )
     try:
         # Delimited text keeps the id column as text, so ids may be words ("patient-7").
-        table = read_data(spec, key_column=sequence_column)
+        table = read_data(spec, key_column=sequence_column, missing=missing)
     except KeyColumnError as exc:
         raise CliError(f"--sequence-column {sequence_column!r}: {exception_text(exc)}") from None
     lengths: Array | None = None

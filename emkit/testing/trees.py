@@ -53,10 +53,13 @@ def reference_paths(obj: Any, path: str) -> list[str]:
         The paths of the fields whose metadata says ``additive=False``, in field order.
     """
     found: list[str] = []
-    if attrs.has(type(obj)):
+    if isinstance(obj, tuple):
+        for i, item in enumerate(obj):
+            found.extend(reference_paths(item, f"{path}[{i}]"))
+    elif attrs.has(type(obj)):
         for field in attrs.fields(type(obj)):
             value = getattr(obj, field.name)
-            if attrs.has(type(value)):
+            if attrs.has(type(value)) or isinstance(value, tuple):
                 found.extend(reference_paths(value, f"{path}.{field.name}"))
             elif field.metadata.get("additive", True) is False:
                 found.append(f"{path}.{field.name}")
@@ -76,10 +79,14 @@ def get_path(obj: Any, path: str) -> Any:
     Returns
     -------
     object
-        ``obj.components.reference`` for that example.
+        ``obj.components.reference`` for that example; an item of a tuple field is named by
+        its index, ``"stats.components.parts[0].center"``.
     """
     for name in path.split(".")[1:]:
-        obj = getattr(obj, name)
+        field, *indices = name.split("[")
+        obj = getattr(obj, field)
+        for index in indices:
+            obj = obj[int(index.rstrip("]"))]
     return obj
 
 
