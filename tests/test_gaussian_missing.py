@@ -528,9 +528,9 @@ def test_fit_with_missing_values_recovers_the_complete_data_fit() -> None:
 
 
 # -- the machinery: patterns, cache, layouts ----------------------------------------------------
-@pytest.mark.parametrize("n_features", [5, 60, 70])
+@pytest.mark.parametrize("n_features", [5, 50, 60, 70])
 def test_rows_are_grouped_by_pattern(n_features: int) -> None:
-    # Up to 57 features one sort of integer keys, up to 64 two, beyond that packed bytes.
+    # Keys as floats up to 46 features, as one or two integer sorts up to 64, packed bytes beyond.
     rng = np.random.default_rng(14)
     missing = rng.random((300, n_features)) < 0.05
     missing[:20] = missing[20:40]  # repeated patterns

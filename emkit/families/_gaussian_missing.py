@@ -25,19 +25,20 @@ by completing the square in ``v_m`` (equivalently, the Schur complement
 ``Sigma_oo^-1 = Lambda_oo - Lambda_om Lambda_mm^-1 Lambda_mo``). A row with every entry missing
 has ``C = Sigma``, ``x_hat = mu`` and log-density 0.
 
-Rows are grouped by pattern, and patterns by how many entries ``s`` they miss. ``Lambda_mm`` is
-inverted once per pattern and component (tied covariance: once per pattern), all patterns of one
-``s`` at once, and the result cached on the parameters for every chunk of the pass; each per-row
-step is one array expression over the rows of such a group. Two routes then fill in ``v``:
+Rows are sorted by pattern, and patterns by how many entries ``s`` they miss, so that every
+group of patterns with one ``s`` is a slice of rows and each per-row step one array expression
+over it. ``Lambda_mm`` is inverted once per pattern and component (tied covariance: once per
+pattern) by Gauss-Jordan sweeps over all the patterns of nearby sizes at once, and cached on the
+parameters for every chunk of the pass. Two routes then fill in ``v``:
 
 * **expanded** (the complete-data kernel evaluates the chunk through its shared features): each
   missing entry is set to the kernel's shift ``g``, so ``v = u - a_k`` (``u = x - g`` with
-  ``u_m = 0``, ``a_k = mu_k - g``), the kernel's one product gives every component's
-  ``v^T Lambda_k v`` and its statistics product the moments of the filled rows around ``g``.
-  ``r`` needs only the rows ``m`` of ``Lambda_k`` (one product per feature over the rows missing
-  it, about ``2 K D`` flops per missing entry), and ``x_hat_m - g_m = -C r``, so the statistics
-  gain ``e = -C r`` on the missing entries: ``sum r e`` in the first moments, the cross terms
-  ``sum r (u e^T + e u^T)`` (one product per feature) and ``sum r e e^T + C`` per pattern;
+  ``u_m = 0``, ``a_k = mu_k - g``) and the kernel's one product gives every component's
+  ``v^T Lambda_k v``. ``r`` needs only the rows ``m`` of ``Lambda_k``: one product per feature
+  over the rows missing it, about ``2 K D`` flops per missing entry. Then
+  ``x_hat_m - g_m = -C r``; the statistics are the kernel's product over the complete rows,
+  and for the others the moments of ``sqrt(r_nk) (x_hat_nk - g)`` (one symmetric rank update
+  per component) plus ``C`` times each pattern's responsibility mass;
 * **direct** (the kernel works around each component's own mean: a remote or collapsing
   component, or more than 64 features): ``v = x - mu`` with ``v_m = 0``, one product per
   component for ``Lambda v``, and the moments of ``x_hat`` around the kernel's reference point.
@@ -79,9 +80,9 @@ _LOG_2PI = float(np.log(2.0 * np.pi))
 #: in every chunk that holds them.
 FACTOR_CACHE_NUMBERS = 2**21
 
-#: Patterns to invert are swept together, padded to the largest size, while the padded blocks
-#: hold at most this many numbers (128 KiB: a few dozen rare patterns, where a sweep costs its
-#: steps, not its arithmetic); beyond it each size is swept on its own, unpadded.
+#: Patterns of different sizes are swept together, padded to the largest size, while the padded
+#: blocks hold at most this many numbers (128 KiB: a few dozen rare patterns, for which a sweep
+#: costs its steps more than its arithmetic), or while the sizes differ by at most a third.
 PADDED_SWEEP_NUMBERS = 2**14
 
 Pair = tuple[Array, Callable[[Array], tuple[Array, Array, Array]]]
@@ -182,7 +183,16 @@ def group_patterns(missing: Array) -> MissingPatterns:
     """
     n, d = missing.shape
     keys: Array | None = None
-    if d <= 64:
+    if d <= 46:
+        # The mask's bits and their count in one product: exact in float64 (below 2^52),
+        # and count * 2^d + mask sorts by number missing, then mask.
+        weights = np.stack([2.0 ** np.arange(d), np.ones(d)], axis=1)
+        mask_and_count = missing.view(np.uint8) @ weights
+        keys = mask_and_count[:, 0].astype(np.uint64)
+        count = mask_and_count[:, 1].astype(np.intp)
+        ident = mask_and_count[:, 1] * 2.0**d + mask_and_count[:, 0]
+        order = np.argsort(ident)
+    elif d <= 64:
         keys = missing @ (np.uint64(1) << np.arange(d, dtype=np.uint64))
         count = np.bitwise_count(keys)
         # Number missing in the top 7 bits when they are free: one sort instead of two (the
@@ -289,109 +299,127 @@ def _factorise(precisions: Array, columns: list[Array]) -> list[tuple[Array, Arr
     missing ``columns[i]`` (P_i, s_i) each; ``precisions`` (K', D, D).
 
     The components are the trailing axis: a row's ``C`` of every component is then one
-    contiguous block, and products with it run over K contiguous numbers. A few patterns of
-    different sizes are inverted in one sweep, each block padded with the identity to the
-    largest size (the inverse and determinant of ``diag(A, I)`` are those of ``A``): the
-    patterns a chunk adds to the cache are mostly rare ones, a handful of each size, for which
-    the cost of a sweep is its number of steps, not its arithmetic.
+    contiguous block, and products with it run over K contiguous numbers. Patterns of nearby
+    sizes are inverted in one sweep, each block padded with the identity to the largest size
+    (the inverse and determinant of ``diag(A, I)`` are those of ``A``): most patterns a chunk
+    adds to the cache are rare ones, a few dozen of each size, for which a sweep costs its
+    number of steps more than its arithmetic. Sizes are merged while the largest is at most
+    a third above the smallest, or while the padded blocks stay within PADDED_SWEEP_NUMBERS.
     """
     k = precisions.shape[0]
-    largest = max(c.shape[1] for c in columns)
-    if sum(c.size // c.shape[1] for c in columns) * k * largest**2 > PADDED_SWEEP_NUMBERS:
-        groups = [[c] for c in columns]
-    else:
-        groups = [columns]
+    order = sorted(range(len(columns)), key=lambda i: columns[i].shape[1])
+    batches: list[list[int]] = []
+    for i in order:
+        if batches:
+            batch = batches[-1]
+            smallest = columns[batch[0]].shape[1]
+            size = columns[i].shape[1]
+            padded = (sum(columns[j].shape[0] for j in batch) + columns[i].shape[0]) * k * size**2
+            if 3 * size <= 4 * smallest or padded <= PADDED_SWEEP_NUMBERS:
+                batch.append(i)
+                continue
+        batches.append([i])
     by_layer = np.transpose(precisions, (1, 2, 0))  # (D, D, K')
-    results = []
-    for batch in groups:
-        size = max(c.shape[1] for c in batch)
-        counts = [c.shape[0] for c in batch]
-        block = np.zeros((size, size, sum(counts), k))
+    results: dict[int, tuple[Array, Array]] = {}
+    for batch in batches:
+        size = max(columns[i].shape[1] for i in batch)
+        block = np.zeros((size, size, sum(columns[i].shape[0] for i in batch), k))
         block[np.arange(size), np.arange(size)] = 1.0
         start = 0
-        for cols, count in zip(batch, counts, strict=True):
-            s = cols.shape[1]
+        for i in batch:
+            (count, s), cols = columns[i].shape, columns[i].T
             # (s, s, P, K'): each pattern's block, gathered with the stack axes last.
-            block[:s, :s, start : start + count] = by_layer[cols.T[:, None, :], cols.T[None, :, :]]
+            block[:s, :s, start : start + count] = by_layer[cols[:, None, :], cols[None, :, :]]
             start += count
         inverse, log_det = _invert(block)
         start = 0
-        for cols, count in zip(batch, counts, strict=True):
-            s = cols.shape[1]
+        for i in batch:
+            count, s = columns[i].shape
             part = slice(start, start + count)
-            results.append(
-                (np.ascontiguousarray(np.moveaxis(inverse[:s, :s, part], 2, 0)), log_det[part])
-            )
+            cov = np.ascontiguousarray(np.moveaxis(inverse[:s, :s, part], 2, 0))
+            results[i] = (cov, log_det[part])
             start += count
-    return results
+    return [results[i] for i in range(len(columns))]
 
 
 @final
 @attrs.frozen(eq=False)
 class _FactorTable:
-    """A snapshot of the factors known for the patterns missing ``s`` entries.
+    """A snapshot of the factors cached for one parameter value.
 
-    ``covariances`` and ``log_dets`` are a store shared by successive snapshots: its rows below
-    ``size`` never change, later snapshots append after them (or move to a larger store), so a
-    reader holding this snapshot is never disturbed by a writer.
+    ``stores`` maps a number of missing entries ``s`` to arrays shared by successive snapshots,
+    ``(covariances (capacity, s, s, K'), log_dets (capacity, K'))``: rows below the size a
+    snapshot knows never change, later snapshots append after them (or move to larger arrays),
+    so a reader holding a snapshot is never disturbed by a writer.
     """
 
-    keys: Array  # (P,) uint64, ascending
-    slots: Array  # (P,) the store row of each key
-    covariances: Array  # (capacity, s, s, K')
-    log_dets: Array  # (capacity, K')
-    size: int
+    keys: Array  # (P,) uint64 pattern masks, ascending
+    slots: Array  # (P,) each key's row in the store of its size
+    sizes: dict[int, int]  # rows filled in each store
+    stores: dict[int, tuple[Array, Array]]
+
+    def held(self) -> int:
+        """Numbers the stores hold."""
+        return sum(self.stores[s][0][0].size * size for s, size in self.sizes.items())
 
 
-# Factors cached per parameter value (frozen, so they stay valid while it lives) and number of
-# missing entries: the chunks of one pass share most of their patterns.
+_EMPTY_TABLE = _FactorTable(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.intp), {}, {})
+
+# Factors cached per parameter value (frozen, so they stay valid while it lives): the chunks of
+# one pass share most of their patterns.
 _CACHE_LOCK = threading.Lock()
-_CACHE: weakref.WeakKeyDictionary[Any, dict[int, _FactorTable]] = weakref.WeakKeyDictionary()
+_CACHE: weakref.WeakKeyDictionary[Any, _FactorTable] = weakref.WeakKeyDictionary()
 
 
-def _tables_of(owner: Any) -> dict[int, _FactorTable] | None:
+def _cached_table(owner: Any) -> _FactorTable | None:
+    """The owner's snapshot (empty at first); ``None`` when it cannot be cached on."""
     with _CACHE_LOCK:
         try:
-            return _CACHE.setdefault(owner, {})
+            return _CACHE.get(owner, _EMPTY_TABLE)
         except TypeError:  # an owner that cannot be weakly referenced: no cache
             return None
 
 
-def _lookup(table: _FactorTable | None, keys: Array) -> tuple[Array, Array]:
-    """Which ``keys`` the table holds, and their store rows."""
-    if table is None:
+def _lookup(table: _FactorTable, keys: Array) -> tuple[Array, Array]:
+    """Which ``keys`` the table holds, and their rows in the stores."""
+    if table.keys.size == 0:
         return np.zeros(keys.shape, dtype=bool), np.zeros(keys.shape, dtype=np.intp)
     at = np.minimum(np.searchsorted(table.keys, keys), table.keys.size - 1)
     return table.keys[at] == keys, table.slots[at]
 
 
-def _remember(
-    tables: dict[int, _FactorTable], s: int, keys: Array, covariances: Array, log_dets: Array
-) -> None:
-    """Add factors to the table of ``s`` (under the lock; bounded by FACTOR_CACHE_NUMBERS)."""
+def _remember(owner: Any, new: dict[int, tuple[Array, Array, Array]]) -> None:
+    """Add factors, ``{s: (keys, covariances, log_dets)}``, to the owner's table (bounded by
+    FACTOR_CACHE_NUMBERS; a size that does not fit is left out)."""
     with _CACHE_LOCK:
-        current = tables.get(s)
-        present, _ = _lookup(current, keys)  # another thread may have added some meanwhile
-        keys, covariances, log_dets = keys[~present], covariances[~present], log_dets[~present]
-        held = sum(t.size * t.covariances[0].size for t in tables.values())
-        if keys.size == 0 or held + covariances.size > FACTOR_CACHE_NUMBERS:
-            return
-        size = 0 if current is None else current.size
-        capacity = 0 if current is None else current.covariances.shape[0]
-        needed = size + keys.size
-        if current is not None and needed <= capacity:
-            store, store_log = current.covariances, current.log_dets
-        else:
-            store = np.empty((max(2 * capacity, needed), *covariances.shape[1:]))
-            store_log = np.empty((store.shape[0], *log_dets.shape[1:]))
-            if current is not None:
-                store[:size], store_log[:size] = current.covariances[:size], current.log_dets[:size]
-        store[size:needed], store_log[size:needed] = covariances, log_dets
-        all_keys = keys if current is None else np.concatenate([current.keys, keys])
-        new_slots = np.arange(size, needed)
-        all_slots = new_slots if current is None else np.concatenate([current.slots, new_slots])
-        by_key = np.argsort(all_keys)
-        tables[s] = _FactorTable(all_keys[by_key], all_slots[by_key], store, store_log, needed)
+        table = _CACHE.get(owner, _EMPTY_TABLE)
+        held = table.held()
+        sizes, stores = dict(table.sizes), dict(table.stores)
+        all_keys, all_slots = [table.keys], [table.slots]
+        for s, (keys, covariances, log_dets) in new.items():
+            present, _ = _lookup(table, keys)  # another thread may have added some meanwhile
+            keys, covariances, log_dets = keys[~present], covariances[~present], log_dets[~present]
+            if keys.size == 0 or held + covariances.size > FACTOR_CACHE_NUMBERS:
+                continue
+            held += covariances.size
+            size = sizes.get(s, 0)
+            needed = size + keys.size
+            store, store_log = stores.get(s, (np.zeros((0, *covariances.shape[1:])), None))
+            if needed > store.shape[0]:
+                grown = np.empty((max(2 * store.shape[0], needed), *covariances.shape[1:]))
+                grown_log = np.empty((grown.shape[0], log_dets.shape[1]))
+                if size:
+                    assert store_log is not None
+                    grown[:size], grown_log[:size] = store[:size], store_log[:size]
+                store, store_log = grown, grown_log
+            assert store_log is not None
+            store[size:needed], store_log[size:needed] = covariances, log_dets
+            sizes[s], stores[s] = needed, (store, store_log)
+            all_keys.append(keys)
+            all_slots.append(np.arange(size, needed))
+        keys_joined, slots_joined = np.concatenate(all_keys), np.concatenate(all_slots)
+        by_key = np.argsort(keys_joined)
+        _CACHE[owner] = _FactorTable(keys_joined[by_key], slots_joined[by_key], sizes, stores)
 
 
 @final
@@ -428,51 +456,104 @@ def _conditionals(
     U = precisions_cholesky
     precisions = U @ np.swapaxes(U, -1, -2)
     half_log_det = np.log(np.diagonal(U, axis1=-2, axis2=-1)).sum(axis=-1)
-    tables = None if patterns.keys is None or owner is None else _tables_of(owner)
-    # What the cache holds of each group's patterns: (table, found, slots), or None.
-    held: list[tuple[_FactorTable | None, Array, Array] | None] = []
-    for group in patterns.groups:
-        if tables is None or patterns.keys is None:
-            held.append(None)
-            continue
-        table = tables.get(group.n_missing)
-        held.append((table, *_lookup(table, patterns.keys[group.patterns])))
-    todo = [
-        group.columns if known is None else group.columns[~known[1]]
-        for group, known in zip(patterns.groups, held, strict=True)
-        if known is None or not known[1].all()
-    ]
-    fresh = iter(_factorise(precisions, todo) if todo else [])
+    groups, keys = patterns.groups, patterns.keys
+    table = None if keys is None or owner is None else _cached_table(owner)
+    # Which patterns the cache holds: one look-up for all of them.
+    found = [np.zeros(g.columns.shape[0], dtype=bool) for g in groups]
+    slots = [np.zeros(g.columns.shape[0], dtype=np.intp) for g in groups]
+    if table is not None and keys is not None and groups:
+        offset = groups[0].patterns.start
+        found_all, slots_all = _lookup(table, keys[offset:])
+        for i, g in enumerate(groups):
+            part = slice(g.patterns.start - offset, g.patterns.stop - offset)
+            found[i], slots[i] = found_all[part], slots_all[part]
+    todo = [i for i, f in enumerate(found) if not f.all()]
+    inverted = _factorise(precisions, [groups[i].columns[~found[i]] for i in todo]) if todo else []
+    fresh = dict(zip(todo, inverted, strict=True))
+    updated = table
+    if table is not None and keys is not None and fresh:
+        new = {groups[i].n_missing: (keys[groups[i].patterns][~found[i]], *fresh[i]) for i in todo}
+        _remember(owner, new)
+        updated = _cached_table(owner)
     log_det_mm = np.zeros((patterns.n_missing.size, precisions.shape[0]))
     covariances = []
-    for group, known in zip(patterns.groups, held, strict=True):
-        if known is None:
-            cov, log_det = next(fresh)
+    for i, group in enumerate(groups):
+        s = group.n_missing
+        if i in fresh and updated is not None and keys is not None:
+            # Added to the table (unless it had no room): every pattern from it at once.
+            now_found, now_slots = _lookup(updated, keys[group.patterns])
+            if now_found.all():
+                found[i], slots[i], table = now_found, now_slots, updated
+                del fresh[i]
+        if i not in fresh:
+            assert table is not None
+            store, store_log = table.stores[s]
+            cov, log_det = store[slots[i]], store_log[slots[i]]
         else:
-            table, found, slots = known
-            if table is not None and found.all():
-                cov, log_det = table.covariances[slots], table.log_dets[slots]
-            else:
-                new_cov, new_log_det = next(fresh)
-                assert tables is not None
-                assert patterns.keys is not None
-                keys = patterns.keys[group.patterns]
-                _remember(tables, group.n_missing, keys[~found], new_cov, new_log_det)
-                # Every pattern of the group from the table now, unless it was full.
-                now = tables.get(group.n_missing)
-                now_found, now_slots = _lookup(now, keys)
-                if now is not None and now_found.all():
-                    cov, log_det = now.covariances[now_slots], now.log_dets[now_slots]
-                else:
-                    cov = np.empty((keys.size, *new_cov.shape[1:]))
-                    log_det = np.empty((keys.size, new_log_det.shape[1]))
-                    cov[~found], log_det[~found] = new_cov, new_log_det
-                    if table is not None:
-                        cov[found] = table.covariances[slots[found]]
-                        log_det[found] = table.log_dets[slots[found]]
+            new_cov, new_log_det = fresh[i]
+            cov = np.empty((found[i].size, *new_cov.shape[1:]))
+            log_det = np.empty((found[i].size, new_log_det.shape[1]))
+            cov[~found[i]], log_det[~found[i]] = new_cov, new_log_det
+            if found[i].any():
+                assert table is not None
+                store, store_log = table.stores[s]
+                cov[found[i]] = store[slots[i][found[i]]]
+                log_det[found[i]] = store_log[slots[i][found[i]]]
         log_det_mm[group.patterns] = log_det
         covariances.append(cov)
     return _Conditionals(tuple(covariances), log_det_mm, precisions, half_log_det)
+
+
+@final
+@attrs.frozen(eq=False)
+class _PatternEntries:
+    """The entries of the conditional covariances of a chunk's incomplete patterns, flat."""
+
+    values: Array  # (n_entries, K'): C_p[i, j] of every pattern p and component
+    pattern: Array  # (n_entries,) p, counted from the first incomplete pattern
+    position: Array  # (n_entries,) m_i * D + m_j, its place in a (D, D) matrix
+
+
+def _pattern_entries(
+    patterns: MissingPatterns, covariances: tuple[Array, ...], n_features: int
+) -> _PatternEntries:
+    values, pattern, position = [], [], []
+    offset = patterns.groups[0].patterns.start if patterns.groups else 0
+    for group, cov in zip(patterns.groups, covariances, strict=True):
+        cols = group.columns
+        s = group.n_missing
+        values.append(cov.reshape(-1, cov.shape[3]))
+        pattern.append(
+            np.repeat(np.arange(group.patterns.start, group.patterns.stop) - offset, s * s)
+        )
+        position.append((cols[:, :, None] * n_features + cols[:, None, :]).ravel())
+    if not values:
+        empty = np.zeros(0, dtype=np.intp)
+        return _PatternEntries(np.zeros((0, 1)), empty, empty)
+    return _PatternEntries(
+        np.concatenate(values), np.concatenate(pattern), np.concatenate(position)
+    )
+
+
+def _scatter_entries(
+    entries: _PatternEntries, mass: Array, n_components: int, n_features: int
+) -> Array:
+    """``sum_p mass[p, k] C_kp`` placed in the missing blocks: (K, D, D). ``mass`` (P, K'),
+    with K' = 1 (tied) summed into component 0's slot."""
+    d2 = n_features * n_features
+    weighted = entries.values * mass[entries.pattern]  # (n_entries, K')
+    total = np.zeros((n_components, d2))
+    for k in range(weighted.shape[1]):
+        total[k] = np.bincount(entries.position, weights=weighted[:, k], minlength=d2)
+    return total.reshape(n_components, n_features, n_features)
+
+
+def _embed_index(columns: Array, n_components: int, n_features: int) -> Array:
+    """Flat indices into (K, D, D) of ``s x s`` blocks (N, s, s, K) placed in the rows and
+    columns ``columns`` (N, s), one block per component (K = 1: component 0)."""
+    d = n_features
+    flat = (columns[:, :, None] * d + columns[:, None, :])[..., None]  # (N, s, s, 1)
+    return np.asarray(flat + np.arange(n_components) * (d * d)).ravel()
 
 
 def _embed(columns: Array, blocks: Array, n_components: int, n_features: int) -> Array:
@@ -482,9 +563,8 @@ def _embed(columns: Array, blocks: Array, n_components: int, n_features: int) ->
     sum lands in component 0's slot. One bincount over flat indices does the scatter.
     """
     d = n_features
-    flat = (columns[:, :, None] * d + columns[:, None, :])[..., None]  # (N, s, s, 1)
-    index = flat + np.arange(blocks.shape[3]) * (d * d)
-    total = np.bincount(index.ravel(), weights=blocks.ravel(), minlength=n_components * d * d)
+    index = _embed_index(columns, blocks.shape[3], d)
+    total = np.bincount(index, weights=blocks.ravel(), minlength=n_components * d * d)
     return total.reshape(n_components, d, d)
 
 
@@ -600,7 +680,8 @@ def _expanded(
                 r[cells] = rows_u @ precisions[:, m, :].T - lam_a[:, m]
     # C r, and the log-density of the observed entries: the kernel's -Q_k/2 plus r^T C r / 2,
     # and (s log 2pi - log det Lambda_mm) / 2 more than the kernel's constant.
-    extra = (0.5 * (patterns.n_missing[:, None] * _LOG_2PI - conditionals.log_det_mm)).astype(dtype)
+    extra = 0.5 * (patterns.n_missing[:, None] * _LOG_2PI - conditionals.log_det_mm)
+    log_p[first:] += extra.astype(dtype)[patterns.row_pattern[first:]]
     correction = np.empty_like(r)
     for group, cov in zip(patterns.groups, covariances, strict=True):
         s, n_rows = group.n_missing, group.n_rows
@@ -609,8 +690,6 @@ def _expanded(
         log_p_g = log_p[group.rows]
         if s == d:
             log_p_g[...] = 0.0  # nothing observed: log-density 0, exactly
-        else:
-            log_p_g += extra[group.patterns][group.row_pattern]
         for part in _slices(n_rows, cov[0].size, limit):
             # C r of each row: s multiply-adds over the rows' (s, K) blocks, contiguous in K;
             # then r^T C r / 2 into the log-density.
@@ -625,12 +704,22 @@ def _expanded(
                     quad += r_part[:, i, :] * c_part[:, i, :]
                 quad *= 0.5
                 log_p_g[part] += quad
-    del r
+    # Only the complete rows' features are needed from here on: keep a copy of those (in the
+    # features' column order), so that the statistics' temporaries take the room of the rest.
+    complete_features = F[:first].copy(order="F")
+    del r, F
+    # Every entry of every pattern's C (n_entries, K'), the pattern it belongs to, and where it
+    # goes in a (D, D) scatter; and where each pattern's rows start.
+    entries = _pattern_entries(patterns, conditionals.covariances, d)
+    pattern_starts = np.concatenate(
+        [g.pattern_starts + (g.rows.start - first) for g in patterns.groups]
+        or [np.zeros(0, dtype=np.intp)]
+    )
 
     def stats_of(resp: Array) -> tuple[Array, Array, Array]:
         R = np.asarray(resp)[patterns.order].astype(dtype, copy=False)
         # The complete rows (the first ones) through the kernel's one product.
-        center, sum_x, sum_xx = kernel.stats(filled[:first], F[:first], R[:first])
+        center, sum_x, sum_xx = kernel.stats(filled[:first], complete_features, R[:first])
         # The other rows with each component's conditional mean filled in, x_hat - g = u on
         # the observed entries and e = -C r on the missing ones: their moments around g, a
         # batch of components side by side.
@@ -650,9 +739,11 @@ def _expanded(
             for index, k in enumerate(range(part.start, part.stop)):
                 scatter[k] = v[index].T @ v[index]
         # Plus C, once per pattern times its responsibility mass, in its missing block.
-        for group, cov in zip(patterns.groups, conditionals.covariances, strict=True):
-            mass = _per_pattern(group, R[group.rows].astype(np.float64, copy=False))  # (P_s, K)
-            scatter += _embed(group.columns, mass[:, None, None, :] * cov, n_components, d)
+        if patterns.groups:
+            mass = np.add.reduceat(R[first:].astype(np.float64, copy=False), pattern_starts)
+            if tied:
+                mass = mass.sum(axis=1, keepdims=True)
+            scatter += _scatter_entries(entries, mass, n_components, d)
         if tied:
             return center, sum_x, np.asarray(sum_xx + scatter.sum(axis=0, keepdims=True))
         return center, sum_x, np.asarray(sum_xx + scatter)
