@@ -580,7 +580,9 @@ def _slices(n_rows: int, per_row: int, budget: int) -> list[slice]:
 
 
 def _unsort(values: Array, order: Array) -> Array:
-    out = np.empty_like(values)
+    # C order: the mixture's responsibilities are made in place from these rows, and the
+    # statistics gather them back by row.
+    out = np.empty(values.shape, dtype=values.dtype)
     out[order] = values
     return out
 
