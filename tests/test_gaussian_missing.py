@@ -538,10 +538,14 @@ def test_rows_are_grouped_by_pattern(n_features: int) -> None:
     patterns = group_patterns(missing)
     assert np.array_equal(np.sort(patterns.order), np.arange(300))
     sorted_missing = missing[patterns.order]
-    assert np.array_equal(np.flatnonzero(sorted_missing), patterns.cells)
-    assert np.array_equal(patterns.cell_rows, patterns.order[patterns.cells // n_features])
-    assert not sorted_missing[: patterns.groups[0].rows.start].any()
+    assert np.array_equal(np.sort(patterns.cells), np.flatnonzero(sorted_missing))
+    assert np.array_equal(patterns.cell_rows, patterns.cells // n_features)
+    assert np.array_equal(patterns.cell_columns, patterns.cells % n_features)
+    assert not sorted_missing[: patterns.first].any()
     for group in patterns.groups:
+        # A group's entries: the first missing entry of each of its rows, then the second...
+        cell_rows = patterns.cell_rows[group.cells].reshape(group.n_missing, group.n_rows)
+        assert (cell_rows == np.arange(group.rows.start, group.rows.stop)).all()
         rows = sorted_missing[group.rows]
         assert (rows.sum(axis=1) == group.n_missing).all()
         expected = np.zeros_like(rows)

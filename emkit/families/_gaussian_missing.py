@@ -101,7 +101,9 @@ class PatternGroup:
     patterns : slice
         The group's patterns among all the chunk's patterns.
     cells : slice
-        The group's missing entries among ``MissingPatterns.cells``.
+        The group's missing entries among ``MissingPatterns.cells``: ``s`` runs of ``n_rows``,
+        the first missing entry of every row, then the second, and so on (so that a
+        (K, cells) array viewed as (K, s, n_rows) runs over rows contiguously).
     columns : int array of shape (n_patterns, n_missing)
         The missing columns of each pattern, ascending.
     row_pattern : int array of shape (n_rows,)
@@ -139,12 +141,11 @@ class MissingPatterns:
         The sorting permutation: sorted row ``i`` is row ``order[i]`` of the chunk.
     cells : int array of shape (n_cells,)
         The missing entries of the sorted rows as flat indices into an (n_samples, n_features)
-        row-major array, row by row; so the entries of one group are consecutive, and those
-        of one of its rows too (columns ascending).
+        row-major array, group by group (within a group as ``PatternGroup.cells`` says).
     cell_columns : int array of shape (n_cells,)
         The column of each missing entry.
     cell_rows : int array of shape (n_cells,)
-        The row of each missing entry in the chunk (unsorted).
+        The sorted row of each missing entry.
     row_pattern : int array of shape (n_samples,)
         Each sorted row's pattern; patterns are ordered by the number of entries they miss.
     n_missing : int array of shape (n_patterns,)
@@ -165,12 +166,17 @@ class MissingPatterns:
     keys: Array | None
     groups: tuple[PatternGroup, ...]
 
+    @property
+    def first(self) -> int:
+        """The first sorted row with a missing entry (the rows before it are complete)."""
+        return self.groups[0].rows.start if self.groups else int(self.order.size)
+
 
 def group_patterns(missing: Array) -> MissingPatterns:
     """Sort the rows of a chunk by missingness pattern.
 
     Up to 64 features a row's mask is one integer (its bits), so grouping is one sort of n
-    integers (by number missing, then mask) and no comparison of n x D booleans; wider rows are
+    numbers (by number missing, then mask) and no comparison of n x D booleans; wider rows are
     packed into bytes (``np.packbits``) and told apart by ``np.unique``.
 
     Parameters
@@ -220,7 +226,7 @@ def group_patterns(missing: Array) -> MissingPatterns:
     sizes, group_starts = np.unique(counts, return_index=True)
     group_ends = np.append(group_starts[1:], counts.size)
     cell = 0
-    cell_columns, cell_sorted_rows = [], []
+    cell_columns, cell_rows = [], []
     for s, p0, p1 in zip(sizes.tolist(), group_starts.tolist(), group_ends.tolist(), strict=True):
         if s == 0:
             continue
@@ -239,16 +245,17 @@ def group_patterns(missing: Array) -> MissingPatterns:
                 pattern_starts=pattern_starts[p0:p1] - rows.start,
             )
         )
-        cell_columns.append(columns[local].ravel())
-        cell_sorted_rows.append(np.repeat(np.arange(rows.start, rows.stop), s))
+        cell_columns.append(columns[local].T.ravel())
+        cell_rows.append(np.tile(np.arange(rows.start, rows.stop), s))
         cell += n_rows * s
-    columns_of_cells = np.concatenate(cell_columns) if groups else np.zeros(0, dtype=np.intp)
-    sorted_rows = np.concatenate(cell_sorted_rows) if groups else np.zeros(0, dtype=np.intp)
+    empty = np.zeros(0, dtype=np.intp)
+    columns_of_cells = np.concatenate(cell_columns) if groups else empty
+    rows_of_cells = np.concatenate(cell_rows) if groups else empty
     return MissingPatterns(
         order=order,
-        cells=sorted_rows * d + columns_of_cells,
+        cells=rows_of_cells * d + columns_of_cells,
         cell_columns=columns_of_cells,
-        cell_rows=order[sorted_rows],
+        cell_rows=rows_of_cells,
         row_pattern=row_pattern,
         n_missing=counts,
         keys=None if keys is None else keys[first],
@@ -257,31 +264,36 @@ def group_patterns(missing: Array) -> MissingPatterns:
 
 
 # -- the conditional covariances of every pattern ------------------------------------------------
+#
+# Layout: a group's C of every component and pattern is (K', s, s, P), the patterns last, so
+# that every per-row product below runs over long contiguous rows of numbers (numpy's cost per
+# number is several times higher over a short trailing axis such as K or s).
+
+
 def _invert(a: Array) -> tuple[Array, Array]:
-    """``A^-1`` and ``log det A`` of a stack of symmetric positive-definite matrices
-    (s, s, ...), the stack along the trailing axes; ``a`` is overwritten.
+    """``A^-1`` (K', s, s, P) and ``log det A`` (K', P) of a stack of symmetric
+    positive-definite matrices (K', s, s, P); ``a`` is overwritten.
 
     Gauss-Jordan sweeps on the diagonal pivots (stable without pivoting for a positive-definite
-    matrix, like Cholesky): ``s`` rank-one updates of all matrices at once, each over
-    contiguous rows of the stack. For the thousands of tiny matrices of a chunk's patterns that
-    is several times faster than a batched LAPACK call, whose cost per matrix dominates. The
-    pivots are the leading entries of the successive Schur complements, so their product is
-    ``det A``; sweeping every pivot leaves ``-A^-1``.
+    matrix, like Cholesky): ``s`` rank-one updates of all matrices at once. For the thousands
+    of tiny matrices of a chunk's patterns that is several times faster than a batched LAPACK
+    call, whose cost per matrix dominates. The pivots are the leading entries of the successive
+    Schur complements, so their product is ``det A``; sweeping every pivot leaves ``-A^-1``.
 
     Raises
     ------
     ValueError
         If a pivot is not positive (a matrix is not numerically positive definite).
     """
-    s = a.shape[0]
-    pivots = np.empty((s, *a.shape[2:]))
+    s = a.shape[1]
+    pivots = np.empty((s, a.shape[0], a.shape[3]))
     for k in range(s):
-        pivots[k] = a[k, k]
-        row = a[k] / pivots[k]
-        a -= a[:, k, None] * row[None]
+        pivots[k] = a[:, k, k]
+        row = a[:, k] / pivots[k][:, None, :]  # (K', s, P)
+        a -= a[:, :, k, None, :] * row[:, None, :, :]
+        a[:, :, k] = row
         a[:, k] = row
-        a[k] = row
-        a[k, k] = -1.0 / pivots[k]
+        a[:, k, k] = -1.0 / pivots[k]
     if not (pivots > 0.0).all():
         raise ValueError(
             "a block of a precision matrix is not positive definite (the covariance is "
@@ -290,21 +302,20 @@ def _invert(a: Array) -> tuple[Array, Array]:
     a *= -1.0
     if s > 1:
         # Rounding makes a_ij and a_ji differ in the last bit; C is symmetric.
-        a = 0.5 * (a + np.swapaxes(a, 0, 1))
+        a = 0.5 * (a + np.swapaxes(a, 1, 2))
     return a, np.log(pivots).sum(axis=0)
 
 
 def _factorise(precisions: Array, columns: list[Array]) -> list[tuple[Array, Array]]:
-    """``C = Lambda_mm^-1`` (P, s, s, K') and ``log det Lambda_mm`` (P, K') of the patterns
+    """``C = Lambda_mm^-1`` (K', s, s, P) and ``log det Lambda_mm`` (K', P) of the patterns
     missing ``columns[i]`` (P_i, s_i) each; ``precisions`` (K', D, D).
 
-    The components are the trailing axis: a row's ``C`` of every component is then one
-    contiguous block, and products with it run over K contiguous numbers. Patterns of nearby
-    sizes are inverted in one sweep, each block padded with the identity to the largest size
-    (the inverse and determinant of ``diag(A, I)`` are those of ``A``): most patterns a chunk
-    adds to the cache are rare ones, a few dozen of each size, for which a sweep costs its
-    number of steps more than its arithmetic. Sizes are merged while the largest is at most
-    a third above the smallest, or while the padded blocks stay within PADDED_SWEEP_NUMBERS.
+    Patterns of nearby sizes are inverted in one sweep, each block padded with the identity to
+    the largest size (the inverse and determinant of ``diag(A, I)`` are those of ``A``): most
+    patterns a chunk adds to the cache are rare ones, a few dozen of each size, for which a
+    sweep costs its number of steps more than its arithmetic. Sizes are merged while the
+    largest is at most a third above the smallest, or while the padded blocks stay within
+    PADDED_SWEEP_NUMBERS.
     """
     k = precisions.shape[0]
     order = sorted(range(len(columns)), key=lambda i: columns[i].shape[1])
@@ -319,25 +330,23 @@ def _factorise(precisions: Array, columns: list[Array]) -> list[tuple[Array, Arr
                 batch.append(i)
                 continue
         batches.append([i])
-    by_layer = np.transpose(precisions, (1, 2, 0))  # (D, D, K')
     results: dict[int, tuple[Array, Array]] = {}
     for batch in batches:
         size = max(columns[i].shape[1] for i in batch)
-        block = np.zeros((size, size, sum(columns[i].shape[0] for i in batch), k))
-        block[np.arange(size), np.arange(size)] = 1.0
+        block = np.zeros((k, size, size, sum(columns[i].shape[0] for i in batch)))
+        block[:, np.arange(size), np.arange(size)] = 1.0
         start = 0
         for i in batch:
             (count, s), cols = columns[i].shape, columns[i].T
-            # (s, s, P, K'): each pattern's block, gathered with the stack axes last.
-            block[:s, :s, start : start + count] = by_layer[cols[:, None, :], cols[None, :, :]]
+            # (K', s, s, P): each pattern's block, gathered with the patterns last.
+            block[:, :s, :s, start : start + count] = precisions[:, cols[:, None], cols[None]]
             start += count
         inverse, log_det = _invert(block)
         start = 0
         for i in batch:
             count, s = columns[i].shape
             part = slice(start, start + count)
-            cov = np.ascontiguousarray(np.moveaxis(inverse[:s, :s, part], 2, 0))
-            results[i] = (cov, log_det[part])
+            results[i] = (np.ascontiguousarray(inverse[:, :s, :s, part]), log_det[:, part])
             start += count
     return [results[i] for i in range(len(columns))]
 
@@ -348,19 +357,19 @@ class _FactorTable:
     """A snapshot of the factors cached for one parameter value.
 
     ``stores`` maps a number of missing entries ``s`` to arrays shared by successive snapshots,
-    ``(covariances (capacity, s, s, K'), log_dets (capacity, K'))``: rows below the size a
+    ``(covariances (K', s, s, capacity), log_dets (K', capacity))``: columns below the size a
     snapshot knows never change, later snapshots append after them (or move to larger arrays),
     so a reader holding a snapshot is never disturbed by a writer.
     """
 
     keys: Array  # (P,) uint64 pattern masks, ascending
-    slots: Array  # (P,) each key's row in the store of its size
-    sizes: dict[int, int]  # rows filled in each store
+    slots: Array  # (P,) each key's place in the store of its size
+    sizes: dict[int, int]  # places filled in each store
     stores: dict[int, tuple[Array, Array]]
 
     def held(self) -> int:
         """Numbers the stores hold."""
-        return sum(self.stores[s][0][0].size * size for s, size in self.sizes.items())
+        return sum(self.stores[s][0][..., 0].size * size for s, size in self.sizes.items())
 
 
 _EMPTY_TABLE = _FactorTable(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.intp), {}, {})
@@ -381,7 +390,7 @@ def _cached_table(owner: Any) -> _FactorTable | None:
 
 
 def _lookup(table: _FactorTable, keys: Array) -> tuple[Array, Array]:
-    """Which ``keys`` the table holds, and their rows in the stores."""
+    """Which ``keys`` the table holds, and their places in the stores."""
     if table.keys.size == 0:
         return np.zeros(keys.shape, dtype=bool), np.zeros(keys.shape, dtype=np.intp)
     at = np.minimum(np.searchsorted(table.keys, keys), table.keys.size - 1)
@@ -398,22 +407,21 @@ def _remember(owner: Any, new: dict[int, tuple[Array, Array, Array]]) -> None:
         all_keys, all_slots = [table.keys], [table.slots]
         for s, (keys, covariances, log_dets) in new.items():
             present, _ = _lookup(table, keys)  # another thread may have added some meanwhile
-            keys, covariances, log_dets = keys[~present], covariances[~present], log_dets[~present]
+            keys = keys[~present]
+            covariances, log_dets = covariances[..., ~present], log_dets[:, ~present]
             if keys.size == 0 or held + covariances.size > FACTOR_CACHE_NUMBERS:
                 continue
             held += covariances.size
             size = sizes.get(s, 0)
             needed = size + keys.size
-            store, store_log = stores.get(s, (np.zeros((0, *covariances.shape[1:])), None))
-            if needed > store.shape[0]:
-                grown = np.empty((max(2 * store.shape[0], needed), *covariances.shape[1:]))
-                grown_log = np.empty((grown.shape[0], log_dets.shape[1]))
-                if size:
-                    assert store_log is not None
-                    grown[:size], grown_log[:size] = store[:size], store_log[:size]
+            store, store_log = stores.get(s, (covariances[..., :0], log_dets[:, :0]))
+            if needed > store.shape[-1]:
+                capacity = max(2 * store.shape[-1], needed)
+                grown = np.empty((*covariances.shape[:-1], capacity))
+                grown_log = np.empty((log_dets.shape[0], capacity))
+                grown[..., :size], grown_log[:, :size] = store[..., :size], store_log[:, :size]
                 store, store_log = grown, grown_log
-            assert store_log is not None
-            store[size:needed], store_log[size:needed] = covariances, log_dets
+            store[..., size:needed], store_log[:, size:needed] = covariances, log_dets
             sizes[s], stores[s] = needed, (store, store_log)
             all_keys.append(keys)
             all_slots.append(np.arange(size, needed))
@@ -427,7 +435,7 @@ def _remember(owner: Any, new: dict[int, tuple[Array, Array, Array]]) -> None:
 class _Conditionals:
     """The per-pattern conditional covariances and log-determinants of one chunk."""
 
-    covariances: tuple[Array, ...]  # per group: (P_s, s, s, K'), C = Lambda_mm^-1
+    covariances: tuple[Array, ...]  # per group: (K', s, s, P_s), C = Lambda_mm^-1
     log_det_mm: Array  # (n_patterns, K'): log det Lambda_mm (0 for complete rows)
     precisions: Array  # (K', D, D) float64
     half_log_det: Array  # (K',) -log det Sigma / 2
@@ -480,7 +488,8 @@ def _conditionals(
     for i, group in enumerate(groups):
         s = group.n_missing
         if i in fresh and updated is not None and keys is not None:
-            # Added to the table (unless it had no room): every pattern from it at once.
+            # Added to the table (unless it had no room): every pattern from it at once. Places
+            # known before stay valid: a store only grows.
             now_found, now_slots = _lookup(updated, keys[group.patterns])
             if now_found.all():
                 found[i], slots[i], table = now_found, now_slots, updated
@@ -488,18 +497,18 @@ def _conditionals(
         if i not in fresh:
             assert table is not None
             store, store_log = table.stores[s]
-            cov, log_det = store[slots[i]], store_log[slots[i]]
+            cov, log_det = np.take(store, slots[i], axis=3), np.take(store_log, slots[i], axis=1)
         else:
             new_cov, new_log_det = fresh[i]
-            cov = np.empty((found[i].size, *new_cov.shape[1:]))
-            log_det = np.empty((found[i].size, new_log_det.shape[1]))
-            cov[~found[i]], log_det[~found[i]] = new_cov, new_log_det
+            cov = np.empty((*new_cov.shape[:3], found[i].size))
+            log_det = np.empty((new_log_det.shape[0], found[i].size))
+            cov[..., ~found[i]], log_det[:, ~found[i]] = new_cov, new_log_det
             if found[i].any():
                 assert table is not None
                 store, store_log = table.stores[s]
-                cov[found[i]] = store[slots[i][found[i]]]
-                log_det[found[i]] = store_log[slots[i][found[i]]]
-        log_det_mm[group.patterns] = log_det
+                cov[..., found[i]] = np.take(store, slots[i][found[i]], axis=3)
+                log_det[:, found[i]] = np.take(store_log, slots[i][found[i]], axis=1)
+        log_det_mm[group.patterns] = log_det.T
         covariances.append(cov)
     return _Conditionals(tuple(covariances), log_det_mm, precisions, half_log_det)
 
@@ -509,7 +518,7 @@ def _conditionals(
 class _PatternEntries:
     """The entries of the conditional covariances of a chunk's incomplete patterns, flat."""
 
-    values: Array  # (n_entries, K'): C_p[i, j] of every pattern p and component
+    values: Array  # (K', n_entries): C_p[i, j] of every component, entry and pattern
     pattern: Array  # (n_entries,) p, counted from the first incomplete pattern
     position: Array  # (n_entries,) m_i * D + m_j, its place in a (D, D) matrix
 
@@ -520,18 +529,19 @@ def _pattern_entries(
     values, pattern, position = [], [], []
     offset = patterns.groups[0].patterns.start if patterns.groups else 0
     for group, cov in zip(patterns.groups, covariances, strict=True):
-        cols = group.columns
+        cols = group.columns.T  # (s, P_s)
         s = group.n_missing
-        values.append(cov.reshape(-1, cov.shape[3]))
+        # (K', s, s, P_s) flattened: the entry (i, j) of every pattern, patterns fastest.
+        values.append(cov.reshape(cov.shape[0], -1))
         pattern.append(
-            np.repeat(np.arange(group.patterns.start, group.patterns.stop) - offset, s * s)
+            np.tile(np.arange(group.patterns.start, group.patterns.stop) - offset, s * s)
         )
-        position.append((cols[:, :, None] * n_features + cols[:, None, :]).ravel())
+        position.append((cols[:, None] * n_features + cols[None]).ravel())
     if not values:
         empty = np.zeros(0, dtype=np.intp)
-        return _PatternEntries(np.zeros((0, 1)), empty, empty)
+        return _PatternEntries(np.zeros((1, 0)), empty, empty)
     return _PatternEntries(
-        np.concatenate(values), np.concatenate(pattern), np.concatenate(position)
+        np.concatenate(values, axis=1), np.concatenate(pattern), np.concatenate(position)
     )
 
 
@@ -539,38 +549,22 @@ def _scatter_entries(
     entries: _PatternEntries, mass: Array, n_components: int, n_features: int
 ) -> Array:
     """``sum_p mass[p, k] C_kp`` placed in the missing blocks: (K, D, D). ``mass`` (P, K'),
-    with K' = 1 (tied) summed into component 0's slot."""
+    K' = 1 (tied) summed into component 0's slot."""
     d2 = n_features * n_features
-    weighted = entries.values * mass[entries.pattern]  # (n_entries, K')
+    weighted = entries.values * mass.T[:, entries.pattern]  # (K', n_entries)
     total = np.zeros((n_components, d2))
-    for k in range(weighted.shape[1]):
-        total[k] = np.bincount(entries.position, weights=weighted[:, k], minlength=d2)
+    for k in range(weighted.shape[0]):
+        total[k] = np.bincount(entries.position, weights=weighted[k], minlength=d2)
     return total.reshape(n_components, n_features, n_features)
 
 
-def _embed_index(columns: Array, n_components: int, n_features: int) -> Array:
-    """Flat indices into (K, D, D) of ``s x s`` blocks (N, s, s, K) placed in the rows and
-    columns ``columns`` (N, s), one block per component (K = 1: component 0)."""
-    d = n_features
-    flat = (columns[:, :, None] * d + columns[:, None, :])[..., None]  # (N, s, s, 1)
-    return np.asarray(flat + np.arange(n_components) * (d * d)).ravel()
-
-
-def _embed(columns: Array, blocks: Array, n_components: int, n_features: int) -> Array:
-    """(K, D, D) sum of ``s x s`` blocks, each placed in the rows and columns ``columns``.
-
-    ``columns`` (N, s) and ``blocks`` (N, s, s, K') for N patterns or rows; with K' = 1 the
-    sum lands in component 0's slot. One bincount over flat indices does the scatter.
-    """
-    d = n_features
-    index = _embed_index(columns, blocks.shape[3], d)
-    total = np.bincount(index, weights=blocks.ravel(), minlength=n_components * d * d)
-    return total.reshape(n_components, d, d)
-
-
-def _per_pattern(group: PatternGroup, values: Array) -> Array:
-    """Sums of ``values`` (n_s, ...) over the rows of each of the group's patterns."""
-    return np.asarray(np.add.reduceat(values, group.pattern_starts, axis=0))
+def _pattern_starts(patterns: MissingPatterns) -> Array:
+    """The first row of every incomplete pattern, counted from the first incomplete row."""
+    first = patterns.first
+    return np.concatenate(
+        [g.pattern_starts + (g.rows.start - first) for g in patterns.groups]
+        or [np.zeros(0, dtype=np.intp)]
+    )
 
 
 def _slices(n_rows: int, per_row: int, budget: int) -> list[slice]:
@@ -585,6 +579,26 @@ def _unsort(values: Array, order: Array) -> Array:
     out = np.empty(values.shape, dtype=values.dtype)
     out[order] = values
     return out
+
+
+def _conditional_products(cov: Array, r: Array, out: Array, quad: Array | None, limit: int) -> None:
+    """``out = C r`` row by row, and ``quad = r^T C r`` if asked, for one group.
+
+    ``cov`` (K', s, s, P) the group's C, ``r`` and ``out`` (B, s, n) per component of a
+    batch (K' = 1 broadcasts; else K' = B), ``quad`` (B, n); the rows' patterns come gathered
+    as ``cov`` (K', s, s, n). Every operation runs over the n rows, contiguous.
+    """
+    s = r.shape[1]
+    n_rows = r.shape[2]
+    for part in _slices(n_rows, cov.shape[0] * s * s, limit):
+        rows_cov = cov[..., part]
+        np.multiply(rows_cov[:, :, 0], r[:, None, 0, part], out=out[:, :, part])
+        for j in range(1, s):
+            out[:, :, part] += rows_cov[:, :, j] * r[:, None, j, part]
+    if quad is not None:
+        np.multiply(r[:, 0], out[:, 0], out=quad)
+        for i in range(1, s):
+            quad += r[:, i] * out[:, i]
 
 
 # -- full and tied covariance -------------------------------------------------------------------
@@ -650,7 +664,6 @@ def _expanded(
     tied = kernel.covariance_type == "tied"
     patterns = group_patterns(missing)
     conditionals = _conditionals(precisions_cholesky, patterns, owner)
-    covariances = [np.asarray(cov, dtype=dtype) for cov in conditionals.covariances]
     which = np.zeros(n_components, dtype=np.intp) if tied else np.arange(n_components)
     # Everything runs on the rows sorted by pattern (complete rows first, then each group),
     # so that a group's rows are one slice. The complete-data kernel evaluates them with every
@@ -660,10 +673,10 @@ def _expanded(
     filled.reshape(-1)[patterns.cells] = g[patterns.cell_columns]
     F = kernel.features(filled)
     log_p = kernel.log_prob(filled, F)
-    first = patterns.groups[0].rows.start if patterns.groups else n  # rows before: complete
+    first = patterns.first
     u = filled[first:] - g  # the rows with a missing entry, shifted
-    cell_rows = patterns.cells // d - first  # each missing entry's row of u
-    # r = (Lambda_k (u - a_k))_m of every missing entry and component (n_cells, K): one
+    cell_rows = patterns.cell_rows - first  # each missing entry's row of u
+    # r = (Lambda_k (u - a_k))_m of every component and missing entry (K, n_cells): one
     # product per feature over the rows missing it.
     precisions = conditionals.precisions.astype(dtype)
     lam_a = np.einsum("kde,ke->kd", conditionals.precisions[which], means - kernel.shift)
@@ -671,52 +684,38 @@ def _expanded(
     by_column = np.argsort(patterns.cell_columns.astype(np.uint16), kind="stable")
     rows_by_column = cell_rows[by_column]
     ends = np.cumsum(np.bincount(patterns.cell_columns, minlength=d)).tolist()
-    r = np.empty((patterns.cells.size, n_components), dtype=dtype)
+    r = np.empty((n_components, patterns.cells.size), dtype=dtype)
     for m, (start, stop) in enumerate(zip([0, *ends[:-1]], ends, strict=True)):
         if stop > start:
-            cells = by_column[start:stop]
             rows_u = u[rows_by_column[start:stop]]
             if tied:
-                r[cells] = (rows_u @ precisions[0, m])[:, None] - lam_a[:, m]
+                r[:, by_column[start:stop]] = (rows_u @ precisions[0, m]) - lam_a[:, m, None]
             else:
-                r[cells] = rows_u @ precisions[:, m, :].T - lam_a[:, m]
+                r[:, by_column[start:stop]] = precisions[:, m, :] @ rows_u.T - lam_a[:, m, None]
     # C r, and the log-density of the observed entries: the kernel's -Q_k/2 plus r^T C r / 2,
     # and (s log 2pi - log det Lambda_mm) / 2 more than the kernel's constant.
     extra = 0.5 * (patterns.n_missing[:, None] * _LOG_2PI - conditionals.log_det_mm)
     log_p[first:] += extra.astype(dtype)[patterns.row_pattern[first:]]
     correction = np.empty_like(r)
-    for group, cov in zip(patterns.groups, covariances, strict=True):
+    for group, cov in zip(patterns.groups, conditionals.covariances, strict=True):
         s, n_rows = group.n_missing, group.n_rows
-        r_g = r[group.cells].reshape(n_rows, s, n_components)
-        c_g = correction[group.cells].reshape(n_rows, s, n_components)
+        r_g = r[:, group.cells].reshape(n_components, s, n_rows)
+        c_g = correction[:, group.cells].reshape(n_components, s, n_rows)
+        rows_cov = np.take(cov.astype(dtype, copy=False), group.row_pattern, axis=3)
+        quad = np.empty((n_components, n_rows), dtype=dtype) if s < d else None
+        _conditional_products(rows_cov, r_g, c_g, quad, limit)
         log_p_g = log_p[group.rows]
-        if s == d:
+        if quad is None:
             log_p_g[...] = 0.0  # nothing observed: log-density 0, exactly
-        for part in _slices(n_rows, cov[0].size, limit):
-            # C r of each row: s multiply-adds over the rows' (s, K) blocks, contiguous in K;
-            # then r^T C r / 2 into the log-density.
-            c_part, r_part = c_g[part], r_g[part]
-            rows_cov = cov[group.row_pattern[part]]  # (rows, s, s, K')
-            np.multiply(rows_cov[:, :, 0, :], r_part[:, None, 0, :], out=c_part)
-            for j in range(1, s):
-                c_part += rows_cov[:, :, j, :] * r_part[:, None, j, :]
-            if s < d:
-                quad = r_part[:, 0, :] * c_part[:, 0, :]
-                for i in range(1, s):
-                    quad += r_part[:, i, :] * c_part[:, i, :]
-                quad *= 0.5
-                log_p_g[part] += quad
+        else:
+            quad *= 0.5
+            log_p_g += quad.T
     # Only the complete rows' features are needed from here on: keep a copy of those (in the
     # features' column order), so that the statistics' temporaries take the room of the rest.
     complete_features = F[:first].copy(order="F")
     del r, F
-    # Every entry of every pattern's C (n_entries, K'), the pattern it belongs to, and where it
-    # goes in a (D, D) scatter; and where each pattern's rows start.
     entries = _pattern_entries(patterns, conditionals.covariances, d)
-    pattern_starts = np.concatenate(
-        [g.pattern_starts + (g.rows.start - first) for g in patterns.groups]
-        or [np.zeros(0, dtype=np.intp)]
-    )
+    pattern_starts = _pattern_starts(patterns)
 
     def stats_of(resp: Array) -> tuple[Array, Array, Array]:
         R = np.asarray(resp)[patterns.order].astype(dtype, copy=False)
@@ -733,7 +732,7 @@ def _expanded(
             # moments are sqrt(r) . that, and the second its A^T A (a symmetric rank-n update).
             root = roots[part]
             v = np.multiply(u[None], root[:, :, None], order="C")  # C order: reshaped below
-            v.reshape(v.shape[0], -1)[:, cells] = -correction[:, part].T * root[:, cell_rows]
+            v.reshape(v.shape[0], -1)[:, cells] = -correction[part] * root[:, cell_rows]
             first_moments = root.astype(np.float64, copy=False)[:, None, :] @ v.astype(
                 np.float64, copy=False
             )
@@ -753,6 +752,7 @@ def _expanded(
     return _unsort(log_p, patterns.order), stats_of
 
 
+# -- the direct route: every component around its own reference -----------------------------------
 @final
 @attrs.frozen(eq=False)
 class _Chunk:
@@ -762,7 +762,7 @@ class _Chunk:
     filled: Array  # (n, D) the sorted rows with 0 for every missing entry, X's dtype
     precisions: Array  # (K', D, D) in X's dtype
     conditionals: _Conditionals
-    covariances: list[Array]  # per group: C of every pattern and component (P_s, s, s, K')
+    row_covariances: list[Array]  # per group: each row's C (K', s, s, n_s), X's dtype
     budget: int  # numbers per row the temporaries may take
 
     @property
@@ -776,11 +776,14 @@ def _prepare(
 ) -> _Chunk:
     patterns = group_patterns(missing)
     conditionals = _conditionals(precisions_cholesky, patterns, owner)
-    covariances = [np.asarray(cov, dtype=X.dtype) for cov in conditionals.covariances]
+    row_covariances = [
+        np.take(cov.astype(X.dtype, copy=False), g.row_pattern, axis=3)
+        for g, cov in zip(patterns.groups, conditionals.covariances, strict=True)
+    ]
     filled = np.ascontiguousarray(X[patterns.order])  # C order: written through reshape
     filled.reshape(-1)[patterns.cells] = 0.0
     precisions = conditionals.precisions.astype(X.dtype)
-    return _Chunk(patterns, filled, precisions, conditionals, covariances, budget)
+    return _Chunk(patterns, filled, precisions, conditionals, row_covariances, budget)
 
 
 def _batches(n_components: int, size: int) -> list[slice]:
@@ -806,15 +809,16 @@ def _deviations(chunk: _Chunk, means: Array, which: Array) -> tuple[Array, Array
     h_m = h.reshape(b, -1)[:, cells]
     shift = np.empty_like(h_m)
     limit = chunk.budget * chunk.filled.shape[0]
-    for group, cov in zip(patterns.groups, chunk.covariances, strict=True):
+    tied = chunk.precisions.shape[0] == 1
+    for group, rows_cov in zip(patterns.groups, chunk.row_covariances, strict=True):
         s, n_rows = group.n_missing, group.n_rows
-        h_g = h_m[:, group.cells].reshape(b, n_rows, s)
-        shift_g = shift[:, group.cells].reshape(b, n_rows, s)
-        cov_b = cov[..., which]
-        for part in _slices(n_rows, b * s * s, limit):
-            pattern = group.row_pattern[part]
-            np.einsum("nijb,bnj->bni", cov_b[pattern], h_g[:, part], out=shift_g[:, part])
-        quad[:, group.rows] -= np.einsum("bni,bni->bn", h_g, shift_g)
+        h_g = h_m[:, group.cells].reshape(b, s, n_rows)
+        shift_g = shift[:, group.cells].reshape(b, s, n_rows)
+        correction = np.empty((b, n_rows), dtype=quad.dtype)
+        _conditional_products(
+            rows_cov if tied else rows_cov[which], h_g, shift_g, correction, limit
+        )
+        quad[:, group.rows] -= correction
     flat[:, cells] = -shift  # x_hat_m - mu_m = v_m - C h_m with v_m = 0
     # The difference of two quadratic forms can round below 0 when the observed coordinates
     # pin the missing ones down tightly; the true value is >= 0.
@@ -855,6 +859,8 @@ def _direct(
     log_prob = _unsort(log_p, patterns.order)
     center = np.asarray(center, dtype=np.float64)
     centers = np.broadcast_to(center, (n_components, n_features))
+    entries = _pattern_entries(patterns, chunk.conditionals.covariances, n_features)
+    pattern_starts = _pattern_starts(patterns)
 
     def stats_of(resp: Array) -> tuple[Array, Array, Array]:
         rs = np.asarray(resp)[patterns.order].astype(dtype, copy=False)
@@ -874,11 +880,12 @@ def _direct(
             v *= np.sqrt(r)[:, :, None]
             scatter[part] = np.swapaxes(v, 1, 2) @ v
         # The conditional covariances, weighted by each pattern's responsibility mass.
-        for group, cov in zip(patterns.groups, chunk.conditionals.covariances, strict=True):
-            mass = _per_pattern(group, rs[group.rows].astype(np.float64))
+        if patterns.groups:
+            incomplete = rs[patterns.first :].astype(np.float64, copy=False)
+            mass = np.add.reduceat(incomplete, pattern_starts)
             if tied:
                 mass = mass.sum(axis=1, keepdims=True)
-            scatter += _embed(group.columns, mass[:, None, None, :] * cov, n_components, n_features)
+            scatter += _scatter_entries(entries, mass, n_components, n_features)
         sum_xx = scatter.sum(axis=0, keepdims=True) if tied else scatter
         return center, sum_x, sum_xx
 
@@ -920,7 +927,7 @@ def pattern_impute(
     tied = precisions_cholesky.shape[0] == 1 and n_components > 1
     which = np.zeros(n_components, dtype=np.intp) if tied else np.arange(n_components)
     # Each missing entry's responsibilities (its row in the sorted order).
-    rs = np.asarray(resp, dtype=np.float64)[patterns.order][patterns.cells // X.shape[1]]
+    rs = np.asarray(resp, dtype=np.float64)[patterns.order][patterns.cell_rows]
     filled = np.zeros(patterns.cells.size)
     for part in _batches(n_components, chunk.batch):
         _, _, shift = _deviations(chunk, means[part].astype(dtype), which[part])
