@@ -805,6 +805,12 @@ class Gaussian:
     def bytes_per_row(self, n_components: int, n_features: int, itemsize: int) -> int:
         """Bytes of the per-row temporaries of one chunk (for automatic chunk sizes).
 
+        The chunk's features dominate. A chunk with missing values (NaN) forms the same
+        features plus a few numbers per missing entry and component and, for full and tied
+        covariance, the moments of the conditionally filled rows (sized to the room of the
+        features): measured at 10% missing, K = 8 and 16 features, its peak is 1.7 times this
+        count for full covariance and 2.4 to 3.8 times for the others, whose features are few.
+
         Parameters
         ----------
         n_components : int
