@@ -727,18 +727,16 @@ def _expanded(
         roots = np.sqrt(R[first:].T)  # (K, n_u)
         cells = patterns.cells - first * d
         scatter = np.zeros((n_components, d, d))
-        for part in _batches(n_components, max(1, budget // d)):
-            # sqrt(r) (x_hat - g) of every row and component of the batch: then the first
-            # moments are sqrt(r) . that, and the second its A^T A (a symmetric rank-n update).
-            root = roots[part]
-            v = np.multiply(u[None], root[:, :, None], order="C")  # C order: reshaped below
-            v.reshape(v.shape[0], -1)[:, cells] = -correction[part] * root[:, cell_rows]
-            first_moments = root.astype(np.float64, copy=False)[:, None, :] @ v.astype(
-                np.float64, copy=False
-            )
-            sum_x[part] += first_moments[:, 0]
-            for index, k in enumerate(range(part.start, part.stop)):
-                scatter[k] = v[index].T @ v[index]
+        v = np.empty_like(u)
+        for k in range(n_components):
+            # sqrt(r) (x_hat - g) of every row, one component at a time (so that it stays in
+            # cache): the first moments are sqrt(r) . that, the second its A^T A (a symmetric
+            # rank-n update).
+            root = roots[k]
+            np.multiply(u, root[:, None], out=v)
+            v.reshape(-1)[cells] = -correction[k] * root[cell_rows]
+            sum_x[k] += root.astype(np.float64, copy=False) @ v.astype(np.float64, copy=False)
+            scatter[k] = v.T @ v
         # Plus C, once per pattern times its responsibility mass, in its missing block.
         if patterns.groups:
             mass = np.add.reduceat(R[first:].astype(np.float64, copy=False), pattern_starts)

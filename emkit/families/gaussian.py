@@ -807,9 +807,9 @@ class Gaussian:
 
         The chunk's features dominate. A chunk with missing values (NaN) forms the same
         features plus a few numbers per missing entry and component and, for full and tied
-        covariance, the moments of the conditionally filled rows (sized to the room of the
-        features): measured at 10% missing, K = 8 and 16 features, its peak is 1.7 times this
-        count for full covariance and 2.4 to 3.8 times for the others, whose features are few.
+        covariance, one component's conditionally filled rows at a time: measured at 10%
+        missing, K = 8 and 16 features, its peak is 1.7 times this count for full covariance
+        and 2.4 to 3.1 times for the others, whose features are few.
 
         Parameters
         ----------
