@@ -581,17 +581,19 @@ def _unsort(values: Array, order: Array) -> Array:
     return out
 
 
-def _conditional_products(cov: Array, r: Array, out: Array, quad: Array | None, limit: int) -> None:
-    """``out = C r`` row by row, and ``quad = r^T C r`` if asked, for one group.
+def _conditional_products(
+    cov: Array, row_pattern: Array, r: Array, out: Array, quad: Array | None, limit: int
+) -> None:
+    """``out = C r`` row by row, and ``quad = r^T C r`` if asked, for one group of rows.
 
-    ``cov`` (K', s, s, P) the group's C, ``r`` and ``out`` (B, s, n) per component of a
-    batch (K' = 1 broadcasts; else K' = B), ``quad`` (B, n); the rows' patterns come gathered
-    as ``cov`` (K', s, s, n). Every operation runs over the n rows, contiguous.
+    ``cov`` (K', s, s, P) is the C of the group's patterns, ``row_pattern`` (n,) each row's,
+    ``r`` and ``out`` (B, s, n) per component of a batch (K' = 1 broadcasts; else K' = B),
+    ``quad`` (B, n). Each row's C is gathered, and every operation runs over the n rows,
+    contiguous, in slices of rows whose temporaries hold at most ``limit`` numbers.
     """
     s = r.shape[1]
-    n_rows = r.shape[2]
-    for part in _slices(n_rows, cov.shape[0] * s * s, limit):
-        rows_cov = cov[..., part]
+    for part in _slices(r.shape[2], cov.shape[0] * s * s, limit):
+        rows_cov = np.take(cov, row_pattern[part], axis=3)  # (K', s, s, rows)
         np.multiply(rows_cov[:, :, 0], r[:, None, 0, part], out=out[:, :, part])
         for j in range(1, s):
             out[:, :, part] += rows_cov[:, :, j] * r[:, None, j, part]
@@ -701,9 +703,9 @@ def _expanded(
         s, n_rows = group.n_missing, group.n_rows
         r_g = r[:, group.cells].reshape(n_components, s, n_rows)
         c_g = correction[:, group.cells].reshape(n_components, s, n_rows)
-        rows_cov = np.take(cov.astype(dtype, copy=False), group.row_pattern, axis=3)
         quad = np.empty((n_components, n_rows), dtype=dtype) if s < d else None
-        _conditional_products(rows_cov, r_g, c_g, quad, limit)
+        cov_x = cov.astype(dtype, copy=False)
+        _conditional_products(cov_x, group.row_pattern, r_g, c_g, quad, limit)
         log_p_g = log_p[group.rows]
         if quad is None:
             log_p_g[...] = 0.0  # nothing observed: log-density 0, exactly
@@ -711,7 +713,7 @@ def _expanded(
             quad *= 0.5
             log_p_g += quad.T
     # Only the complete rows' features are needed from here on: keep a copy of those (in the
-    # features' column order), so that the statistics' temporaries take the room of the rest.
+    # features' column order) and let the rest go before the statistics' temporaries come.
     complete_features = F[:first].copy(order="F")
     del r, F
     entries = _pattern_entries(patterns, conditionals.covariances, d)
@@ -722,8 +724,7 @@ def _expanded(
         # The complete rows (the first ones) through the kernel's one product.
         center, sum_x, sum_xx = kernel.stats(filled[:first], complete_features, R[:first])
         # The other rows with each component's conditional mean filled in, x_hat - g = u on
-        # the observed entries and e = -C r on the missing ones: their moments around g, a
-        # batch of components side by side.
+        # the observed entries and e = -C r on the missing ones: their moments around g.
         roots = np.sqrt(R[first:].T)  # (K, n_u)
         cells = patterns.cells - first * d
         scatter = np.zeros((n_components, d, d))
@@ -760,7 +761,7 @@ class _Chunk:
     filled: Array  # (n, D) the sorted rows with 0 for every missing entry, X's dtype
     precisions: Array  # (K', D, D) in X's dtype
     conditionals: _Conditionals
-    row_covariances: list[Array]  # per group: each row's C (K', s, s, n_s), X's dtype
+    covariances: list[Array]  # per group: C of its patterns (K', s, s, P_s), X's dtype
     budget: int  # numbers per row the temporaries may take
 
     @property
@@ -774,14 +775,11 @@ def _prepare(
 ) -> _Chunk:
     patterns = group_patterns(missing)
     conditionals = _conditionals(precisions_cholesky, patterns, owner)
-    row_covariances = [
-        np.take(cov.astype(X.dtype, copy=False), g.row_pattern, axis=3)
-        for g, cov in zip(patterns.groups, conditionals.covariances, strict=True)
-    ]
+    covariances = [cov.astype(X.dtype, copy=False) for cov in conditionals.covariances]
     filled = np.ascontiguousarray(X[patterns.order])  # C order: written through reshape
     filled.reshape(-1)[patterns.cells] = 0.0
     precisions = conditionals.precisions.astype(X.dtype)
-    return _Chunk(patterns, filled, precisions, conditionals, row_covariances, budget)
+    return _Chunk(patterns, filled, precisions, conditionals, covariances, budget)
 
 
 def _batches(n_components: int, size: int) -> list[slice]:
@@ -808,14 +806,13 @@ def _deviations(chunk: _Chunk, means: Array, which: Array) -> tuple[Array, Array
     shift = np.empty_like(h_m)
     limit = chunk.budget * chunk.filled.shape[0]
     tied = chunk.precisions.shape[0] == 1
-    for group, rows_cov in zip(patterns.groups, chunk.row_covariances, strict=True):
+    for group, cov in zip(patterns.groups, chunk.covariances, strict=True):
         s, n_rows = group.n_missing, group.n_rows
         h_g = h_m[:, group.cells].reshape(b, s, n_rows)
         shift_g = shift[:, group.cells].reshape(b, s, n_rows)
         correction = np.empty((b, n_rows), dtype=quad.dtype)
-        _conditional_products(
-            rows_cov if tied else rows_cov[which], h_g, shift_g, correction, limit
-        )
+        cov_b = cov if tied else cov[which]
+        _conditional_products(cov_b, group.row_pattern, h_g, shift_g, correction, limit)
         quad[:, group.rows] -= correction
     flat[:, cells] = -shift  # x_hat_m - mu_m = v_m - C h_m with v_m = 0
     # The difference of two quadratic forms can round below 0 when the observed coordinates
