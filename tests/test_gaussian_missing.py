@@ -634,3 +634,22 @@ def test_wide_data_takes_the_direct_route() -> None:
     sum_x, scatter = reference_moments(X, resp, params.means, params.covariances, stats.center)
     np.testing.assert_allclose(stats.sum_x, sum_x, rtol=STATS_RTOL, atol=STATS_ATOL)
     np.testing.assert_allclose(stats.sum_xx, scatter, rtol=STATS_RTOL, atol=STATS_ATOL)
+
+
+@pytest.mark.parametrize("kind", ["full", "tied", "diag"])
+def test_collapse_is_still_diagnosed(kind: str) -> None:
+    # A constant column with missing entries: its fitted variance settles at reg_covar / (1 - f)
+    # (f its missing fraction: the conditional covariance carries reg_covar into the next
+    # M-step), and the family still says the component has no spread there.
+    model, X, params = mixture_data(kind, seed=18, rate=0.2)
+    X[:, 1] = np.where(np.isnan(X[:, 1]), np.nan, 2.5)
+    family = Gaussian(kind, reg_covar=1e-6)
+    model = FiniteMixture(family, N_COMPONENTS)
+    for _ in range(30):
+        stats, _ = model.e_step(X, params)
+        params = model.m_step(stats)
+    variances = np.diagonal(family.covariances(params.components), axis1=1, axis2=2)[:, 1]
+    assert (variances > family.reg_covar * (1 + 1e-3)).all()  # above what complete data gives
+    messages = family.diagnose(params.components)
+    assert len(messages) == 1
+    assert "along feature(s) [1]" in messages[0]

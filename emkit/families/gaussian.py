@@ -80,8 +80,12 @@ PRIOR_DENOMINATOR_FLOOR = 1e-5
 PRIOR_PSD_RTOL = 1e-10
 
 #: A fitted variance within this fraction of ``reg_covar`` above it carries no information from
-#: the data: the component has no spread along that feature.
-DEGENERATE_VARIANCE_FRACTION = 1e-3
+#: the data: the component has no spread along that feature. With missing values such a
+#: feature's variance settles at ``reg_covar / (1 - f)`` rather than ``reg_covar``, ``f`` the
+#: fraction of its entries missing (each E-step's conditional covariance carries the safeguard
+#: into the next M-step): the fraction 1 reports it up to half missing. A variance at most twice
+#: ``reg_covar`` is also, on complete data, mostly the safeguard's.
+DEGENERATE_VARIANCE_FRACTION = 1.0
 
 
 def precision_cholesky(covariances: Array) -> Array:
@@ -1011,7 +1015,10 @@ class Gaussian:
         """Components with no spread along some feature: their variance there is ``reg_covar``.
 
         That happens with a constant column or a component sitting on duplicate points; the
-        log-likelihood (and BIC) then grows without bound as ``reg_covar`` shrinks.
+        log-likelihood (and BIC) then grows without bound as ``reg_covar`` shrinks. A variance
+        at most ``reg_covar * (1 + f)`` counts as none, with ``f`` the constant
+        [`DEGENERATE_VARIANCE_FRACTION`][emkit.families.gaussian.DEGENERATE_VARIANCE_FRACTION]
+        (with missing values a flat feature settles somewhat above ``reg_covar``).
 
         Parameters
         ----------
@@ -1039,8 +1046,9 @@ class Gaussian:
         where = "" if cov.ndim == 1 else f" along feature(s) {features}"
         return [
             f"Gaussian component(s) {components} have no spread{where}: their variance there is "
-            f"reg_covar={self.reg_covar:g} alone, so the log-likelihood and BIC depend on "
-            "reg_covar. Drop constant columns, remove duplicate rows, or use fewer components"
+            f"reg_covar={self.reg_covar:g} alone (up to twice that with missing values), so the "
+            "log-likelihood and BIC depend on reg_covar. Drop constant columns, remove duplicate "
+            "rows, or use fewer components"
         ]
 
     def mean(self, params: GaussianParams) -> Array:
