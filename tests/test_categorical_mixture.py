@@ -251,3 +251,32 @@ def test_save_load_keeps_string_levels(tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded.predict_proba(frame), est.predict_proba(frame))
     drawn, _ = loaded.sample(5)
     assert set(drawn[:, 0]) <= set(WORDS)
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"kinds": ["colour", "string"]}, r"`categories\[0\]` of kind 'colour' is not valid"),
+        ({"categories": [["a", 1, "c"], ["a", "b", "c"]]}, r"`categories\[0\]` must hold string"),
+        ({"categories": [["a", "b"], ["a", "b", "c"]]}, "must hold 3 string levels"),
+        ({"categories": [["c", "b", "a"], ["a", "b", "c"]]}, "must be sorted and distinct"),
+        ({"categories": [["a", "b", "c"]]}, "must be lists of 2 entries"),
+        ({"levels": []}, "must be {'categories'"),
+    ],
+)
+def test_a_bad_saved_state_is_refused(changes: dict[str, object], match: str) -> None:
+    X = np.array(["a", "b", "c"])[np.random.default_rng(11).integers(0, 3, (90, 2))]
+    est = CategoricalMixture(2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=match):
+        est.restore_fitted_state({**est.fitted_state(), **changes})
+    assert [c.tolist() for c in est.categories_] == [["a", "b", "c"]] * 2
+
+
+def test_a_batch_of_another_width_names_both_widths() -> None:
+    X = np.array(["a", "b", "c"])[np.random.default_rng(12).integers(0, 3, (90, 2))]
+    est = CategoricalMixture(2, random_state=0).partial_fit(X)
+    for method in (est.partial_fit, est.predict):
+        with pytest.raises(
+            ValueError, match="X has 3 features, but CategoricalMixture is expecting 2"
+        ):
+            method(np.hstack([X[:5], X[:5, :1]]))

@@ -582,3 +582,34 @@ def test_partial_fit_keeps_the_first_batchs_columns_and_levels() -> None:
     unseen.loc[unseen.index[0], "region"] = "west"
     with pytest.raises(ValueError, match="the level 'west' at row 0, which was not seen"):
         model.partial_fit(unseen)
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"families": ["gaussian"] * 4}, "do not match the model's columns"),
+        ({"kinds": [None, None, None, "colour"]}, r"`categories\[3\]` of kind 'colour'"),
+        ({"categories": [None, None, None, ["east", 2, "south"]]}, "must hold string levels"),
+        ({"categories": [None, None, None, ["east", "north"]]}, "must hold 3 string levels"),
+        ({"categories": [None, None, None, ["south", "north", "east"]]}, "sorted and distinct"),
+        ({"categories": [["a", "b"], None, None, REGIONS.tolist()]}, r"`categories\[0\]` must be"),
+        ({"columns": ["height", "smoker", "visits", None]}, "must hold names or positions"),
+        ({"frame": True, "extra": 1}, "must have the keys"),
+    ],
+)
+def test_a_bad_saved_state_is_refused(changes: dict[str, Any], match: str) -> None:
+    frame, _ = survey(300)
+    model = MixedMixture(2, random_state=SEED).fit(frame)
+    with pytest.raises(ValueError, match=match):
+        model.restore_fitted_state({**model.fitted_state(), **changes})
+    assert model.categories_["region"].tolist() == REGIONS.tolist()
+
+
+def test_a_batch_of_another_width_names_both_widths() -> None:
+    frame, _ = survey(300)
+    cells = frame.to_numpy(object)
+    model = MixedMixture(2, random_state=SEED).partial_fit(cells)
+    wider = np.column_stack([cells, np.ones(len(cells))])
+    for method in (model.partial_fit, model.score_samples):
+        with pytest.raises(ValueError, match="X has 5 features, but MixedMixture is expecting 4"):
+            method(wider)

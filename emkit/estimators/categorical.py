@@ -17,30 +17,48 @@ Levels and codes
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, final
 
 import attrs
 import numpy as np
 
 from emkit._backend import Array
-from emkit._validation import check_missing_choice
-from emkit.estimators.base import MixtureEstimator, StartFromData
+from emkit.estimators.coded import CodedMixture, SizeOrderedStart
 from emkit.estimators.counts import canonical_start
-from emkit.estimators.inputs import check_feature_names, check_x, feature_names
+from emkit.estimators.inputs import check_x, feature_names
+from emkit.estimators.levels import (
+    encode_levels,
+    first_row,
+    learn_levels,
+    level_kind,
+    missing_cells,
+    restore_levels,
+)
 from emkit.families import Categorical, MeanParams
-from emkit.init import initial_responsibilities
-from emkit.mixture import FiniteMixture, MixtureParams
-from emkit.starts import model_start
+from emkit.mixture import FiniteMixture
 
 __all__ = ["CategoricalMixture"]
 
-#: The kinds of level a column may hold, by numpy dtype kind.
-_KINDS = {"U": "string", "b": "boolean", "i": "integer", "f": "number"}
+#: Who needs two levels in every column, for the message of a constant column.
+_TWO_LEVELS = "every feature of a CategoricalMixture"
 
 
-class CategoricalMixture(MixtureEstimator):
+class _OneHotStart(SizeOrderedStart):
+    """``init_params`` run on the one-hot code of the rows (so k-means clusters by how many
+    features two rows share, never by the arbitrary order of the codes)."""
+
+    def features(self, X: Array) -> Array:
+        family = self.model.family
+        assert isinstance(family, Categorical)
+        # A missing cell's one-hot segment stays zero: it makes no row closer to another.
+        missing = np.isnan(X)
+        one_hot = family.sufficient_statistics(np.where(missing, 0.0, X))
+        one_hot[missing[:, family.feature_of_stats(X.shape[1])]] = 0.0
+        return one_hot
+
+
+class CategoricalMixture(CodedMixture["_Columns", list[Array]]):
     """Mixture of independent categorical features (latent class analysis), fitted by EM.
 
     Parameters
@@ -130,12 +148,15 @@ class CategoricalMixture(MixtureEstimator):
 
     # -- the family ----------------------------------------------------------------------------
     _placeholder_levels: ClassVar[int] = 2
+    _start_type = _OneHotStart
     n_levels_: Array
     categories_: list[Array]
 
     def _build_family(self) -> Categorical:
-        levels = getattr(self, "_levels_for_fit", None)
-        if levels is None:
+        categories = self._coding_in_fit()
+        if categories is not None:
+            levels: tuple[int, ...] | None = tuple(int(level.shape[0]) for level in categories)
+        else:
             fitted = getattr(self, "n_levels_", None)
             levels = None if fitted is None else tuple(int(n) for n in fitted)
         # Before any fit the levels are unknown: the settings are checked with two levels.
@@ -166,20 +187,36 @@ class CategoricalMixture(MixtureEstimator):
             "n_levels_": levels.astype(np.intp),
         }
 
-    def _initializer(
-        self,
-        model: FiniteMixture[Any, Any],
-        data: Array,
-        n_features: int,
-        method: str,
-        weights: Array | None,
-    ) -> Any:
-        if model_start(method) is not None:
-            return super()._initializer(model, data, n_features, method, weights)
-        given = self._start_params(model, n_features)
-        if set(given) == {"weights", "components"}:
-            return MixtureParams(given["weights"], given["components"])
-        return _OneHotStart(model, data, method, weights, given)
+    # -- levels and codes ----------------------------------------------------------------------
+    def _read_table(self, X: Any) -> _Columns:
+        columns = _columns(X)
+        names = feature_names(X)
+        return _Columns(
+            columns,
+            [
+                f"column {d}" if names is None else f"column {d} ({names[d]!r})"
+                for d in range(len(columns))
+            ],
+        )
+
+    def _learn_coding(self, table: _Columns) -> list[Array]:
+        allow = self._allows_missing()
+        return [
+            learn_levels(column, _missing(column, where, allow), where, _TWO_LEVELS)
+            for column, where in zip(table.columns, table.labels, strict=True)
+        ]
+
+    def _encode(self, coding: list[Array], table: _Columns) -> Array:
+        allow = self._allows_missing()
+        return np.column_stack(
+            [
+                encode_levels(column, _missing(column, where, allow), levels, where)
+                for column, levels, where in zip(table.columns, coding, table.labels, strict=True)
+            ]
+        )
+
+    def _fitted_coding(self) -> list[Array]:
+        return self.categories_
 
     # -- fitting -------------------------------------------------------------------------------
     def fit(
@@ -215,63 +252,8 @@ class CategoricalMixture(MixtureEstimator):
         ValueError
             If a value is missing, a column mixes kinds of value or has a single level.
         """
-        columns = _columns(X)
-        allow = self._allows_missing()
-        categories = [_levels(column, d, _name(X, d), allow) for d, column in enumerate(columns)]
-        codes = _encode(columns, categories, X, allow)
-        self._run_with_levels(
-            categories, lambda: self._fit(_Coded(codes, X), labels, sample_weight, groups)
-        )
+        self._fit(X, labels, sample_weight, groups)
         return self
-
-    def fit_predict(
-        self,
-        X: Any,
-        y: Any = None,
-        *,
-        labels: Any = None,
-        sample_weight: Any = None,
-        groups: Any = None,
-    ) -> Array:
-        """Fit, then return the most probable class of every row, shape (n_samples,)."""
-        self.fit(X, labels=labels, sample_weight=sample_weight, groups=groups)
-        return self.predict(X, groups=groups)
-
-    def partial_fit(
-        self, X: Any, y: Any = None, *, sample_weight: Any = None
-    ) -> CategoricalMixture:
-        """One step of online EM on the mini-batch ``X`` (see
-        [`MixtureEstimator.partial_fit`][emkit.estimators.MixtureEstimator.partial_fit]).
-
-        The levels are those of an earlier ``fit`` (or of the first batch): every later batch
-        must use only them.
-        """
-        fitted = getattr(self, "categories_", None)
-        columns = _columns(X)
-        if fitted is None or not hasattr(self, "result_"):
-            categories = [
-                _levels(column, d, _name(X, d), self._allows_missing())
-                for d, column in enumerate(columns)
-            ]
-        else:
-            categories = list(fitted)
-        codes = _encode(columns, categories, X, self._allows_missing())
-        self._run_with_levels(
-            categories,
-            lambda: MixtureEstimator.partial_fit(
-                self, _Coded(codes, X), sample_weight=sample_weight
-            ),
-        )
-        return self
-
-    def _run_with_levels(self, categories: list[Array], run: Any) -> None:
-        self._levels_for_fit = tuple(int(level.shape[0]) for level in categories)
-        self._categories_for_fit = categories
-        try:
-            run()
-        finally:
-            del self._levels_for_fit
-            self.__dict__.pop("_categories_for_fit", None)
 
     def restore_fit(self, result: Any, feature_names: Array | None = None) -> None:
         """Set every fitted attribute from a FitResult (used by ``fit`` and by ``emkit.load``).
@@ -281,7 +263,7 @@ class CategoricalMixture(MixtureEstimator):
         [`restore_fitted_state`][emkit.estimators.categorical.CategoricalMixture.restore_fitted_state]).
         """
         super().restore_fit(result, feature_names)
-        categories = self.__dict__.pop("_categories_for_fit", None)
+        categories = self._coding_in_fit()
         if categories is None:
             categories = [np.arange(int(n), dtype=np.int64) for n in self.n_levels_]
         self.categories_ = categories
@@ -298,7 +280,7 @@ class CategoricalMixture(MixtureEstimator):
         """
         self.fitted_result()
         categories = [level.tolist() for level in self.categories_]
-        kinds = [_KINDS[_kind(level)] for level in self.categories_]
+        kinds = [level_kind(level) for level in self.categories_]
         return {"categories": categories, "kinds": kinds}
 
     def restore_fitted_state(self, state: Mapping[str, Any]) -> None:
@@ -324,48 +306,12 @@ class CategoricalMixture(MixtureEstimator):
                 f"`categories` and `kinds` must be lists of {n} entries (one per column); "
                 f"got {raw!r} and {kinds!r}"
             )
-        dtypes = {"string": object, "boolean": np.bool_, "integer": np.int64, "number": np.float64}
-        categories = []
-        for d, (values, kind) in enumerate(zip(raw, kinds, strict=True)):
-            if kind not in dtypes or not isinstance(values, list):
-                raise ValueError(f"`categories[{d}]` of kind {kind!r} is not valid: {values!r}")
-            if {_value_kind(v) for v in values} - (
-                {"integer", "number"} if kind == "number" else {kind}
-            ):
-                raise ValueError(f"`categories[{d}]` must hold {kind} levels; got {values!r}")
-            level = np.empty(len(values), dtype=object)
-            level[:] = values
-            level = level if kind == "string" else level.astype(dtypes[kind])
-            if level.shape[0] != int(self.n_levels_[d]):
-                raise ValueError(
-                    f"`categories[{d}]` must hold {int(self.n_levels_[d])} {kind} levels; "
-                    f"got {values!r}"
-                )
-            if level.shape[0] > 1 and not bool(np.all(level[1:] > level[:-1])):
-                raise ValueError(f"`categories[{d}]` must be sorted and distinct; got {values!r}")
-            categories.append(level)
-        self.categories_ = categories
+        self.categories_ = [
+            restore_levels(values, kind, int(self.n_levels_[d]), f"`categories[{d}]`")
+            for d, (values, kind) in enumerate(zip(raw, kinds, strict=True))
+        ]
 
     # -- using the fitted model ----------------------------------------------------------------
-    def _check_predict_x(self, X: Any) -> tuple[Any, FiniteMixture[Any, Any], Array]:
-        result = self.fitted_result()
-        check_feature_names(getattr(self, "feature_names_in_", None), X, type(self).__name__)
-        columns = _columns(X)
-        if len(columns) != result.n_features:
-            raise ValueError(
-                f"X has {len(columns)} features, but {type(self).__name__} is expecting "
-                f"{result.n_features} features as input."
-            )
-        codes = _encode(columns, self.categories_, X, self._allows_missing())
-        mixture = result.model
-        assert isinstance(mixture, FiniteMixture)
-        mixture = attrs.evolve(mixture, missing=self.missing)
-        mixture.validate_data(codes)
-        return result, mixture, codes
-
-    def _allows_missing(self) -> bool:
-        return check_missing_choice(self.missing) == "marginalise"
-
     def impute(self, X: Any, groups: Any = None) -> Array:
         """``X`` with every missing cell (None, NaN) filled in with its most probable level
         given the row's observed cells, ``argmax_l sum_k p(k | x_obs) P(x_d = l | k)``.
@@ -380,15 +326,8 @@ class CategoricalMixture(MixtureEstimator):
         X_imputed : array of shape (n_samples, n_features)
             Levels, of their dtype when every column has the same one, else dtype object.
         """
-        codes = MixtureEstimator.impute(self, X, groups)
+        codes = super().impute(X, groups)
         return self._levels_of(codes)
-
-    def bic(self, X: Any) -> float:
-        """Bayesian information criterion on ``X``: ``-2 L + p log n`` (lower is better)."""
-        log_prob = self.score_samples(X)
-        return -2.0 * float(log_prob.sum()) + self._n_parameters() * float(
-            np.log(log_prob.shape[0])
-        )
 
     def sample(self, n_samples: int = 1) -> tuple[Array, Array]:
         """Draw ``n_samples`` rows from the fitted mixture, as levels.
@@ -414,38 +353,14 @@ class CategoricalMixture(MixtureEstimator):
         return X
 
 
-class _OneHotStart(StartFromData):
-    """``init_params`` run on the one-hot code of the rows, classes numbered by decreasing size."""
-
-    def __call__(self, sample: Array, rng: np.random.Generator) -> MixtureParams[Any]:
-        X = self.data if isinstance(self.data, np.ndarray) else sample
-        weights = self.weights if isinstance(self.data, np.ndarray) else None
-        family = self.model.family
-        assert isinstance(family, Categorical)
-        # A missing cell's one-hot segment stays zero: it makes no row closer to another.
-        missing = np.isnan(X)
-        one_hot = family.sufficient_statistics(np.where(missing, 0.0, X))
-        one_hot[missing[:, family.feature_of_stats(X.shape[1])]] = 0.0
-        resp = initial_responsibilities(one_hot, self.model.n_components, self.method, rng, weights)
-        sizes = resp.sum(axis=0) if weights is None else weights @ resp
-        resp = resp[:, np.argsort(-sizes, kind="stable")]
-        start = self.model.params_from_responsibilities(X, resp, weights)
-        return MixtureParams(
-            self.given.get("weights", start.weights),
-            self.given.get("components", start.components),
-        )
-
-
 # -- levels and codes --------------------------------------------------------------------------
-class _Coded:
-    """The codes of ``X`` with ``X``'s column names: what the shared machinery fits and checks."""
+@final
+@attrs.frozen(eq=False)
+class _Columns:
+    """The columns of ``X`` as 1-D arrays, and each in words for messages."""
 
-    def __init__(self, codes: Array, X: Any) -> None:
-        self.codes = codes
-        self.columns = getattr(X, "columns", None)
-
-    def to_numpy(self) -> Array:
-        return self.codes
+    columns: list[Array]
+    labels: list[str]
 
 
 def _columns(X: Any) -> list[Array]:
@@ -473,134 +388,22 @@ def _columns(X: Any) -> list[Array]:
     return [arr[:, d] for d in range(arr.shape[1])]
 
 
-def _name(X: Any, d: int) -> str:
-    names = feature_names(X)
-    return f"column {d}" if names is None else f"column {d} ({names[d]!r})"
-
-
-def _kind(level: Array) -> str:
-    kind = level.dtype.kind
-    return "U" if kind == "O" else "i" if kind == "u" else kind
-
-
-def _typed(column: Array, where: str) -> Array:
-    """A column as object (strings), bool, int64 or float64; missing values refused."""
-    if column.dtype != object:
-        if column.dtype.kind == "f" and not np.isfinite(column).all():
-            row = int(np.argmax(~np.isfinite(column)))
+def _missing(column: Array, where: str, allow_missing: bool) -> Array:
+    """The missing cells of a column (None, NaN, pandas' NA): refused with their row unless
+    ``allow_missing``; an infinity is never a level."""
+    missing = missing_cells(column)
+    if column.dtype.kind == "f":
+        bad = ~np.isfinite(column) & ~(missing & allow_missing)
+        if bad.any():
+            row = first_row(bad)
             raise ValueError(
                 f"`X` {where} has a missing or infinite value {column[row]} at row {row}; "
                 "CategoricalMixture needs a level in every cell, unless missing='marginalise'"
             )
-        return column.astype(np.int64) if column.dtype.kind in "iu" else column
-    try:
-        distinct = np.unique(column)
-    except TypeError:  # values that do not compare: the error path may look at every row
-        distinct = np.asarray(sorted({_value_kind(v) for v in column}), dtype=object)
-        _refuse_missing(column, set(distinct.tolist()), where)
-        raise ValueError(
-            f"`X` {where} must hold one kind of level (strings, integers, booleans or numbers); "
-            f"it holds {', '.join(distinct.tolist())}"
-        ) from None
-    types = {_value_kind(v) for v in distinct}
-    _refuse_missing(column, types, where)
-    if len(types) > 1 and types != {"integer", "number"}:
-        raise ValueError(
-            f"`X` {where} must hold one kind of level (strings, integers, booleans or numbers); "
-            f"it holds {', '.join(sorted(types))}"
-        )
-    if types == {"string"}:
-        return column
-    if types == {"boolean"}:
-        return column.astype(np.bool_)
-    if types == {"integer"}:
-        return column.astype(np.int64)
-    return column.astype(np.float64)
-
-
-def _refuse_missing(column: Array, kinds: set[str], where: str) -> None:
-    if "missing" in kinds:
-        row = int(np.argmax([_value_kind(v) == "missing" for v in column]))
+    elif missing.any() and not allow_missing:
+        row = first_row(missing)
         raise ValueError(
             f"`X` {where} has a missing value {column[row]!r} at row {row}; "
             "CategoricalMixture needs a level in every cell, unless missing='marginalise'"
         )
-
-
-def _value_kind(value: Any) -> str:
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool | np.bool_):
-        return "boolean"
-    if isinstance(value, numbers.Integral):
-        return "integer"
-    if isinstance(value, numbers.Real) and np.isfinite(float(value)):
-        return "number"
-    return "missing"
-
-
-def _missing_cells(column: Array) -> Array:
-    """Which cells are missing values: None, NaN or pandas' NA (not infinities)."""
-    if column.dtype.kind == "f":
-        return np.isnan(column)
-    if column.dtype != object:
-        return np.zeros(column.shape, dtype=bool)
-    return np.array(
-        [
-            v is None
-            or type(v).__name__ == "NAType"
-            or (isinstance(v, float | np.floating) and np.isnan(v))
-            for v in column
-        ],
-        dtype=bool,
-    )
-
-
-def _levels(column: Array, d: int, where: str, allow_missing: bool = False) -> Array:
-    """The sorted distinct levels of one column (at least two), missing cells left out when
-    they are allowed."""
-    if allow_missing:
-        present = ~_missing_cells(column)
-        if not present.any():
-            raise ValueError(f"`X` {where} has no observed value; drop the column")
-        column = column[present]
-    levels = np.unique(_typed(column, where))
-    if levels.shape[0] < 2:
-        raise ValueError(
-            f"`X` {where} has a single level {levels.tolist()[0]!r}; every feature of a "
-            "CategoricalMixture needs at least 2 levels (drop a constant column)"
-        )
-    return levels
-
-
-def _encode(
-    columns: list[Array], categories: list[Array], X: Any, allow_missing: bool = False
-) -> Array:
-    """The codes (float64, n_samples x n_features) of the columns' values in ``categories``;
-    NaN for a missing cell when they are allowed."""
-    codes = np.full((columns[0].shape[0], len(columns)), np.nan)
-    for d, (full_column, levels) in enumerate(zip(columns, categories, strict=True)):
-        where = _name(X, d)
-        present = ~_missing_cells(full_column) if allow_missing else slice(None)
-        column = full_column[present]
-        if column.shape[0] == 0:
-            continue
-        values = _typed(column, where)
-        if (_kind(values) == "U") != (_kind(levels) == "U"):
-            raise ValueError(
-                f"`X` {where} holds {_KINDS[_kind(values)]} values such as "
-                f"{values.tolist()[0]!r}, but its levels seen in fit are "
-                f"{_KINDS[_kind(levels)]}s: {levels.tolist()!r}"
-            )
-        index = np.minimum(np.searchsorted(levels, values), levels.shape[0] - 1)
-        unseen = levels[index] != values
-        rows = np.arange(full_column.shape[0])[present]
-        if unseen.any():
-            first = int(np.argmax(unseen))
-            raise ValueError(
-                f"`X` {where} holds the level {values.tolist()[first]!r} at row "
-                f"{int(rows[first])}, which was not seen in fit; the levels are "
-                f"{levels.tolist()!r}"
-            )
-        codes[rows, d] = index
-    return codes
+    return missing
