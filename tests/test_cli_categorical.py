@@ -16,11 +16,7 @@ import emkit
 from emkit import cli
 from emkit.estimators import CategoricalMixture
 from emkit.tables import parse_cells
-
-#: The summary prints log-likelihoods with 6 decimals: agreement to the last printed digit.
-PRINTED_ATOL = 1e-6
-#: --proba writes posteriors with 10 significant digits.
-PROBA_ATOL = 1e-9
+from tests.cli_helpers import PRINTED_ATOL, assert_saved_answers, fails, run_ok, value_after
 
 SEED = 3
 N_INIT = 2
@@ -52,28 +48,6 @@ def survey(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
         writer.writerow(COLUMNS)
         writer.writerows(cells.tolist())
     return path, cells
-
-
-def run_ok(capsys: pytest.CaptureFixture[str], *args: str | Path) -> str:
-    status = cli.main([str(a) for a in args])
-    captured = capsys.readouterr()
-    assert status == 0, captured.err
-    return captured.out
-
-
-def fails(capsys: pytest.CaptureFixture[str], *args: str | Path, match: str) -> str:
-    status = cli.main([str(a) for a in args])
-    err = capsys.readouterr().err
-    assert status == 2, err
-    assert err.startswith("emkit: error: ")
-    assert "Traceback" not in err
-    assert match in err, err
-    return err
-
-
-def value_after(out: str, label: str) -> float:
-    line = next(line for line in out.splitlines() if line.startswith(label))
-    return float(line[len(label) :].split()[0])
 
 
 def library_fit(cells: np.ndarray) -> CategoricalMixture:
@@ -126,16 +100,7 @@ def test_saved_model_keeps_the_levels_and_predicts_like_the_estimator(
     assert isinstance(loaded, CategoricalMixture)
     for d, name in enumerate(COLUMNS):
         assert loaded.categories_[d].tolist() == sorted(LEVELS[name])
-    estimator = library_fit(cells)
-    labels = np.loadtxt(io.StringIO(run_ok(capsys, "predict", model, path)), dtype=int)
-    np.testing.assert_array_equal(labels, estimator.predict(cells))
-    proba = np.loadtxt(
-        io.StringIO(run_ok(capsys, "predict", model, path, "--proba")), delimiter=",", skiprows=1
-    )
-    np.testing.assert_allclose(proba, estimator.predict_proba(cells), atol=PROBA_ATOL)
-    out = run_ok(capsys, "score", model, path)
-    total = value_after(out, "total log-likelihood")
-    assert total == pytest.approx(estimator.score(cells) * N_ROWS, abs=PRINTED_ATOL)
+    assert_saved_answers(capsys, model, path, library_fit(cells), cells)
 
 
 def test_predict_finds_columns_by_name(

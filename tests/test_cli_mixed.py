@@ -20,11 +20,8 @@ from emkit.estimators.mixed import MixedMixture
 from emkit.families.canonical import MeanStats
 from emkit.families.product import ProductStats
 from emkit.stats import add
+from tests.cli_helpers import PRINTED_ATOL, assert_saved_answers, fails, run_ok, value_after
 
-#: The summary prints log-likelihoods with 6 decimals: agreement to the last printed digit.
-PRINTED_ATOL = 1e-6
-#: --proba writes posteriors with 10 significant digits.
-PROBA_ATOL = 1e-9
 #: BIC and AIC are printed with 4 decimals.
 CRITERION_ATOL = 1e-4
 
@@ -79,29 +76,6 @@ def frame_of(path: Path) -> pd.DataFrame:
 def library_fit(path: Path, families: dict[int, str], missing: str = "error") -> MixedMixture:
     estimator = MixedMixture(K, column_families=families, random_state=SEED, missing=missing)
     return estimator.fit(frame_of(path))
-
-
-def run_ok(capsys: pytest.CaptureFixture[str], *args: str | Path) -> str:
-    status = cli.main([str(a) for a in args])
-    captured = capsys.readouterr()
-    assert status == 0, captured.err
-    return captured.out
-
-
-def fails(capsys: pytest.CaptureFixture[str], *args: str | Path, match: str) -> str:
-    status = cli.main([str(a) for a in args])
-    err = capsys.readouterr().err
-    assert status == 2, err
-    assert err.startswith("emkit: error: ")
-    assert "Traceback" not in err
-    assert match in err, err
-    assert len(err.strip().splitlines()) == 1
-    return err
-
-
-def value_after(out: str, label: str) -> float:
-    line = next(line for line in out.splitlines() if line.startswith(label))
-    return float(line[len(label) :].split()[0])
 
 
 def printed_choice(out: str) -> dict[str, tuple[str, str]]:
@@ -304,16 +278,7 @@ def test_saved_model_predicts_and_scores_like_the_estimator(
     assert isinstance(loaded, MixedMixture)
     assert loaded.column_families_ == AUTO
     estimator = library_fit(survey, dict(enumerate(AUTO.values())))
-    X = frame_of(survey)
-    labels = np.loadtxt(io.StringIO(run_ok(capsys, "predict", saved, survey)), dtype=int)
-    np.testing.assert_array_equal(labels, estimator.predict(X))
-    proba = np.loadtxt(
-        io.StringIO(run_ok(capsys, "predict", saved, survey, "--proba")), delimiter=",", skiprows=1
-    )
-    np.testing.assert_allclose(proba, estimator.predict_proba(X), atol=PROBA_ATOL)
-    out = run_ok(capsys, "score", saved, survey)
-    total = value_after(out, "total log-likelihood")
-    assert total == pytest.approx(estimator.score(X) * N_ROWS, abs=PRINTED_ATOL)
+    assert_saved_answers(capsys, saved, survey, estimator, frame_of(survey))
 
 
 @needs_saving
@@ -336,6 +301,38 @@ def test_saved_model_finds_columns_by_name_and_names_unseen_levels(
     fewer = tmp_path / "fewer.csv"
     frame[["height", "smoker", "visits"]].to_csv(fewer, index=False)
     fails(capsys, "predict", saved, fewer, match="has no column 'region', a column of the model")
+
+
+@needs_saving
+def test_errors_in_a_reordered_file_name_the_files_own_columns(
+    capsys: pytest.CaptureFixture[str], survey: Path, saved: Path, tmp_path: Path
+) -> None:
+    capsys.readouterr()
+    frame = pd.read_csv(survey, keep_default_na=False)
+    order = ["region", "visits", "height", "smoker"]
+    for column, value, match in (
+        ("region", "west", "line 4, column 1 ('region'): the level 'west' was not seen in fit"),
+        ("height", "tall", "line 4, column 3 ('height'): 'tall' is not a number"),
+    ):
+        changed = frame[order].astype(str)
+        changed.loc[2, column] = value
+        path = tmp_path / f"{column}.csv"
+        changed.to_csv(path, index=False)
+        fails(capsys, "predict", saved, path, match=match)
+
+
+@needs_saving
+def test_the_first_unseen_level_in_file_order_is_named(
+    capsys: pytest.CaptureFixture[str], survey: Path, saved: Path, tmp_path: Path
+) -> None:
+    capsys.readouterr()
+    frame = pd.read_csv(survey, keep_default_na=False).astype(str)
+    # 'atlantis' sorts before 'west', but 'west' stands on the earlier line.
+    frame.loc[6, "region"] = "atlantis"
+    frame.loc[3, "region"] = "west"
+    path = tmp_path / "unseen.csv"
+    frame.to_csv(path, index=False)
+    fails(capsys, "score", saved, path, match="line 5, column 4 ('region'): the level 'west'")
 
 
 @needs_saving

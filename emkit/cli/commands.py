@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,8 @@ from emkit.cli.output import (
     format_summary,
     model_kind,
     output_stream,
+    save_model,
+    score_text,
     shape_text,
     write_csv,
     write_csv_header,
@@ -69,6 +71,8 @@ from emkit.cli.regression import (
 )
 from emkit.cli.sequences import by_sequences, lengths_text, read_sequences
 from emkit.em import FitResult, fit
+from emkit.estimators.categorical import CategoricalMixture
+from emkit.estimators.mixed import MixedMixture
 from emkit.estimators.regression import RegressionMixture
 from emkit.hmm.model import HiddenMarkovModel
 from emkit.mixture import FiniteMixture
@@ -240,9 +244,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         )
     else:
         print(format_summary(result, table, seconds, tol=args.tol, n_init=args.n_init))
-    if args.output is not None:
-        model_io.save(result, args.output)
-        print(f"model saved to {args.output}")
+    save_model(result, args.output)
     if args.plot is not None:
         if hmm:
             save_hmm_plot(args.plot, result, table, lengths)
@@ -364,26 +366,10 @@ def model_data(
     return data_for(model, table, what, may_binarize=threshold is None), lengths
 
 
-def cmd_predict(args: argparse.Namespace) -> int:
-    """``emkit predict``: the most probable component of each row, or all probabilities; for
-    an HMM the Viterbi state of each row, or the state posteriors."""
-    result, _ = load_model(args.model)
-    regression = _regression_estimator(result, args.model, args)
-    if regression is not None:
-        return predict_regression(args, regression)
-    categorical = levels_estimator(result.model, args.model)
-    if categorical is not None:
-        return predict_levels(args, categorical)
-    mixed = mixed_estimator(result.model, args.model)
-    if mixed is not None:
-        return predict_mixed(args, mixed)
-    model, params = saved_model(result, args.model, args.missing), result.params
-    if isinstance(model, HiddenMarkovModel):
-        return _predict_hmm(args, result, model)
-    if not isinstance(model, Clustering):
-        raise _incapable(model, args.model, "predict components")
-    check_writable(args.output, "--output")
-    table, _ = model_data(
+def _command_data(result: FitResult[Any], args: argparse.Namespace) -> tuple[Table, Array | None]:
+    """DATA of ``predict`` or ``score`` as [`model_data`][emkit.cli.commands.model_data] reads it
+    for the saved model, with the command's options."""
+    return model_data(
         result,
         args.model,
         args.data,
@@ -392,6 +378,53 @@ def cmd_predict(args: argparse.Namespace) -> int:
         args.lengths,
         args.missing,
     )
+
+
+#: The ``predict``, ``score`` or ``sample`` of a saved regression mixture, categorical mixture
+#: of levels and mixed-table mixture: estimators whose rows the command line reads its own way.
+_EstimatorCommands = tuple[
+    Callable[[argparse.Namespace, RegressionMixture], int],
+    Callable[[argparse.Namespace, CategoricalMixture], int],
+    Callable[[argparse.Namespace, MixedMixture], int],
+]
+
+_ESTIMATOR_COMMANDS: dict[str, _EstimatorCommands] = {
+    "predict": (predict_regression, predict_levels, predict_mixed),
+    "score": (score_regression, score_levels, score_mixed),
+    "sample": (sample_regression, sample_levels, sample_mixed),
+}
+
+
+def _by_estimator(command: str, args: argparse.Namespace, result: FitResult[Any]) -> int | None:
+    """``command`` run through the saved estimator's own path when ``args.model`` holds one of
+    those estimators (its exit status), else None."""
+    regression, levels, mixed = _ESTIMATOR_COMMANDS[command]
+    estimator = _regression_estimator(result, args.model, args)
+    if estimator is not None:
+        return regression(args, estimator)
+    categorical = levels_estimator(result.model, args.model)
+    if categorical is not None:
+        return levels(args, categorical)
+    table = mixed_estimator(result.model, args.model)
+    if table is not None:
+        return mixed(args, table)
+    return None
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """``emkit predict``: the most probable component of each row, or all probabilities; for
+    an HMM the Viterbi state of each row, or the state posteriors."""
+    result, _ = load_model(args.model)
+    done = _by_estimator("predict", args, result)
+    if done is not None:
+        return done
+    model, params = saved_model(result, args.model, args.missing), result.params
+    if isinstance(model, HiddenMarkovModel):
+        return _predict_hmm(args, result, model)
+    if not isinstance(model, Clustering):
+        raise _incapable(model, args.model, "predict components")
+    check_writable(args.output, "--output")
+    table, _ = _command_data(result, args)
     with output_stream(args.output, "--output") as stream:
         if args.proba:
             write_csv_header(stream, [f"component_{k}" for k in range(model.n_components)])
@@ -409,15 +442,7 @@ def _predict_hmm(
     """``emkit predict`` of an HMM: Viterbi states or state posteriors, sequence by sequence."""
     params = result.params
     check_writable(args.output, "--output")
-    table, lengths = model_data(
-        result,
-        args.model,
-        args.data,
-        args.binarize,
-        args.sequence_column,
-        args.lengths,
-        args.missing,
-    )
+    table, lengths = _command_data(result, args)
     with output_stream(args.output, "--output") as stream:
         if args.proba:
             write_csv_header(stream, [f"state_{k}" for k in range(hmm.n_states)])
@@ -436,36 +461,19 @@ def _predict_hmm(
 def cmd_score(args: argparse.Namespace) -> int:
     """``emkit score``: the mean and total log-likelihood of DATA under a model."""
     result, _ = load_model(args.model)
-    regression = _regression_estimator(result, args.model, args)
-    if regression is not None:
-        return score_regression(args, regression)
-    categorical = levels_estimator(result.model, args.model)
-    if categorical is not None:
-        return score_levels(args, categorical)
-    mixed = mixed_estimator(result.model, args.model)
-    if mixed is not None:
-        return score_mixed(args, mixed)
+    done = _by_estimator("score", args, result)
+    if done is not None:
+        return done
     model, params = saved_model(result, args.model, args.missing), result.params
     if isinstance(model, HiddenMarkovModel):
         return _score_hmm(args, result, model)
     if not isinstance(model, Scoring):
         raise _incapable(model, args.model, "score data")
-    table, _ = model_data(
-        result,
-        args.model,
-        args.data,
-        args.binarize,
-        args.sequence_column,
-        args.lengths,
-        args.missing,
-    )
+    table, _ = _command_data(result, args)
     total = 0.0
     for per_row in by_chunks(model, table.data, lambda X: model.score_samples(X, params)):
         total += float(np.sum(per_row, dtype=np.float64))
-    n = table.data.shape[0]
-    print(f"samples                    {n}")
-    print(f"mean log-likelihood        {total / n:.6f}")
-    print(f"total log-likelihood       {total:.6f}")
+    print(score_text(table.data.shape[0], total))
     return 0
 
 
@@ -474,15 +482,7 @@ def _score_hmm(
 ) -> int:
     """``emkit score`` of an HMM: the forward pass over whole sequences, summed."""
     params = result.params
-    table, lengths = model_data(
-        result,
-        args.model,
-        args.data,
-        args.binarize,
-        args.sequence_column,
-        args.lengths,
-        args.missing,
-    )
+    table, lengths = _command_data(result, args)
     total = 0.0
     n_sequences = 0
     for per_sequence in by_sequences(
@@ -490,26 +490,16 @@ def _score_hmm(
     ):
         total += float(np.sum(per_sequence, dtype=np.float64))
         n_sequences += int(per_sequence.shape[0])
-    n = table.data.shape[0]
-    print(f"samples                    {n}")
-    print(f"sequences                  {n_sequences}")
-    print(f"mean log-likelihood        {total / n:.6f}")
-    print(f"total log-likelihood       {total:.6f}")
+    print(score_text(table.data.shape[0], total, n_sequences))
     return 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
     """``emkit sample``: N random rows from a model (one sequence from an HMM), as CSV."""
     result, names = load_model(args.model)
-    regression = _regression_estimator(result, args.model, args)
-    if regression is not None:
-        return sample_regression(args, regression)
-    categorical = levels_estimator(result.model, args.model)
-    if categorical is not None:
-        return sample_levels(args, categorical)
-    mixed = mixed_estimator(result.model, args.model)
-    if mixed is not None:
-        return sample_mixed(args, mixed)
+    done = _by_estimator("sample", args, result)
+    if done is not None:
+        return done
     model = result.model
     label = "state" if isinstance(model, HiddenMarkovModel) else "component"
     if not isinstance(model, Sampling):

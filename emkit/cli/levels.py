@@ -28,12 +28,10 @@ Missing cells (empty, ``NA``, ``NaN``) are errors naming their line and column, 
 from __future__ import annotations
 
 import argparse
-import csv
-import math
 import re
 import textwrap
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,11 +45,14 @@ from emkit.cli.output import (
     check_writable,
     fit_lines,
     format_table,
-    output_stream,
-    write_csv,
-    write_csv_header,
+    save_model,
+    score_text,
+    write_assignments,
+    write_text_rows,
 )
 from emkit.estimators.categorical import CategoricalMixture
+from emkit.estimators.coded import CodedMixture, NamedColumns
+from emkit.estimators.columns import finite_number, whole_number
 from emkit.estimators.mixed import MixedMixture, text_family
 from emkit.families import Categorical
 from emkit.families.product import Product
@@ -101,16 +102,6 @@ SUMMARY_MAX_CLASSES = 8
 SUMMARY_WIDTH = 96
 
 
-class _Named:
-    """Columns of levels with names, read by the estimator as it reads a DataFrame."""
-
-    def __init__(self, values: Array, names: Sequence[str]) -> None:
-        self.values, self.columns = values, list(names)
-
-    def to_numpy(self, dtype: Any = None) -> Array:
-        return self.values if dtype is None else self.values.astype(dtype)
-
-
 def is_categorical(name: str) -> bool:
     """Whether ``--family NAME`` is the registered [`Categorical`][emkit.families.Categorical]."""
     try:
@@ -155,21 +146,6 @@ def read_levels(spec: str) -> tuple[TextTable | None, tuple[str, str] | None]:
 
 
 # -- cells to levels ---------------------------------------------------------------------------
-def _as_int(cell: str) -> int | None:
-    try:
-        return int(cell)
-    except ValueError:
-        return None
-
-
-def _as_number(cell: str) -> float | None:
-    try:
-        value = float(cell)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
 def _is_missing(cell: str) -> bool:
     return cell.lower() in MISSING_MARKERS
 
@@ -182,7 +158,7 @@ def _typed_column(column: Array) -> Array:
     cells = distinct.tolist()
     observed = [cell for cell in cells if not _is_missing(cell)]
     convert: Any = str
-    for candidate in (_as_int, _as_number):
+    for candidate in (whole_number, finite_number):
         if all(candidate(cell) is not None for cell in observed):
             convert = candidate
             break
@@ -233,15 +209,16 @@ def _check_levels(cells: TextTable) -> None:
             )
 
 
-def _fit_values(cells: TextTable) -> _Named:
+def _fit_values(cells: TextTable) -> NamedColumns:
     """The file's cells as levels (one kind per column), named by the header."""
     n, width = cells.cells.shape
     values = np.empty((n, width), dtype=object)
     for d in range(width):
         values[:, d] = _typed_column(cells.cells[:, d])
-    return _Named(values, cells.names)
+    return NamedColumns(values, cells.names)
 
 
+# -- a saved estimator of a table -------------------------------------------------------------
 def _saved_level(cell: str, levels: Array) -> Any:
     """A cell as a value of the saved levels' kind (None when it cannot be one)."""
     kind = levels.dtype.kind
@@ -251,12 +228,12 @@ def _saved_level(cell: str, levels: Array) -> Any:
         word = cell.lower()
         return True if word == "true" else False if word == "false" else None
     if kind in "iu":
-        value = _as_int(cell)
+        value = whole_number(cell)
         if value is None:
-            number = _as_number(cell)
+            number = finite_number(cell)
             value = int(number) if number is not None and number.is_integer() else None
         return value
-    return _as_number(cell)
+    return finite_number(cell)
 
 
 def _levels_text(levels: Array, limit: int = 10) -> str:
@@ -288,23 +265,23 @@ def _saved_columns(cells: TextTable, estimator: Any, model_path: str) -> list[in
     return list(range(width))
 
 
-def _saved_values(cells: TextTable, estimator: CategoricalMixture, model_path: str) -> Any:
-    """DATA's cells as the saved levels, in the model's column order (a missing cell None,
-    when the estimator marginalises missing values).
+def _saved_level_values(
+    values: Array, cells: TextTable, columns: Sequence[int], categories: Sequence[Array | None]
+) -> None:
+    """Fill ``values[:, d]`` with the cells of the file's column ``columns[d]`` as values of the
+    saved levels ``categories[d]`` (a missing cell None), for every column that has levels.
 
     Raises
     ------
     CliError
-        For a missing column, a missing cell (unless marginalised) or a level the model never
-        saw (line, column, value).
+        For the first cell (in file order) that is none of its column's levels.
     """
-    _check_missing(cells, estimator.missing)
-    columns = _saved_columns(cells, estimator, model_path)
-    n = cells.cells.shape[0]
-    values = np.empty((n, len(columns)), dtype=object)
-    first_unseen: tuple[int, int, str, Array] | None = None
-    for d, (j, levels) in enumerate(zip(columns, estimator.categories_, strict=True)):
+    first_unseen: tuple[int, int, Array] | None = None
+    for d, (j, levels) in enumerate(zip(columns, categories, strict=True)):
+        if levels is None:
+            continue
         column = cells.cells[:, j]
+        # Only the distinct cells are converted.
         distinct, inverse = np.unique(column, return_inverse=True)
         known = set(levels.tolist())
         converted = np.empty(distinct.shape[0], dtype=object)
@@ -316,22 +293,123 @@ def _saved_values(cells: TextTable, estimator: CategoricalMixture, model_path: s
             if value is None or value not in known:
                 row = int(np.argmax(column == cell))
                 if first_unseen is None or (row, j) < first_unseen[:2]:
-                    first_unseen = (row, j, cell, levels)
+                    first_unseen = (row, j, levels)
             converted[i] = value
         values[:, d] = converted[inverse.reshape(-1)]
     if first_unseen is not None:
-        row, j, cell, levels = first_unseen
+        row, j, levels = first_unseen
         raise CliError(
-            f"{cells.place(row, j)}: the level {cell!r} was not seen in fit (the model's "
-            f"levels: {_levels_text(levels)})"
+            f"{cells.place(row, j)}: the level {str(cells.cells[row, j])!r} was not seen in fit "
+            f"(the model's levels: {_levels_text(levels)})"
         )
+
+
+def _named(values: Array, estimator: CodedMixture[Any, Any]) -> Any:
+    """The values named as the estimator's columns were in fit (if they had names)."""
     fitted = getattr(estimator, "feature_names_in_", None)
-    if fitted is None:
-        return values
-    return _Named(values, [str(name) for name in fitted])
+    return values if fitted is None else NamedColumns(values, [str(name) for name in fitted])
+
+
+def _saved_estimator(args: argparse.Namespace, estimator: CodedMixture[Any, Any]) -> None:
+    """The options of ``predict`` and ``score`` of a saved estimator of a table: ``--missing``
+    (when given) replaces the fitted setting; the HMM and numeric options are refused."""
+    for option, value in (
+        ("--sequence-column", getattr(args, "sequence_column", None)),
+        ("--lengths", getattr(args, "lengths", None)),
+        ("--binarize", getattr(args, "binarize", None)),
+    ):
+        if value is not None:
+            raise CliError(f"{option} does not apply to a categorical mixture of levels")
+    if args.missing is not None:
+        estimator.set_params(missing=args.missing)
+
+
+#: Where an estimator's message places a value: a row of its table.
+_AT_ROW = re.compile(r"at row (\d+)")
+
+
+def _in_file(exc: BaseException, cells: TextTable) -> str:
+    """An estimator's message about ``at row R`` of its table, naming the file's line."""
+    message = exception_text(exc).replace("`X` ", "", 1)
+
+    def line(match: re.Match[str]) -> str:
+        return f"on line {cells.lines[int(match.group(1))]}"
+
+    return f"{cells.source}: {_AT_ROW.sub(line, message, count=1)}"
+
+
+#: Reads DATA for a saved estimator of a table: its values and the cells (for messages).
+_Reader = Callable[[argparse.Namespace, Any], tuple[Any, TextTable]]
+
+
+def _predict_saved(
+    args: argparse.Namespace, estimator: CodedMixture[Any, Any], read: _Reader
+) -> int:
+    """``emkit predict`` of a saved estimator of a table: each row's most probable component,
+    or with ``--proba`` the posterior probabilities."""
+    check_writable(args.output, "--output")
+    X, cells = read(args, estimator)
+    try:
+        resp = estimator.predict_proba(X)
+    except ValueError as exc:
+        raise CliError(_in_file(exc, cells)) from None
+    write_assignments(args.output, resp, args.proba)
+    return 0
+
+
+def _score_saved(args: argparse.Namespace, estimator: CodedMixture[Any, Any], read: _Reader) -> int:
+    """``emkit score`` of a saved estimator of a table: the log-likelihood of DATA's rows."""
+    X, cells = read(args, estimator)
+    try:
+        per_row = estimator.score_samples(X)
+    except ValueError as exc:
+        raise CliError(_in_file(exc, cells)) from None
+    print(score_text(int(per_row.shape[0]), float(per_row.sum())))
+    return 0
+
+
+def _sample_saved(
+    args: argparse.Namespace, estimator: CodedMixture[Any, Any], text: Callable[[Any], str]
+) -> int:
+    """``emkit sample`` of a saved estimator of a table: rows of values as CSV, each cell
+    written by ``text``, under the fitted columns' names."""
+    check_writable(args.output, "--output")
+    estimator.set_params(random_state=args.seed)
+    X, labels = estimator.sample(args.n)
+    rows = np.asarray(X, dtype=object)
+    names = getattr(estimator, "feature_names_in_", None)
+    header = list(default_names(rows.shape[1]) if names is None else (str(n) for n in names))
+    if args.labels:
+        header.append("component")
+        rows = np.column_stack([rows, labels.astype(object)])
+    write_text_rows(args.output, header, [[text(v) for v in row] for row in rows.tolist()])
+    return 0
 
 
 # -- fit ---------------------------------------------------------------------------------------
+def _fit_estimator(estimator: CodedMixture[Any, Any], X: Any, cells: TextTable) -> float:
+    """Fit ``estimator`` to ``X`` (the values of ``cells``): the seconds it took. An error of
+    the estimator names the file and line."""
+    start = time.perf_counter()
+    try:
+        estimator.fit(X)
+    except (TypeError, ValueError) as exc:
+        raise CliError(_in_file(exc, cells)) from None
+    return time.perf_counter() - start
+
+
+def _fit_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The estimator settings of the options of every ``emkit fit``."""
+    return {
+        "n_init": args.n_init,
+        "init_params": args.init or "kmeans",
+        "max_iter": args.max_iter,
+        "tol": args.tol,
+        "random_state": args.seed,
+        "missing": args.missing,
+    }
+
+
 def _pseudo_count(name: str, settings: Sequence[FamilySetting]) -> float:
     """The ``pseudo_count`` of the settings (checked by the family itself), or its default."""
     values: dict[str, Any] = {}
@@ -369,26 +447,10 @@ def fit_levels(
     check_writable(args.output, "--output")
     _check_missing(cells, args.missing)
     _check_levels(cells)
-    estimator = CategoricalMixture(
-        k,
-        pseudo_count=pseudo_count,
-        n_init=args.n_init,
-        init_params=args.init or "kmeans",
-        max_iter=args.max_iter,
-        tol=args.tol,
-        random_state=args.seed,
-        missing=args.missing,
-    )
-    start = time.perf_counter()
-    try:
-        estimator.fit(_fit_values(cells))
-    except ValueError as exc:
-        raise CliError(f"{cells.source}: {exception_text(exc)}") from None
-    seconds = time.perf_counter() - start
+    estimator = CategoricalMixture(k, pseudo_count=pseudo_count, **_fit_settings(args))
+    seconds = _fit_estimator(estimator, _fit_values(cells), cells)
     print(format_levels_summary(estimator, cells, seconds, tol=args.tol, n_init=args.n_init))
-    if args.output is not None:
-        model_io.save(estimator, args.output)
-        print(f"model saved to {args.output}")
+    save_model(estimator, args.output)
     return 0
 
 
@@ -463,20 +525,17 @@ def levels_estimator(model: LatentVariableModel[Any, Any], path: str) -> Categor
     return loaded if isinstance(loaded, CategoricalMixture) else None
 
 
-def _refuse_options(args: argparse.Namespace) -> None:
-    for option, value in (
-        ("--sequence-column", getattr(args, "sequence_column", None)),
-        ("--lengths", getattr(args, "lengths", None)),
-        ("--binarize", getattr(args, "binarize", None)),
-    ):
-        if value is not None:
-            raise CliError(f"{option} does not apply to a categorical mixture of levels")
+def _saved_data(args: argparse.Namespace, estimator: CategoricalMixture) -> tuple[Any, TextTable]:
+    """DATA's cells as the saved levels, in the model's column order (a missing cell None,
+    when the estimator marginalises missing values), and the cells (for messages).
 
-
-def _saved_data(args: argparse.Namespace, estimator: CategoricalMixture) -> Any:
-    _refuse_options(args)
-    if args.missing is not None:
-        estimator.set_params(missing=args.missing)
+    Raises
+    ------
+    CliError
+        For DATA that is not delimited text, a missing column, a missing cell (unless
+        marginalised) or a level the model never saw (line, column, value).
+    """
+    _saved_estimator(args, estimator)
     raw = read_text(args.data)
     if raw is None:
         raise CliError(
@@ -484,51 +543,27 @@ def _saved_data(args: argparse.Namespace, estimator: CategoricalMixture) -> Any:
             "delimited text (CSV/TSV), not from a .npy file or a bundled dataset"
         )
     cells = parse_cells(raw[0], raw[1], check_missing=False)
-    return _saved_values(cells, estimator, args.model)
+    _check_missing(cells, estimator.missing)
+    columns = _saved_columns(cells, estimator, args.model)
+    values = np.empty((cells.cells.shape[0], len(columns)), dtype=object)
+    _saved_level_values(values, cells, columns, estimator.categories_)
+    return _named(values, estimator), cells
 
 
 def predict_levels(args: argparse.Namespace, estimator: CategoricalMixture) -> int:
     """``emkit predict`` of a saved categorical mixture: each row's most probable class, or
     with ``--proba`` the posterior probabilities."""
-    check_writable(args.output, "--output")
-    X = _saved_data(args, estimator)
-    resp = estimator.predict_proba(X)
-    with output_stream(args.output, "--output") as stream:
-        if args.proba:
-            write_csv_header(stream, [f"component_{c}" for c in range(resp.shape[1])])
-            write_csv(stream, resp, f"%.{CSV_DIGITS}g")
-        else:
-            write_csv(stream, np.argmax(resp, axis=1)[:, None], "%d")
-    return 0
+    return _predict_saved(args, estimator, _saved_data)
 
 
 def score_levels(args: argparse.Namespace, estimator: CategoricalMixture) -> int:
     """``emkit score`` of a saved categorical mixture: the log-likelihood of DATA's rows."""
-    per_row = estimator.score_samples(_saved_data(args, estimator))
-    total = float(per_row.sum())
-    n = int(per_row.shape[0])
-    print(f"samples                    {n}")
-    print(f"mean log-likelihood        {total / n:.6f}")
-    print(f"total log-likelihood       {total:.6f}")
-    return 0
+    return _score_saved(args, estimator, _saved_data)
 
 
 def sample_levels(args: argparse.Namespace, estimator: CategoricalMixture) -> int:
     """``emkit sample`` of a saved categorical mixture: rows of levels as CSV."""
-    check_writable(args.output, "--output")
-    estimator.set_params(random_state=args.seed)
-    X, labels = estimator.sample(args.n)
-    names = getattr(estimator, "feature_names_in_", None)
-    header = list(default_names(X.shape[1]) if names is None else (str(n) for n in names))
-    rows: Any = X.astype(object)
-    if args.labels:
-        header.append("component")
-        rows = np.column_stack([rows, labels.astype(object)])
-    with output_stream(args.output, "--output") as stream:
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows.tolist())
-    return 0
+    return _sample_saved(args, estimator, str)
 
 
 # -- mixed tables: a family per column -----------------------------------------------------------
@@ -569,11 +604,34 @@ def _number_cell(cell: str) -> Any:
         return None
     if cell.lower() in ("true", "false"):
         return int(cell.lower() == "true")
-    value = _as_int(cell)
+    value = whole_number(cell)
     if value is not None:
         return value
-    number = _as_number(cell)
+    number = finite_number(cell)
     return cell if number is None else number
+
+
+def _number_column(cells: TextTable, j: int, family: str) -> Array:
+    """The file's column ``j`` of a numeric family as numbers (object array, None where a cell
+    is missing).
+
+    Raises
+    ------
+    CliError
+        For text in the column, naming its line, column and family.
+    """
+    column = cells.cells[:, j]
+    distinct, inverse = np.unique(column, return_inverse=True)
+    converted = np.empty(distinct.shape[0], dtype=object)
+    converted[:] = [_number_cell(cell) for cell in distinct.tolist()]
+    text = [i for i, value in enumerate(converted.tolist()) if isinstance(value, str)]
+    if text:
+        row = min(int(np.argmax(column == distinct[i])) for i in text)
+        raise CliError(
+            f"{cells.place(row, j)}: {str(column[row])!r} is not a number, but the column "
+            f"is {family} (name it categorical in --family)"
+        )
+    return np.asarray(converted[inverse.reshape(-1)])
 
 
 def _mixed_values(cells: TextTable, families: Sequence[str]) -> Array:
@@ -585,24 +643,12 @@ def _mixed_values(cells: TextTable, families: Sequence[str]) -> Array:
     CliError
         For text in a column of numbers, naming its line, column and family.
     """
-    n, width = cells.cells.shape
-    values = np.empty((n, width), dtype=object)
+    values = np.empty(cells.cells.shape, dtype=object)
     for d, family in enumerate(families):
-        column = cells.cells[:, d]
         if family == "categorical":
-            values[:, d] = _typed_column(column)
-            continue
-        distinct, inverse = np.unique(column, return_inverse=True)
-        converted = np.empty(distinct.shape[0], dtype=object)
-        converted[:] = [_number_cell(cell) for cell in distinct.tolist()]
-        text = [i for i, value in enumerate(converted.tolist()) if isinstance(value, str)]
-        if text:
-            row = min(int(np.argmax(column == distinct[i])) for i in text)
-            raise CliError(
-                f"{cells.place(row, d)}: {str(column[row])!r} is not a number, but the column "
-                f"is {family} (name it categorical in --family)"
-            )
-        values[:, d] = converted[inverse.reshape(-1)]
+            values[:, d] = _typed_column(cells.cells[:, d])
+        else:
+            values[:, d] = _number_column(cells, d, family)
     return values
 
 
@@ -623,7 +669,7 @@ def _column_index(cells: TextTable, column: str) -> int:
     """A column of ``--family COL=FAMILY`` by header name, else by 0-based index."""
     if column in cells.names:
         return cells.names.index(column)
-    index = _as_int(column)
+    index = whole_number(column)
     if index is not None and 0 <= index < len(cells.names):
         return index
     raise CliError(
@@ -694,45 +740,16 @@ def fit_mixed(
     families = [family for family, _ in chosen]
     values = _mixed_values(cells, families)
     estimator = MixedMixture(
-        k,
-        column_families=dict(enumerate(families)),
-        n_init=args.n_init,
-        init_params=args.init or "kmeans",
-        max_iter=args.max_iter,
-        tol=args.tol,
-        random_state=args.seed,
-        missing=args.missing,
-        **options,
+        k, column_families=dict(enumerate(families)), **_fit_settings(args), **options
     )
-    start = time.perf_counter()
-    try:
-        estimator.fit(_Named(values, cells.names))
-    except (TypeError, ValueError) as exc:
-        raise CliError(_in_file(exc, cells)) from None
-    seconds = time.perf_counter() - start
+    seconds = _fit_estimator(estimator, NamedColumns(values, cells.names), cells)
     print(
         format_mixed_summary(
             estimator, cells, chosen, n_missing, seconds, tol=args.tol, n_init=args.n_init
         )
     )
-    if args.output is not None:
-        model_io.save(estimator, args.output)
-        print(f"model saved to {args.output}")
+    save_model(estimator, args.output)
     return 0
-
-
-#: Where an estimator's message places a value: a row of its table.
-_AT_ROW = re.compile(r"at row (\d+)")
-
-
-def _in_file(exc: BaseException, cells: TextTable) -> str:
-    """An estimator's message about ``at row R`` of its table, naming the file's line."""
-    message = exception_text(exc).replace("`X` ", "", 1)
-
-    def line(match: re.Match[str]) -> str:
-        return f"on line {cells.lines[int(match.group(1))]}"
-
-    return f"{cells.source}: {_AT_ROW.sub(line, message, count=1)}"
 
 
 def format_mixed_summary(
@@ -808,76 +825,29 @@ def mixed_estimator(model: LatentVariableModel[Any, Any], path: str) -> MixedMix
 def _saved_mixed_values(args: argparse.Namespace, estimator: MixedMixture) -> tuple[Any, TextTable]:
     """DATA's cells as the saved columns' values (levels through the saved categories), in
     the model's column order, and the cells (for messages)."""
-    _refuse_options(args)
-    if args.missing is not None:
-        estimator.set_params(missing=args.missing)
+    _saved_estimator(args, estimator)
     cells = _mixed_cells(args.data, estimator.missing)
     _check_missing(cells, estimator.missing)
     columns = _saved_columns(cells, estimator, args.model)
     families = list(estimator.column_families_.values())
-    picked = TextTable(
-        cells.cells[:, columns],
-        tuple(cells.names[j] for j in columns),
-        cells.source,
-        cells.lines,
-        cells.header,
-    )
-    values = _mixed_values(picked, families)
-    for d, key in enumerate(estimator.column_families_):
-        levels = estimator.categories_.get(key)
+    categories = [estimator.categories_.get(key) for key in estimator.column_families_]
+    values = np.empty((cells.cells.shape[0], len(columns)), dtype=object)
+    for d, (j, family, levels) in enumerate(zip(columns, families, categories, strict=True)):
         if levels is None:
-            continue
-        column = picked.cells[:, d]
-        distinct, inverse = np.unique(column, return_inverse=True)
-        converted = np.empty(distinct.shape[0], dtype=object)
-        known = set(levels.tolist())
-        for i, cell in enumerate(distinct.tolist()):
-            value = None if _is_missing(cell) else _saved_level(cell, levels)
-            if not _is_missing(cell) and (value is None or value not in known):
-                row = int(np.argmax(column == cell))
-                raise CliError(
-                    f"{picked.place(row, d)}: the level {cell!r} was not seen in fit (the "
-                    f"model's levels: {_levels_text(levels)})"
-                )
-            converted[i] = value
-        values[:, d] = converted[inverse.reshape(-1)]
-    names = getattr(estimator, "feature_names_in_", None)
-    if names is None:
-        return values, picked
-    return _Named(values, [str(n) for n in names]), picked
+            values[:, d] = _number_column(cells, j, family)
+    _saved_level_values(values, cells, columns, categories)
+    return _named(values, estimator), cells
 
 
 def predict_mixed(args: argparse.Namespace, estimator: MixedMixture) -> int:
     """``emkit predict`` of a saved mixed mixture: each row's most probable component, or with
     ``--proba`` the posterior probabilities."""
-    check_writable(args.output, "--output")
-    X, cells = _saved_mixed_values(args, estimator)
-    try:
-        resp = estimator.predict_proba(X)
-    except ValueError as exc:
-        raise CliError(_in_file(exc, cells)) from None
-    with output_stream(args.output, "--output") as stream:
-        if args.proba:
-            write_csv_header(stream, [f"component_{c}" for c in range(resp.shape[1])])
-            write_csv(stream, resp, f"%.{CSV_DIGITS}g")
-        else:
-            write_csv(stream, np.argmax(resp, axis=1)[:, None], "%d")
-    return 0
+    return _predict_saved(args, estimator, _saved_mixed_values)
 
 
 def score_mixed(args: argparse.Namespace, estimator: MixedMixture) -> int:
     """``emkit score`` of a saved mixed mixture: the log-likelihood of DATA's rows."""
-    X, cells = _saved_mixed_values(args, estimator)
-    try:
-        per_row = estimator.score_samples(X)
-    except ValueError as exc:
-        raise CliError(_in_file(exc, cells)) from None
-    total = float(per_row.sum())
-    n = int(per_row.shape[0])
-    print(f"samples                    {n}")
-    print(f"mean log-likelihood        {total / n:.6f}")
-    print(f"total log-likelihood       {total:.6f}")
-    return 0
+    return _score_saved(args, estimator, _saved_mixed_values)
 
 
 def _cell_text(value: Any) -> str:
@@ -891,17 +861,4 @@ def _cell_text(value: Any) -> str:
 def sample_mixed(args: argparse.Namespace, estimator: MixedMixture) -> int:
     """``emkit sample`` of a saved mixed mixture: rows of values (levels for categorical
     columns, whole numbers for Bernoulli and Poisson ones) as CSV."""
-    check_writable(args.output, "--output")
-    estimator.set_params(random_state=args.seed)
-    X, labels = estimator.sample(args.n)
-    rows = np.asarray(X, dtype=object)
-    names = getattr(estimator, "feature_names_in_", None)
-    header = list(default_names(rows.shape[1]) if names is None else (str(n) for n in names))
-    if args.labels:
-        header.append("component")
-        rows = np.column_stack([rows, labels.astype(object)])
-    with output_stream(args.output, "--output") as stream:
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows([[_cell_text(v) for v in row] for row in rows.tolist()])
-    return 0
+    return _sample_saved(args, estimator, _cell_text)

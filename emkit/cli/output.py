@@ -13,6 +13,7 @@ from typing import IO, Any
 import attrs
 import numpy as np
 
+from emkit import io as model_io
 from emkit._backend import Array
 from emkit.cli.errors import CliError
 from emkit.em import RESTART_BEST_ATOL, FitResult
@@ -35,9 +36,13 @@ __all__ = [
     "model_kind",
     "output_stream",
     "restart_report",
+    "save_model",
+    "score_text",
     "shape_text",
+    "write_assignments",
     "write_csv",
     "write_csv_header",
+    "write_text_rows",
 ]
 
 #: Columns of the means shown in the ``fit`` summary; wider data is cut with "...".
@@ -142,6 +147,30 @@ def _column_format(values: Array) -> str:
     return f".{min(max(0, 6 - digits_before_point), 6)}f"
 
 
+def _means_table(
+    lead_header: Sequence[str],
+    lead: Sequence[Sequence[str]],
+    means: Array,
+    names: Sequence[str],
+) -> str:
+    """A table of one row per component (or state): its ``lead`` cells, then its means of the
+    first [`SUMMARY_MAX_FEATURES`][emkit.cli.output.SUMMARY_MAX_FEATURES] features, each column
+    in one format; wider data is cut with "..."."""
+    shown = min(means.shape[1], SUMMARY_MAX_FEATURES)
+    cut = shown < means.shape[1]
+    header = [*lead_header, *names[:shown], *([f"... ({means.shape[1]} features)"] if cut else [])]
+    formats = [_column_format(means[:, j]) for j in range(shown)]
+    rows = [
+        [
+            *cells,
+            *(f"{v:{fmt}}" for v, fmt in zip(means[k, :shown], formats, strict=True)),
+            *(["..."] if cut else []),
+        ]
+        for k, cells in enumerate(lead)
+    ]
+    return format_table(header, rows)
+
+
 def format_summary(
     result: FitResult[Any], table: Table, seconds: float, *, tol: float, n_init: int
 ) -> str:
@@ -164,24 +193,13 @@ def format_summary(
         raise TypeError(f"a fit summary describes a FiniteMixture; got {type(model).__name__}")
     params = result.params
     means = np.asarray(model.family.mean(params.components))
-    shown = min(means.shape[1], SUMMARY_MAX_FEATURES)
-    header = ["component", "weight", *table.names[:shown]]
-    if shown < means.shape[1]:
-        header.append(f"... ({means.shape[1]} features)")
-    formats = [_column_format(means[:, j]) for j in range(shown)]
-    rows = []
-    for k in range(model.n_components):
-        cells = (f"{v:{fmt}}" for v, fmt in zip(means[k, :shown], formats, strict=True))
-        row = [str(k), f"{params.weights[k]:.4f}", *cells]
-        if shown < means.shape[1]:
-            row.append("...")
-        rows.append(row)
+    lead = [[str(k), f"{params.weights[k]:.4f}"] for k in range(model.n_components)]
     lines = [
         describe_model(model),
         f"data: {shape_text(table)}",
         "",
         "component means:",
-        format_table(header, rows),
+        _means_table(["component", "weight"], lead, means, table.names),
         "",
         *fit_lines(result, seconds, tol=tol, n_init=n_init),
     ]
@@ -243,30 +261,17 @@ def format_hmm_summary(
     k = model.n_states
     means = model.component_means(params)
     stationary = model.component_weights(params)
-    shown = min(means.shape[1], SUMMARY_MAX_FEATURES)
-    header = ["state", "start", "stationary", *table.names[:shown]]
-    if shown < means.shape[1]:
-        header.append(f"... ({means.shape[1]} features)")
-    formats = [_column_format(means[:, j]) for j in range(shown)]
-    rows = []
-    for state in range(k):
-        cells = (f"{v:{fmt}}" for v, fmt in zip(means[state, :shown], formats, strict=True))
-        row = [
-            str(state),
-            f"{params.startprob[state]:.4f}",
-            f"{stationary[state]:.4f}",
-            *cells,
-        ]
-        if shown < means.shape[1]:
-            row.append("...")
-        rows.append(row)
+    lead = [
+        [str(state), f"{params.startprob[state]:.4f}", f"{stationary[state]:.4f}"]
+        for state in range(k)
+    ]
     transitions = [[str(i), *(f"{p:.4f}" for p in params.transmat[i])] for i in range(k)]
     lines = [
         describe_model(model),
         f"data: {shape_text(table)}, {sequences}",
         "",
         "states (start: first-state probability; stationary: long-run share of time; means):",
-        format_table(header, rows),
+        _means_table(["state", "start", "stationary"], lead, means, table.names),
         "",
         "transition probabilities (row: from state, column: to state):",
         format_table(["from", *(str(j) for j in range(k))], transitions),
@@ -388,3 +393,45 @@ def write_csv_header(stream: IO[str], header: Sequence[str]) -> None:
 def write_csv(stream: IO[str], values: Array, fmt: str) -> None:
     """Rows of numbers as CSV lines, each number formatted with ``fmt`` (``"%d"``, ...)."""
     np.savetxt(stream, values, fmt=fmt, delimiter=",")
+
+
+def save_model(fitted: Any, path: str | None) -> None:
+    """Save a fit or a fitted estimator to ``--output`` (when given) and say so."""
+    if path is not None:
+        model_io.save(fitted, path)
+        print(f"model saved to {path}")
+
+
+def write_text_rows(path: str | None, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A CSV file (or standard output) of text cells under a header (cells holding a comma or a
+    quote are quoted)."""
+    with output_stream(path, "--output") as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def write_assignments(path: str | None, resp: Array, proba: bool) -> None:
+    """``emkit predict``'s output from the posterior probabilities of the components
+    (n_samples, n_components): each row's most probable component, or with ``proba`` the
+    probabilities under a ``component_0, component_1, ...`` header."""
+    with output_stream(path, "--output") as stream:
+        if proba:
+            write_csv_header(stream, [f"component_{k}" for k in range(resp.shape[1])])
+            write_csv(stream, resp, f"%.{CSV_DIGITS}g")
+        else:
+            write_csv(stream, np.argmax(resp, axis=1)[:, None], "%d")
+
+
+def score_text(n_samples: int, total: float, n_sequences: int | None = None) -> str:
+    """``emkit score``'s output: the samples (and sequences), the mean log-likelihood per
+    sample and the total."""
+    sequences = [] if n_sequences is None else [f"sequences                  {n_sequences}"]
+    return "\n".join(
+        [
+            f"samples                    {n_samples}",
+            *sequences,
+            f"mean log-likelihood        {total / n_samples:.6f}",
+            f"total log-likelihood       {total:.6f}",
+        ]
+    )

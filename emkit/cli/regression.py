@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from emkit import io as model_io
 from emkit._backend import Array
 from emkit.cli.errors import CliError
 from emkit.cli.output import (
@@ -25,10 +24,14 @@ from emkit.cli.output import (
     check_writable,
     format_regression_summary,
     output_stream,
+    save_model,
+    score_text,
+    write_assignments,
     write_csv,
     write_csv_header,
 )
 from emkit.cli.progress import Progress, reported_warnings
+from emkit.estimators.coded import NamedColumns
 from emkit.estimators.regression import RegressionMixture
 from emkit.regression import FAMILIES
 from emkit.tables import KeyColumnError, Table, read_data
@@ -41,17 +44,6 @@ __all__ = [
     "sample_regression",
     "score_regression",
 ]
-
-
-class _Columns:
-    """Columns with names, read by the estimator as it reads a DataFrame (``columns`` and
-    ``to_numpy``), so that the command line needs no pandas."""
-
-    def __init__(self, values: Array, names: tuple[str, ...]) -> None:
-        self.values, self.columns = values, list(names)
-
-    def to_numpy(self) -> Array:
-        return self.values
 
 
 class _Target:
@@ -79,7 +71,7 @@ class RegressionData:
         The group ids (text or numbers).
     """
 
-    def __init__(self, table: Table, X: _Columns, y: _Target, groups: Array | None) -> None:
+    def __init__(self, table: Table, X: NamedColumns, y: _Target, groups: Array | None) -> None:
         self.table, self.X, self.y, self.groups = table, X, y, groups
 
     @property
@@ -168,7 +160,7 @@ def read_regression_data(
             f"{table.source}: no covariate left besides the target {kept[t]!r}"
             + (" and the groups" if groups is not None else "")
         )
-    X = _Columns(np.ascontiguousarray(data[:, rest]), tuple(names[j] for j in rest))
+    X = NamedColumns(np.ascontiguousarray(data[:, rest]), [names[j] for j in rest])
     y = _Target(np.ascontiguousarray(data[:, keep[t]]), kept[t])
     return RegressionData(table, X, y, ids)
 
@@ -225,12 +217,10 @@ def fit_regression(args: argparse.Namespace, k: int) -> int:
     seconds = time.perf_counter() - start
     where = (
         f"{data.table.source} ({data.n_rows} rows, target {data.y.name!r}, "
-        f"{len(data.X.columns)} covariate(s){_groups_text(data.groups)})"
+        f"{data.X.values.shape[1]} covariate(s){_groups_text(data.groups)})"
     )
     print(format_regression_summary(estimator, where, seconds, tol=args.tol, n_init=args.n_init))
-    if args.output is not None:
-        model_io.save(estimator, args.output)
-        print(f"model saved to {args.output}")
+    save_model(estimator, args.output)
     return 0
 
 
@@ -267,12 +257,7 @@ def predict_regression(args: argparse.Namespace, estimator: RegressionMixture) -
         resp = estimator.predict_proba(data.X, data.y, groups=data.groups)
     except ValueError as exc:
         raise CliError(f"{data.table.source}: {exc}") from None
-    with output_stream(args.output, "--output") as stream:
-        if args.proba:
-            write_csv_header(stream, [f"component_{k}" for k in range(resp.shape[1])])
-            write_csv(stream, resp, f"%.{CSV_DIGITS}g")
-        else:
-            write_csv(stream, np.argmax(resp, axis=1)[:, None], "%d")
+    write_assignments(args.output, resp, args.proba)
     return 0
 
 
@@ -283,11 +268,7 @@ def score_regression(args: argparse.Namespace, estimator: RegressionMixture) -> 
         per_row = estimator.score_samples(data.X, data.y, groups=data.groups)
     except ValueError as exc:
         raise CliError(f"{data.table.source}: {exc}") from None
-    total = float(per_row.sum())
-    n = data.n_rows
-    print(f"samples                    {n}")
-    print(f"mean log-likelihood        {total / n:.6f}")
-    print(f"total log-likelihood       {total:.6f}")
+    print(score_text(data.n_rows, float(per_row.sum())))
     return 0
 
 

@@ -42,12 +42,14 @@ __all__ = [
     "ColumnTable",
     "check_column_families",
     "column_family",
+    "finite_number",
     "infer_column_families",
     "layout_of_model",
     "learn_layout",
     "product_of",
     "read_table",
     "text_family",
+    "whole_number",
 ]
 
 FAMILY_NAMES = ("gaussian", "bernoulli", "poisson", "categorical")
@@ -273,14 +275,36 @@ def infer_column_families(X: Any) -> dict[Any, str]:
     }
 
 
-def _whole_number(cell: str) -> int | None:
+def whole_number(cell: str) -> int | None:
+    """A text cell as a whole number (``"12"``, ``"-3"``; no decimal point, no exponent).
+
+    Parameters
+    ----------
+    cell : str
+
+    Returns
+    -------
+    int or None
+        None when the cell is not one.
+    """
     try:
         return int(cell)
     except ValueError:
         return None
 
 
-def _finite_number(cell: str) -> float | None:
+def finite_number(cell: str) -> float | None:
+    """A text cell as a finite number (``"1.5"``, ``"1e3"``, ``"7"``).
+
+    Parameters
+    ----------
+    cell : str
+
+    Returns
+    -------
+    float or None
+        None when the cell is not one (text, ``nan``, ``inf``).
+    """
     try:
         value = float(cell)
     except ValueError:
@@ -316,13 +340,13 @@ def text_family(cells: Sequence[str]) -> str:
         raise ValueError("`cells` must hold at least one observed cell")
     if {cell.lower() for cell in cells} <= {"true", "false"}:
         return "bernoulli"
-    whole = [_whole_number(cell) for cell in cells]
+    whole = [whole_number(cell) for cell in cells]
     if all(value is not None for value in whole):
         values = {value for value in whole if value is not None}
         if values <= {0, 1}:
             return "bernoulli"
         return "poisson" if min(values) >= 0 else "gaussian"
-    if all(_finite_number(cell) is not None for cell in cells):
+    if all(finite_number(cell) is not None for cell in cells):
         return "gaussian"
     return "categorical"
 
