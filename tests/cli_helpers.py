@@ -1,6 +1,7 @@
 """Running ``emkit.cli.main`` in this process, for the command-line tests of the estimators of
 tables (text levels, mixed tables): a command that succeeds, one that fails with one error
-line, a printed number, and a saved estimator's answers against the library's."""
+line, a printed number, a saved estimator's answers against the library's, and a copy of a
+CSV file with one cell changed."""
 
 from __future__ import annotations
 
@@ -44,6 +45,17 @@ def value_after(out: str, label: str) -> float:
     """The number after ``label`` on the first line of ``out`` that starts with it."""
     line = next(line for line in out.splitlines() if line.startswith(label))
     return float(line[len(label) :].split()[0])
+
+
+def with_cell(source: Path, target: Path, line: int, column: int, cell: str) -> Path:
+    """A copy of the CSV file ``source`` at ``target`` with the cell on ``line`` in ``column``
+    (both 1-based, as the command line names them) replaced by ``cell``."""
+    lines = source.read_text().splitlines()
+    row = lines[line - 1].split(",")
+    row[column - 1] = cell
+    lines[line - 1] = ",".join(row)
+    target.write_text("\n".join(lines) + "\n")
+    return target
 
 
 def assert_saved_answers(

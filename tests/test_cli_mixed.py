@@ -20,7 +20,14 @@ from emkit.estimators.mixed import MixedMixture
 from emkit.families.canonical import MeanStats
 from emkit.families.product import ProductStats
 from emkit.stats import add
-from tests.cli_helpers import PRINTED_ATOL, assert_saved_answers, fails, run_ok, value_after
+from tests.cli_helpers import (
+    PRINTED_ATOL,
+    assert_saved_answers,
+    fails,
+    run_ok,
+    value_after,
+    with_cell,
+)
 
 #: BIC and AIC are printed with 4 decimals.
 CRITERION_ATOL = 1e-4
@@ -246,12 +253,7 @@ def test_select_refuses_a_family_per_column(
 def test_a_negative_count_names_its_line(
     capsys: pytest.CaptureFixture[str], survey: Path, tmp_path: Path
 ) -> None:
-    lines = survey.read_text().splitlines()
-    row = lines[7].split(",")
-    row[2] = "-4"
-    lines[7] = ",".join(row)
-    bad = tmp_path / "negative.csv"
-    bad.write_text("\n".join(lines) + "\n")
+    bad = with_cell(survey, tmp_path / "negative.csv", 8, 3, "-4")
     err = fails(
         capsys, "fit", bad, "--family", "auto,visits=poisson", match="holds the negative value -4"
     )
@@ -290,12 +292,7 @@ def test_saved_model_finds_columns_by_name_and_names_unseen_levels(
     shuffled = tmp_path / "shuffled.csv"
     frame[["region", "visits", "height", "smoker"]].to_csv(shuffled, index=False)
     assert run_ok(capsys, "predict", saved, shuffled) == run_ok(capsys, "predict", saved, survey)
-    lines = survey.read_text().splitlines()
-    row = lines[4].split(",")
-    row[3] = "west"
-    lines[4] = ",".join(row)
-    bad = tmp_path / "west.csv"
-    bad.write_text("\n".join(lines) + "\n")
+    bad = with_cell(survey, tmp_path / "west.csv", 5, 4, "west")
     err = fails(capsys, "predict", saved, bad, match="line 5, column 4 ('region')")
     assert "the level 'west' was not seen in fit" in err
     fewer = tmp_path / "fewer.csv"

@@ -44,6 +44,7 @@ __all__ = ["CategoricalMixture"]
 _TWO_LEVELS = "every feature of a CategoricalMixture"
 
 
+@final
 class _OneHotStart(SizeOrderedStart):
     """``init_params`` run on the one-hot code of the rows (so k-means clusters by how many
     features two rows share, never by the arbitrary order of the codes)."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, final
 
 import attrs
 import numpy as np
@@ -37,6 +37,7 @@ from emkit.starts import model_start
 __all__ = ["CodedMixture", "ColumnsTable", "NamedColumns", "SizeOrderedStart"]
 
 
+@final
 class NamedColumns:
     """Values with column names, read as a DataFrame is read (``columns`` and ``to_numpy``),
     without pandas: the codes of ``X`` with ``X``'s names, or the command line's cells with

@@ -36,7 +36,7 @@ Missing values
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, final
 
 import attrs
 import numpy as np
@@ -74,6 +74,7 @@ _START_SD_FLOOR = 1e-12
 
 
 # -- the start -----------------------------------------------------------------------------------
+@final
 class _ScaledStart(SizeOrderedStart):
     """``init_params`` on standardised numeric columns and one-hot categorical ones (missing
     cells at the column mean)."""
