@@ -60,7 +60,13 @@ from emkit.families._gaussian_missing import (
 from emkit.registry import OPTIONAL_SETTING, register_family
 from emkit.stats import NOT_ADDITIVE
 
-__all__ = ["COVARIANCE_TYPES", "Gaussian", "GaussianParams", "GaussianStats"]
+__all__ = [
+    "COVARIANCE_TYPES",
+    "DEGENERATE_VARIANCE_FRACTION",
+    "Gaussian",
+    "GaussianParams",
+    "GaussianStats",
+]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 """The values of ``Gaussian(covariance_type=...)``."""
@@ -79,13 +85,13 @@ PRIOR_DENOMINATOR_FLOOR = 1e-5
 #: of negative prior scatter.
 PRIOR_PSD_RTOL = 1e-10
 
-#: A fitted variance within this fraction of ``reg_covar`` above it carries no information from
-#: the data: the component has no spread along that feature. With missing values such a
-#: feature's variance settles at ``reg_covar / (1 - f)`` rather than ``reg_covar``, ``f`` the
-#: fraction of its entries missing (each E-step's conditional covariance carries the safeguard
-#: into the next M-step): the fraction 1 reports it up to half missing. A variance at most twice
-#: ``reg_covar`` is also, on complete data, mostly the safeguard's.
 DEGENERATE_VARIANCE_FRACTION = 1.0
+"""A fitted variance within this fraction of ``reg_covar`` above it carries no information from
+the data: the component has no spread along that feature. With missing values such a feature's
+variance settles at ``reg_covar / (1 - f)`` rather than ``reg_covar``, ``f`` the fraction of its
+entries missing (each E-step's conditional covariance carries the safeguard into the next
+M-step): the fraction 1 reports it up to half missing. A variance at most twice ``reg_covar`` is
+also, on complete data, mostly the safeguard's."""
 
 
 def precision_cholesky(covariances: Array) -> Array:
