@@ -475,6 +475,7 @@ def test_missing_cells_in_sequences_are_marginalised(
     assert "an empty cell" in capsys.readouterr().err
     model_file = tmp_path / "gappy.json"
     out = run_ok(capsys, *args, *common, "--missing", "marginalise", "-o", model_file)
+    assert f"2 features, {int(np.isnan(X).sum())} missing cells)" in out
     library = emkit.fit(
         emkit.HiddenMarkovModel(emkit.Gaussian("full"), 3, missing="marginalise"),
         X,

@@ -126,11 +126,14 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def shape_text(table: Table) -> str:
-    """``"faithful (272 samples, 2 features)"``."""
+    """``"faithful (272 samples, 2 features)"``, with ``", 3 missing cells"`` when cells of a
+    table read into memory are missing (NaN)."""
     n_samples, n_features = table.data.shape
+    n_missing = int(np.isnan(table.data).sum()) if table.in_memory else 0
+    missing = f", {n_missing} missing cell{'s' * (n_missing != 1)}" if n_missing else ""
     return (
         f"{table.source} ({n_samples} sample{'s' * (n_samples != 1)}, "
-        f"{n_features} feature{'s' * (n_features != 1)})"
+        f"{n_features} feature{'s' * (n_features != 1)}{missing})"
     )
 
 
