@@ -7,6 +7,11 @@ them (Ghahramani & Jordan 1994): the conditional mean of the missing coordinates
 against plain per-row transcriptions of the textbook formulas (scipy's ``multivariate_normal``,
 ``Sigma_mo Sigma_oo^-1``), never against emkit's own arithmetic; data without NaN must take the
 complete-data code untouched.
+
+Full and tied covariance run on two engines (the private ``engine`` of
+``emkit.families._gaussian_missing``): numpy, and compiled kernels when numba is installed. The
+family-level tests run on both (the ``engine`` fixture: "auto" resolves to numba, or to numpy
+with numba made to look uninstalled), and the engines are held to each other on random problems.
 """
 
 from __future__ import annotations
@@ -21,8 +26,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import emkit
+from emkit.families import _gaussian_missing as gaussian_missing
 from emkit.families._gaussian_kernels import kernel_for
-from emkit.families._gaussian_missing import group_patterns, pattern_log_prob_with_stats
+from emkit.families._gaussian_missing import (
+    engine_in_use,
+    group_patterns,
+    pattern_impute,
+    pattern_log_prob_with_stats,
+)
 from emkit.families.gaussian import COVARIANCE_TYPES, Gaussian, GaussianParams, GaussianStats
 from emkit.mixture import FiniteMixture, MixtureParams
 from emkit.stats import add
@@ -57,8 +68,37 @@ FLOAT32_ATOL = 1e-3
 RECOVERY_MEAN_ATOL = 0.15
 RECOVERY_COV_RTOL = 0.15
 
+#: The compiled engine against the numpy engine on the same float64 problem, relative to the
+#: largest magnitude of each compared array (both evaluate the same formulas; only the order of
+#: their sums differs).
+ENGINE_RTOL = 1e-12
+
+#: The same on float32 data: each engine rounds its own intermediate products (numpy's in
+#: float32, the compiled kernels' in float64), so they agree to float32 precision only.
+ENGINE_FLOAT32_RTOL = 1e-4
+
 N_COMPONENTS = 3
 N_FEATURES = 5
+
+ENGINE_NAMES = ["numpy", "numba"]
+
+
+def need(engine: str) -> str:
+    """Skip a numba case where numba is not installed (under CI it always is: extra ``all``)."""
+    if engine == "numba":
+        pytest.importorskip("numba")
+    return engine
+
+
+@pytest.fixture(params=ENGINE_NAMES)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The engine the family's calls (engine "auto") resolve to in the test: numba where it is
+    installed, or numpy with the compiled kernels made to look uninstalled (the fallback)."""
+    name = need(request.param)
+    if name == "numpy":
+        monkeypatch.setattr(gaussian_missing, "_compiled", ImportError("hidden by the test"))
+    assert engine_in_use("auto", N_FEATURES) == name
+    return name
 
 
 # -- data and references ------------------------------------------------------------------------
@@ -173,7 +213,7 @@ def reference_m_step(
 
 # -- the family ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", COVARIANCE_TYPES)
-def test_log_prob_is_the_marginal_density_of_the_observed_entries(kind: str) -> None:
+def test_log_prob_is_the_marginal_density_of_the_observed_entries(kind: str, engine: str) -> None:
     X, _, params = data(kind, seed=1)
     family = Gaussian(kind)
     covs = family.covariances(params)
@@ -197,7 +237,7 @@ def test_log_prob_is_the_marginal_density_of_the_observed_entries(kind: str) -> 
 
 
 @pytest.mark.parametrize("kind", COVARIANCE_TYPES)
-def test_statistics_are_the_conditional_moments(kind: str) -> None:
+def test_statistics_are_the_conditional_moments(kind: str, engine: str) -> None:
     X, resp, params = data(kind, seed=2)
     family = Gaussian(kind)
     _, _, stats_of = family.log_prob_with_stats(X, params)
@@ -214,7 +254,9 @@ def test_statistics_are_the_conditional_moments(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", COVARIANCE_TYPES)
 @pytest.mark.parametrize("reg_covar", [0.0, 1e-3])
-def test_m_step_on_the_statistics_is_the_reference_m_step(kind: str, reg_covar: float) -> None:
+def test_m_step_on_the_statistics_is_the_reference_m_step(
+    kind: str, reg_covar: float, engine: str
+) -> None:
     X, resp, params = data(kind, seed=3, n_empty=0)
     family = Gaussian(kind, reg_covar=reg_covar)
     _, _, stats_of = family.log_prob_with_stats(X, params)
@@ -227,7 +269,7 @@ def test_m_step_on_the_statistics_is_the_reference_m_step(kind: str, reg_covar: 
 
 
 @pytest.mark.parametrize("kind", ["tied", "diag", "spherical"])
-def test_special_covariances_give_what_the_general_formula_gives(kind: str) -> None:
+def test_special_covariances_give_what_the_general_formula_gives(kind: str, engine: str) -> None:
     X, resp, params = data(kind, seed=4)
     family = Gaussian(kind)
     full_params = GaussianParams(params.means, family.covariances(params))
@@ -250,7 +292,7 @@ def test_special_covariances_give_what_the_general_formula_gives(kind: str) -> N
 
 
 @pytest.mark.parametrize("kind", COVARIANCE_TYPES)
-def test_remote_components_are_evaluated_around_their_own_means(kind: str) -> None:
+def test_remote_components_are_evaluated_around_their_own_means(kind: str, engine: str) -> None:
     # Components 1e4 standard deviations apart: the complete-data kernel leaves the expanded
     # quadratic form for distances around each component's mean; so must the missing path.
     X, resp, params = data(kind, seed=5)
@@ -279,7 +321,7 @@ def test_remote_components_are_evaluated_around_their_own_means(kind: str) -> No
 
 
 @pytest.mark.parametrize("kind", COVARIANCE_TYPES)
-def test_complete_data_takes_the_untouched_path(kind: str) -> None:
+def test_complete_data_takes_the_untouched_path(kind: str, engine: str) -> None:
     rng = np.random.default_rng(6)
     params = gaussian_params(kind, rng, N_COMPONENTS, N_FEATURES)
     X = rng.normal(size=(300, N_FEATURES)) * 3.0
@@ -306,6 +348,7 @@ def test_complete_data_takes_the_untouched_path(kind: str) -> None:
                 params.precisions_cholesky,
                 route,
                 budget=2 * N_FEATURES,
+                engine=engine,
             )
             np.testing.assert_allclose(
                 pattern_log_prob, log_prob, rtol=PATH_AGREEMENT_RTOL, atol=PATH_AGREEMENT_ATOL
@@ -325,7 +368,7 @@ def routes(kernel: Any) -> list[Any]:
 
 
 @pytest.mark.parametrize("kind", ["full", "tied"])
-def test_routes_and_memory_budgets_agree(kind: str) -> None:
+def test_routes_and_memory_budgets_agree(kind: str, engine: str) -> None:
     X, resp, params = data(kind, seed=7)
     kernel = kernel_for(kind, params.means, params.precisions_cholesky, X.dtype, params)
     results = [
@@ -336,6 +379,7 @@ def test_routes_and_memory_budgets_agree(kind: str) -> None:
             params.precisions_cholesky,
             route,
             budget=budget,
+            engine=engine,
         )
         for route in routes(kernel)
         # Room for every component side by side and their corrections; for one at a time,
@@ -356,7 +400,7 @@ def test_routes_and_memory_budgets_agree(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", COVARIANCE_TYPES)
-def test_chunks_with_and_without_missing_values_add_up(kind: str) -> None:
+def test_chunks_with_and_without_missing_values_add_up(kind: str, engine: str) -> None:
     X, resp, params = data(kind, seed=8, n_empty=0)
     complete_rows = ~np.isnan(X).any(axis=1)
     X = np.concatenate([X[~complete_rows], np.nan_to_num(X[complete_rows])])
@@ -372,7 +416,7 @@ def test_chunks_with_and_without_missing_values_add_up(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", COVARIANCE_TYPES)
-def test_float32_stays_float32(kind: str) -> None:
+def test_float32_stays_float32(kind: str, engine: str) -> None:
     X, resp, params = data(kind, seed=9)
     family = Gaussian(kind)
     X32 = X.astype(np.float32)
@@ -390,7 +434,7 @@ def test_float32_stays_float32(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", COVARIANCE_TYPES)
-def test_impute_fills_in_the_posterior_mean_of_the_missing_entries(kind: str) -> None:
+def test_impute_fills_in_the_posterior_mean_of_the_missing_entries(kind: str, engine: str) -> None:
     X, resp, params = data(kind, seed=10)
     resp = resp / resp.sum(axis=1, keepdims=True)
     family = Gaussian(kind)
@@ -448,25 +492,32 @@ def mixture_data(kind: str, seed: int, rate: float, n: int = 300) -> Any:
     return model, X, start
 
 
+@pytest.mark.parametrize("engine_name", ENGINE_NAMES)
 @settings(max_examples=12, deadline=None)
 @given(
     kind=st.sampled_from(COVARIANCE_TYPES),
     seed=st.integers(0, 2**32 - 1),
     rate=st.floats(0.05, 0.5),
 )
-def test_em_never_lowers_the_observed_data_likelihood(kind: str, seed: int, rate: float) -> None:
+def test_em_never_lowers_the_observed_data_likelihood(
+    engine_name: str, kind: str, seed: int, rate: float
+) -> None:
     model, X, params = mixture_data(kind, seed, rate)
     assert len(group_patterns(np.isnan(X)).groups) >= 2
-    previous = -np.inf
-    for _ in range(8):
-        stats, log_likelihood = model.e_step(X, params)
-        assert log_likelihood >= previous - MONOTONE_RTOL * abs(log_likelihood)
-        previous = log_likelihood
-        params = model.m_step(stats)
+    with pytest.MonkeyPatch.context() as patch:
+        if need(engine_name) == "numpy":
+            patch.setattr(gaussian_missing, "_compiled", ImportError("hidden by the test"))
+        assert engine_in_use("auto", N_FEATURES) == engine_name
+        previous = -np.inf
+        for _ in range(8):
+            stats, log_likelihood = model.e_step(X, params)
+            assert log_likelihood >= previous - MONOTONE_RTOL * abs(log_likelihood)
+            previous = log_likelihood
+            params = model.m_step(stats)
 
 
 @pytest.mark.parametrize("kind", COVARIANCE_TYPES)
-def test_em_with_a_prior_never_lowers_the_posterior(kind: str) -> None:
+def test_em_with_a_prior_never_lowers_the_posterior(kind: str, engine: str) -> None:
     model, X, params = mixture_data(kind, seed=11, rate=0.3)
     family = Gaussian(kind, reg_covar=0.0, mean_weight=2.0, covariance_prior=0.5)
     model = FiniteMixture(family, N_COMPONENTS)
@@ -479,7 +530,7 @@ def test_em_with_a_prior_never_lowers_the_posterior(kind: str) -> None:
         params = model.m_step(stats)
 
 
-def test_mixture_e_step_of_observed_rows_matches_scipy() -> None:
+def test_mixture_e_step_of_observed_rows_matches_scipy(engine: str) -> None:
     model, X, params = mixture_data("full", seed=12, rate=0.3)
     _, log_likelihood = model.e_step(X, params)
     covs = model.family.covariances(params.components)
@@ -497,7 +548,7 @@ def test_mixture_e_step_of_observed_rows_matches_scipy() -> None:
     assert log_likelihood == pytest.approx(expected, rel=LOGPDF_RTOL)
 
 
-def test_fit_with_missing_values_recovers_the_complete_data_fit() -> None:
+def test_fit_with_missing_values_recovers_the_complete_data_fit(engine: str) -> None:
     # A well separated 3-component mixture, 10% of cells missing completely at random.
     rng = np.random.default_rng(13)
     means = np.array([[0.0, 0.0, 0.0, 0.0], [6.0, 0.0, 3.0, -2.0], [0.0, 7.0, -3.0, 2.0]])
@@ -559,7 +610,7 @@ def test_rows_are_grouped_by_pattern(n_features: int) -> None:
 
 @pytest.mark.parametrize("kind", ["full", "tied"])
 def test_factor_cache_gives_what_fresh_factors_give(
-    kind: str, monkeypatch: pytest.MonkeyPatch
+    kind: str, engine: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Chunks of one pass share the parameters' cache: a second chunk finds some patterns in it
     # and adds others; the answers are those of chunks factorised afresh, with or without room.
@@ -583,7 +634,7 @@ def test_factor_cache_gives_what_fresh_factors_give(
 
 
 @pytest.mark.parametrize("kind", COVARIANCE_TYPES)
-def test_memory_layout_and_chunks_without_complete_rows(kind: str) -> None:
+def test_memory_layout_and_chunks_without_complete_rows(kind: str, engine: str) -> None:
     X, resp, params = data(kind, seed=16, n_empty=0)
     X = X[np.isnan(X).any(axis=1)]  # every row misses something
     resp = resp[: X.shape[0]]
@@ -621,6 +672,8 @@ def test_wide_data_takes_the_direct_route() -> None:
     assert not kernel_for(
         "full", params.means, params.precisions_cholesky, X.dtype, params
     ).quadratic
+    # Beyond 64 features a pattern is no longer one 64-bit mask: numpy runs whatever is asked.
+    assert engine_in_use("numba", d) == "numpy"
     log_prob, _, stats_of = family.log_prob_with_stats(X, params)
     for i in (0, 3, 30):
         o = ~np.isnan(X[i])
@@ -637,7 +690,7 @@ def test_wide_data_takes_the_direct_route() -> None:
 
 
 @pytest.mark.parametrize("kind", ["full", "tied", "diag"])
-def test_collapse_is_still_diagnosed(kind: str) -> None:
+def test_collapse_is_still_diagnosed(kind: str, engine: str) -> None:
     # A constant column with missing entries: its fitted variance settles at reg_covar / (1 - f)
     # (f its missing fraction: the conditional covariance carries reg_covar into the next
     # M-step), and the family still says the component has no spread there.
@@ -653,3 +706,171 @@ def test_collapse_is_still_diagnosed(kind: str) -> None:
     messages = family.diagnose(params.components)
     assert len(messages) == 1
     assert "along feature(s) [1]" in messages[0]
+
+
+# -- the compiled engine against the numpy engine -------------------------------------------------
+def engine_problem(
+    kind: str, seed: int, k: int, d: int, n: int, rate: float, dtype: type
+) -> tuple[np.ndarray, np.ndarray, GaussianParams]:
+    """Rows with cells missing at random, among them one complete row, one with a single
+    observed value and one with none (so at least two missingness patterns besides complete
+    rows), responsibilities not summing to 1 (row weights)."""
+    rng = np.random.default_rng(seed)
+    params = gaussian_params(kind, rng, k, d)
+    X = rng.normal(size=(n, d)) * 3.0 + rng.normal(size=d)
+    X = with_missing(X, rng, rate, n_single=1, n_empty=1)
+    X[1] = np.nan  # row 0 has nothing observed, row 1 only its last value
+    X[1, -1] = rng.normal()
+    X[-1] = rng.normal(size=d)
+    resp = rng.dirichlet(np.ones(k), size=n) * rng.uniform(0.5, 2.0, size=(n, 1))
+    return X.astype(dtype), resp, params
+
+
+def assert_engines_agree(got: np.ndarray, want: np.ndarray, rtol: float) -> None:
+    assert got.shape == want.shape
+    scale = max(float(np.abs(want).max()), 1.0)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * scale)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    kind=st.sampled_from(["full", "tied"]),
+    seed=st.integers(0, 2**32 - 1),
+    k=st.integers(2, 4),
+    d=st.integers(2, 7),
+    n=st.integers(4, 60),
+    rate=st.floats(0.05, 0.7),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    direct=st.booleans(),
+)
+def test_compiled_and_numpy_engines_agree(
+    kind: str, seed: int, k: int, d: int, n: int, rate: float, dtype: type, direct: bool
+) -> None:
+    need("numba")
+    X, resp, params = engine_problem(kind, seed, k, d, n, rate, dtype)
+    missing = np.isnan(X)
+    patterns = group_patterns(missing)
+    assert len(np.unique(patterns.row_pattern[patterns.first :])) >= 2
+    assert missing.all(axis=1).any()
+    assert (~missing).all(axis=1).any()
+    kernel = kernel_for(kind, params.means, params.precisions_cholesky, X.dtype, params)
+    route = attrs.evolve(kernel, quadratic=False) if direct else kernel
+    if not kernel.quadratic:
+        route = kernel  # a remote draw: the direct route either way
+    rtol = ENGINE_RTOL if dtype == np.float64 else ENGINE_FLOAT32_RTOL
+    budget = 2 * k * d
+
+    def run(engine: str, owner: Any) -> tuple[np.ndarray, tuple[Any, ...], np.ndarray]:
+        log_prob, stats_of = pattern_log_prob_with_stats(
+            X,
+            missing,
+            params.means,
+            params.precisions_cholesky,
+            route,
+            budget=budget,
+            owner=owner,
+            engine=engine,
+        )
+        imputed = pattern_impute(
+            X,
+            missing,
+            resp,
+            params.means,
+            params.precisions_cholesky,
+            budget=budget,
+            owner=owner,
+            engine=engine,
+        )
+        return log_prob, stats_of(resp), imputed
+
+    log_prob, (center, sum_x, sum_xx), imputed = run("numpy", None)
+    # Without a cache, then filling a fresh parameter value's cache, then reading it.
+    owner = GaussianParams(params.means, params.covariances)
+    for compiled_owner in (None, owner, owner):
+        got_log_prob, (got_center, got_sum_x, got_sum_xx), got_imputed = run(
+            "numba", compiled_owner
+        )
+        assert got_log_prob.dtype == log_prob.dtype == X.dtype
+        assert got_imputed.dtype == X.dtype
+        assert_engines_agree(got_log_prob, log_prob, rtol)
+        # A row with nothing observed has log-density 0 exactly in both.
+        assert np.array_equal(got_log_prob[missing.all(axis=1)], log_prob[missing.all(axis=1)])
+        assert np.array_equal(got_center, center)
+        assert_engines_agree(got_sum_x, sum_x, rtol)
+        assert_engines_agree(got_sum_xx, sum_xx, rtol)
+        assert_engines_agree(got_imputed, imputed, rtol)
+        assert np.array_equal(got_imputed[~missing], X[~missing])
+
+
+@pytest.mark.parametrize("kind", ["full", "tied"])
+def test_engines_agree_on_the_benchmark_shape(kind: str) -> None:
+    # Many patterns of every size (16 features, 10% missing, 8 components), in float64.
+    need("numba")
+    rng = np.random.default_rng(19)
+    k, d, n = 8, 16, 4000
+    params = gaussian_params(kind, rng, k, d)
+    X = with_missing(rng.normal(size=(n, d)) * 3.0, rng, 0.1, n_single=5, n_empty=2)
+    resp = rng.dirichlet(np.ones(k), size=n)
+    missing = np.isnan(X)
+    assert len(np.unique(group_patterns(missing).row_pattern)) > 500
+    kernel = kernel_for(kind, params.means, params.precisions_cholesky, X.dtype, params)
+    results = {}
+    for engine in ENGINE_NAMES:
+        log_prob, stats_of = pattern_log_prob_with_stats(
+            X,
+            missing,
+            params.means,
+            params.precisions_cholesky,
+            kernel,
+            budget=2 * k * d,
+            owner=params,
+            engine=engine,
+        )
+        imputed = pattern_impute(
+            X, missing, resp, params.means, params.precisions_cholesky, budget=1, engine=engine
+        )
+        results[engine] = (log_prob, *stats_of(resp)[1:], imputed)
+    for got, want in zip(results["numba"], results["numpy"], strict=True):
+        assert_engines_agree(got, want, ENGINE_RTOL)
+
+
+def test_engine_argument_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    X, _, params = data("full", seed=20)
+    kernel = kernel_for("full", params.means, params.precisions_cholesky, X.dtype, params)
+    args = (X, np.isnan(X), params.means, params.precisions_cholesky, kernel)
+    with pytest.raises(ValueError, match=r"`engine` must be one of .*'numba'.*got 'gpu'"):
+        pattern_log_prob_with_stats(*args, budget=10, engine="gpu")
+    with pytest.raises(ValueError, match="`engine` must be one of"):
+        engine_in_use("fast")
+    # Without numba: "auto" falls back to numpy, "numba" says how to get it.
+    monkeypatch.setattr(gaussian_missing, "_compiled", ImportError("no module named numba"))
+    assert engine_in_use("auto") == "numpy"
+    with pytest.raises(ImportError, match=r"engine='numba' needs numba.*emkit\[fast\]"):
+        pattern_log_prob_with_stats(*args, budget=10, engine="numba")
+    log_prob, _ = pattern_log_prob_with_stats(*args, budget=10, engine="auto")
+    assert np.isfinite(log_prob).all()
+
+
+@pytest.mark.parametrize("engine_name", ENGINE_NAMES)
+def test_a_singular_block_is_refused_by_both_engines(engine_name: str) -> None:
+    # A precision factor whose first two rows agree but for 1e-9: Lambda_mm of the first two
+    # features is [[3 + 1e-18, 3], [3, 3]], singular once rounded, for a row missing both.
+    need(engine_name)
+    rng = np.random.default_rng(21)
+    d = 4
+    U = np.array([[1e-9, 1, 1, 1], [0, 1, 1, 1], [0, 0, 2, 0.5], [0, 0, 0, 2]])
+    means = rng.normal(size=(2, d))
+    owner = GaussianParams(means, np.stack([np.eye(d), np.eye(d)]))  # caches the kernel only
+    kernel = kernel_for("full", means, np.stack([U, U]), np.dtype(np.float64), owner)
+    X = rng.normal(size=(6, d))
+    X[2, :2] = np.nan
+    with pytest.raises(ValueError, match=r"not positive definite.*increase `reg_covar`"):
+        pattern_log_prob_with_stats(
+            X,
+            np.isnan(X),
+            means,
+            np.stack([U, U]),
+            kernel,
+            budget=10,
+            engine=engine_name,
+        )

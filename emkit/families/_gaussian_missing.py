@@ -45,13 +45,30 @@ parameters for every chunk of the pass. Two routes then fill in ``v``:
 
 Diagonal and spherical covariances need no patterns: their conditionals are ``x_hat_m = mu_m``
 and ``C = diag(var_m)``, the general formulas with ``Sigma_mo = 0``.
+
+Engines. ``pattern_log_prob_with_stats`` and ``pattern_impute`` take a private
+``engine="auto" | "numpy" | "numba"``. ``"numpy"`` is the sorted, vectorised pass above.
+``"numba"`` runs the compiled kernels of ``emkit.families._gaussian_compiled`` (numba being the
+optional ``fast`` extra), which need no sorting: they take the rows in their own order, number
+the patterns with a hash table, and do each row's per-component steps (``r``, ``C r``,
+``r^T C r``, the conditional means and their moments) in a compiled loop, with the factors cached
+in one flat store per parameter value. On the expanded route the complete-data kernel still
+evaluates the whole chunk with every missing entry at ``g``, so the compiled statistics are the
+kernel's product over all rows plus each incomplete row's corrections ``w e`` and
+``w (u e^T + e u^T + e e^T + C)`` (``u = x - g`` observed, 0 missing; ``e = x_hat_m - g_m``);
+the direct route takes ``v^T Lambda_k v`` and the observed moments from one product per
+component. ``"auto"`` (the default) uses numba when it can be imported and the chunk has at
+most 64 features (a pattern is then one 64-bit mask), numpy otherwise. Both engines give the
+same numbers to rounding (the tests hold them to 1e-12 relative in float64).
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 import weakref
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, final
 
 import attrs
@@ -61,12 +78,15 @@ from emkit._backend import Array
 from emkit.families._gaussian_kernels import GaussianKernel
 
 __all__ = [
+    "COMPILED_MAX_FEATURES",
+    "ENGINES",
     "FACTOR_CACHE_NUMBERS",
     "PADDED_SWEEP_NUMBERS",
     "MissingPatterns",
     "PatternGroup",
     "diagonal_impute",
     "diagonal_log_prob_with_stats",
+    "engine_in_use",
     "group_patterns",
     "pattern_impute",
     "pattern_log_prob_with_stats",
@@ -85,7 +105,66 @@ FACTOR_CACHE_NUMBERS = 2**21
 #: costs its steps more than its arithmetic), or while the sizes differ by at most a third.
 PADDED_SWEEP_NUMBERS = 2**14
 
+#: The values of the private ``engine`` argument.
+ENGINES = ("auto", "numpy", "numba")
+
+#: The compiled engine keeps each row's missing columns as one 64-bit mask; wider chunks run on
+#: the numpy engine (they take the direct route, and tell patterns apart by packed bytes).
+COMPILED_MAX_FEATURES = 64
+
 Pair = tuple[Array, Callable[[Array], tuple[Array, Array, Array]]]
+
+
+# -- engines --------------------------------------------------------------------------------------
+# The compiled kernels once imported, or the ImportError of the one attempt to import them.
+_compiled: ModuleType | ImportError | None = None
+
+
+def _kernels(engine: Any, n_features: int) -> ModuleType | None:
+    """The compiled kernels for ``engine`` and a chunk of ``n_features``, or None for numpy."""
+    global _compiled
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise ValueError(f"`engine` must be one of {ENGINES}; got {engine!r}")
+    if engine == "numpy" or n_features > COMPILED_MAX_FEATURES:
+        return None
+    if _compiled is None:
+        try:
+            _compiled = importlib.import_module("emkit.families._gaussian_compiled")
+        except ImportError as exc:
+            _compiled = exc
+    if isinstance(_compiled, ImportError):
+        if engine == "numba":
+            raise ImportError(
+                f"engine='numba' needs numba, which cannot be imported ({_compiled}); install "
+                "it with: pip install 'emkit[fast]' (or pass engine='numpy')"
+            ) from _compiled
+        return None
+    return _compiled
+
+
+def engine_in_use(engine: str = "auto", n_features: int = 1) -> str:
+    """The engine that ``engine`` resolves to for chunks of ``n_features``.
+
+    Parameters
+    ----------
+    engine : str
+        One of ``"auto"``, ``"numpy"``, ``"numba"``.
+    n_features : int
+        Columns of the data (above COMPILED_MAX_FEATURES the numpy engine runs).
+
+    Returns
+    -------
+    str
+        ``"numba"`` if the compiled kernels will run, else ``"numpy"``.
+
+    Raises
+    ------
+    ValueError
+        If ``engine`` is not one of ENGINES.
+    ImportError
+        If ``engine == "numba"`` and numba cannot be imported.
+    """
+    return "numpy" if _kernels(engine, n_features) is None else "numba"
 
 
 # -- patterns -------------------------------------------------------------------------------------
@@ -287,13 +366,15 @@ def _invert(a: Array) -> tuple[Array, Array]:
     """
     s = a.shape[1]
     pivots = np.empty((s, a.shape[0], a.shape[3]))
-    for k in range(s):
-        pivots[k] = a[:, k, k]
-        row = a[:, k] / pivots[k][:, None, :]  # (K', s, P)
-        a -= a[:, :, k, None, :] * row[:, None, :, :]
-        a[:, :, k] = row
-        a[:, k] = row
-        a[:, k, k] = -1.0 / pivots[k]
+    # A zero pivot divides by zero on its way to the error below, which says what went wrong.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in range(s):
+            pivots[k] = a[:, k, k]
+            row = a[:, k] / pivots[k][:, None, :]  # (K', s, P)
+            a -= a[:, :, k, None, :] * row[:, None, :, :]
+            a[:, :, k] = row
+            a[:, k] = row
+            a[:, k, k] = -1.0 / pivots[k]
     if not (pivots > 0.0).all():
         raise ValueError(
             "a block of a precision matrix is not positive definite (the covariance is "
@@ -389,7 +470,7 @@ def _cached_table(owner: Any) -> _FactorTable | None:
             return None
 
 
-def _lookup(table: _FactorTable, keys: Array) -> tuple[Array, Array]:
+def _lookup(table: _FactorTable | _PackedTable, keys: Array) -> tuple[Array, Array]:
     """Which ``keys`` the table holds, and their places in the stores."""
     if table.keys.size == 0:
         return np.zeros(keys.shape, dtype=bool), np.zeros(keys.shape, dtype=np.intp)
@@ -613,6 +694,7 @@ def pattern_log_prob_with_stats(
     *,
     budget: int,
     owner: Any = None,
+    engine: str = "auto",
 ) -> Pair:
     """Observed-data log-densities and conditional moments, full or tied covariance.
 
@@ -634,6 +716,9 @@ def pattern_log_prob_with_stats(
     owner : object, optional
         The parameter value the factors of each pattern are cached on (weakly), so that the
         chunks of one pass invert each pattern's block once; ``None``: no cache.
+    engine : str
+        ``"auto"``, ``"numpy"`` or ``"numba"`` (see the module docstring); the answer does not
+        depend on it (up to rounding).
 
     Returns
     -------
@@ -643,7 +728,22 @@ def pattern_log_prob_with_stats(
         ``stats_of(resp)`` -> ``(center, sum_x, sum_xx)``, float64: ``sum_n r_nk (x_hat_nk - c_k)``
         (K, D) and ``sum_n r_nk [(x_hat_nk - c_k)(x_hat_nk - c_k)^T + C_nk]`` ((K, D, D), or
         its sum over k (1, D, D) when tied).
+
+    Raises
+    ------
+    ValueError
+        If ``engine`` is not one of ENGINES, or a block of a precision matrix is not positive
+        definite.
+    ImportError
+        If ``engine == "numba"`` and numba cannot be imported.
     """
+    kernels = _kernels(engine, X.shape[1])
+    if kernels is not None:
+        if kernel.quadratic:
+            return _compiled_expanded(kernels, X, means, precisions_cholesky, kernel, owner)
+        return _compiled_direct(
+            kernels, X, missing, means, precisions_cholesky, kernel.reference_point(), owner
+        )
     if kernel.quadratic:
         return _expanded(X, missing, means, precisions_cholesky, kernel, budget, owner)
     center = kernel.reference_point()
@@ -896,6 +996,7 @@ def pattern_impute(
     *,
     budget: int,
     owner: Any = None,
+    engine: str = "auto",
 ) -> Array:
     """``X`` with each missing entry replaced by ``sum_k r_nk x_hat_nk`` (full or tied).
 
@@ -910,11 +1011,16 @@ def pattern_impute(
         Numbers per row the temporaries may take.
     owner : object, optional
         The parameter value the factors are cached on.
+    engine : str
+        ``"auto"``, ``"numpy"`` or ``"numba"`` (see the module docstring).
 
     Returns
     -------
     X_imputed : array of shape (n_samples, n_features), X's dtype
     """
+    kernels = _kernels(engine, X.shape[1])
+    if kernels is not None:
+        return _compiled_impute(kernels, X, resp, means, precisions_cholesky, owner)
     dtype = X.dtype
     n_components = means.shape[0]
     chunk = _prepare(X, missing, precisions_cholesky, owner, budget)
@@ -934,6 +1040,301 @@ def pattern_impute(
     out = np.array(X, copy=True)
     out[missing] = _unsort(values, patterns.order)[missing].astype(dtype)
     return out
+
+
+# -- the compiled engine --------------------------------------------------------------------------
+@final
+@attrs.frozen(eq=False)
+class _PackedTable:
+    """A snapshot of the factors cached for one parameter value, for the compiled engine.
+
+    ``values`` holds one block per pattern (``log det Lambda_mm`` and ``C`` of every component,
+    laid out as the factor store of ``emkit.families._gaussian_compiled``), at ``slots``
+    (aligned with the sorted ``keys``); blocks below ``used`` never change, later snapshots
+    append after them (or move to a larger array), so a reader holding a snapshot is never
+    disturbed by a writer.
+    """
+
+    keys: Array  # (P,) uint64 pattern masks, ascending
+    slots: Array  # (P,) int64 each key's block start in values
+    values: Array  # (capacity,) float64
+    used: int
+
+
+_EMPTY_PACKED = _PackedTable(
+    np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64), np.zeros(0), 0
+)
+_PACKED_CACHE: weakref.WeakKeyDictionary[Any, _PackedTable] = weakref.WeakKeyDictionary()
+
+
+def _packed_table(owner: Any) -> _PackedTable | None:
+    """The owner's snapshot (empty at first); ``None`` when it cannot be cached on."""
+    if owner is None:
+        return None
+    with _CACHE_LOCK:
+        try:
+            return _PACKED_CACHE.get(owner, _EMPTY_PACKED)
+        except TypeError:  # an owner that cannot be weakly referenced: no cache
+            return None
+
+
+def _remember_packed(owner: Any, keys: Array, values: Array, offsets: Array) -> None:
+    """Add a chunk's new blocks to the owner's table, all or none (bounded by
+    FACTOR_CACHE_NUMBERS; when another thread added some of the same patterns meanwhile, a
+    later chunk adds them)."""
+    with _CACHE_LOCK:
+        table = _PACKED_CACHE.get(owner, _EMPTY_PACKED)
+        present, _ = _lookup(table, keys)
+        needed = table.used + values.size
+        if present.any() or needed > FACTOR_CACHE_NUMBERS:
+            return
+        store = table.values
+        if needed > store.size:
+            store = np.empty(max(2 * store.size, needed))
+            store[: table.used] = table.values[: table.used]
+        store[table.used : needed] = values
+        all_keys = np.concatenate([table.keys, keys])
+        all_slots = np.concatenate([table.slots, offsets + table.used])
+        by_key = np.argsort(all_keys)
+        _PACKED_CACHE[owner] = _PackedTable(all_keys[by_key], all_slots[by_key], store, needed)
+
+
+@final
+@attrs.frozen(eq=False)
+class _Rows:
+    """A chunk as the compiled kernels read it: rows in their own order, patterns numbered.
+
+    The kernels' per-component arrays with a ``_t`` have the component last, so that the
+    inner loops over the components run over contiguous numbers.
+    """
+
+    filled: Array  # (n, D) C order, X's dtype: missing entries at the fill value
+    keys: Array  # (n,) uint64 each row's mask of missing columns
+    cell_start: Array  # (n + 1,) each row's first missing entry among the chunk's
+    row_pattern: Array  # (n,) each row's pattern, -1 for a complete row
+    visit: Array  # the incomplete rows, in the order the kernels take them
+    offsets: Array  # (P,) each pattern's block: >= 0 in cached, -o - 1 in local
+    cached: Array  # the owner's store
+    local: Array  # the blocks of the patterns the owner's store lacked
+    precisions: Array  # (K', D, D) float64
+
+    @property
+    def n_cells(self) -> int:
+        """Missing entries in the chunk."""
+        return int(self.cell_start[-1])
+
+    def factor_args(self) -> tuple[Array, Array, Array, Array, Array, Array, Array]:
+        """The arguments every row kernel takes after ``filled``."""
+        return (
+            self.keys,
+            self.cell_start,
+            self.row_pattern,
+            self.visit,
+            self.offsets,
+            self.cached,
+            self.local,
+        )
+
+
+def _scan(
+    kernels: ModuleType, X: Array, fill: Array, precisions_cholesky: Array, owner: Any
+) -> _Rows:
+    """Fill, mask and number the patterns of a chunk, and find or make their factors."""
+    n = X.shape[0]
+    source = np.ascontiguousarray(X)
+    filled = np.empty_like(source)
+    keys = np.empty(n, dtype=np.uint64)
+    counts = np.empty(n, dtype=np.int64)
+    kernels.scan_rows(source, fill.astype(X.dtype), filled, keys, counts)
+    cell_start = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=cell_start[1:])
+    row_pattern, pattern_keys = kernels.distinct_patterns(keys)
+    U = precisions_cholesky
+    precisions = np.ascontiguousarray(U @ np.swapaxes(U, -1, -2), dtype=np.float64)
+    table = _packed_table(owner)
+    cached = _EMPTY_PACKED if table is None else table
+    found, slots = _lookup(cached, pattern_keys)
+    new_keys = pattern_keys[~found]
+    local, local_offsets, bad = kernels.factorise(precisions, new_keys)
+    if bad >= 0:
+        raise ValueError(
+            "a block of a precision matrix is not positive definite (the covariance is "
+            "numerically singular); increase `reg_covar`"
+        )
+    offsets = np.empty(pattern_keys.size, dtype=np.int64)
+    offsets[found] = slots[found]
+    offsets[~found] = -1 - local_offsets
+    if table is not None and new_keys.size:
+        _remember_packed(owner, new_keys, local, local_offsets)
+    visit = np.flatnonzero(row_pattern >= 0)
+    return _Rows(
+        filled, keys, cell_start, row_pattern, visit, offsets, cached.values, local, precisions
+    )
+
+
+def _compiled_expanded(
+    kernels: ModuleType,
+    X: Array,
+    means: Array,
+    precisions_cholesky: Array,
+    kernel: GaussianKernel,
+    owner: Any,
+) -> Pair:
+    dtype = X.dtype
+    n_components, d = means.shape
+    g = kernel.shift.astype(dtype)
+    rows = _scan(kernels, X, g, precisions_cholesky, owner)
+    # The complete-data kernel on every row with its missing entries at g (u_m = 0 exactly).
+    F = kernel.features(rows.filled)
+    log_p = kernel.log_prob(rows.filled, F)
+    shifts = g[None, :]
+    # Lambda_k a_k with a_k = mu_k - g, component last (D, K).
+    lam_a_t = np.einsum("kdf,kf->dk", rows.precisions, means - kernel.shift)
+    if lam_a_t.shape[1] != n_components:  # tied: one precision for every component
+        lam_a_t = (means - kernel.shift) @ rows.precisions[0]
+        lam_a_t = lam_a_t.T
+    e = np.empty((rows.n_cells, n_components))
+    kernels.condition_rows(
+        rows.filled,
+        *rows.factor_args(),
+        rows.precisions,
+        shifts,
+        np.ascontiguousarray(lam_a_t),
+        np.zeros((d, n_components)),
+        np.zeros(n_components),
+        np.zeros((0, 0), dtype=dtype),
+        log_p,
+        e,
+        False,
+    )
+
+    def stats_of(resp: Array) -> tuple[Array, Array, Array]:
+        # The kernel's one product over every filled row (u u^T with u_m = 0), then each
+        # incomplete row's corrections for its conditional means and covariances.
+        R = np.asarray(resp)
+        center, sum_x, sum_xx = kernel.stats(rows.filled, F, R.astype(dtype, copy=False))
+        extra_x, correction = _corrections(kernels, rows, shifts, e, R, sum_xx.shape[0])
+        return center, sum_x + extra_x, sum_xx + correction
+
+    return np.asarray(log_p), stats_of
+
+
+def _corrections(
+    kernels: ModuleType, rows: _Rows, shifts: Array, e: Array, resp: Array, n_kinds: int
+) -> tuple[Array, Array]:
+    """What the conditional means and covariances add to the first (K, D) and second
+    (K', D, D) moments of the rows taken with their missing entries out."""
+    d = rows.filled.shape[1]
+    n_components = resp.shape[1]
+    extra_x = np.zeros((d, n_components))
+    cross = np.zeros((n_kinds, d, d))
+    block = np.zeros((d, d, n_kinds))
+    kernels.moment_corrections(
+        rows.filled,
+        *rows.factor_args(),
+        shifts,
+        e,
+        np.ascontiguousarray(resp, dtype=np.float64),
+        extra_x,
+        cross,
+        block,
+    )
+    correction = cross + np.swapaxes(cross, 1, 2) + np.transpose(block, (2, 0, 1))
+    return extra_x.T, correction
+
+
+def _compiled_direct(
+    kernels: ModuleType,
+    X: Array,
+    missing: Array,
+    means: Array,
+    precisions_cholesky: Array,
+    center: Array,
+    owner: Any,
+) -> Pair:
+    dtype = X.dtype
+    n_components, d = means.shape
+    rows = _scan(kernels, X, np.zeros(d), precisions_cholesky, owner)
+    filled = rows.filled
+    n_kinds = rows.precisions.shape[0]
+    which = np.zeros(n_components, dtype=np.intp) if n_kinds == 1 else np.arange(n_components)
+    # v^T Lambda_k v of v = x - mu_k with v_m = 0, around each component's own mean: one
+    # product by the precision factor per component.
+    mu = means.astype(dtype)
+    factors = precisions_cholesky.astype(dtype)
+    quad = np.empty((X.shape[0], n_components), dtype=dtype)
+    v = np.empty_like(filled)
+    for k in range(n_components):
+        np.subtract(filled, mu[k], out=v)
+        np.copyto(v, 0.0, where=missing)
+        y = v @ factors[which[k]]
+        quad[:, k] = np.einsum("nd,nd->n", y, y)
+    half_log_det = np.log(np.diagonal(precisions_cholesky, axis1=-2, axis2=-1)).sum(axis=-1)
+    constant = (-0.5 * d * _LOG_2PI + half_log_det)[which]
+    log_p = -0.5 * quad + constant.astype(dtype)
+    center = np.asarray(np.broadcast_to(center, (n_components, d)), dtype=np.float64)
+    e = np.empty((rows.n_cells, n_components))
+    kernels.condition_rows(
+        filled,
+        *rows.factor_args(),
+        rows.precisions,
+        mu,
+        np.zeros((d, n_components)),
+        np.ascontiguousarray((means - center).T),
+        constant,
+        quad,
+        log_p,
+        e,
+        True,
+    )
+    del quad
+    shifts = center.astype(dtype)
+
+    def stats_of(resp: Array) -> tuple[Array, Array, Array]:
+        R = np.asarray(resp)
+        r = R.astype(dtype, copy=False)
+        sum_x = np.empty((n_components, d))
+        scatter = np.empty((n_components, d, d))
+        w = np.empty_like(filled)
+        for k in range(n_components):
+            # The observed entries around the center (x - c, as the complete-data statistics
+            # take them); the missing ones come as corrections.
+            np.subtract(filled, shifts[k], out=w)
+            np.copyto(w, 0.0, where=missing)
+            sum_x[k] = r[:, k].astype(np.float64) @ w.astype(np.float64, copy=False)
+            w *= np.sqrt(r[:, k])[:, None]
+            scatter[k] = w.T @ w
+        if n_kinds == 1:
+            scatter = scatter.sum(axis=0, keepdims=True)
+        extra_x, correction = _corrections(kernels, rows, shifts, e, R, n_kinds)
+        return center, sum_x + extra_x, scatter + correction
+
+    return np.asarray(log_p), stats_of
+
+
+def _compiled_impute(
+    kernels: ModuleType,
+    X: Array,
+    resp: Array,
+    means: Array,
+    precisions_cholesky: Array,
+    owner: Any,
+) -> Array:
+    rows = _scan(kernels, X, np.zeros(X.shape[1]), precisions_cholesky, owner)
+    kernels.impute_rows(
+        rows.filled,
+        rows.keys,
+        rows.row_pattern,
+        rows.visit,
+        rows.offsets,
+        rows.cached,
+        rows.local,
+        rows.precisions,
+        np.ascontiguousarray(means, dtype=X.dtype),
+        np.ascontiguousarray(np.asarray(means, dtype=np.float64).T),
+        np.ascontiguousarray(resp, dtype=np.float64),
+    )
+    return rows.filled
 
 
 # -- diagonal and spherical covariance -----------------------------------------------------------
