@@ -72,12 +72,10 @@ _plain = numba.njit(cache=True, nogil=True)
 def _columns(key: np.uint64, n_features: int, out: Array) -> int:
     """The set bits of ``key`` (the missing columns, ascending) into ``out``; their number."""
     s = 0
-    bit = np.uint64(1)
     for j in range(n_features):
-        if key & bit:
-            out[s] = j
-            s += 1
-        bit = bit << np.uint64(1)
+        # Without branches (which columns are missing is unpredictable).
+        out[s] = j
+        s += int((key >> np.uint64(j)) & np.uint64(1))
     return s
 
 
@@ -120,17 +118,14 @@ def scan_rows(X: Array, fill: Array, filled: Array, keys: Array, counts: Array) 
     n, d = X.shape
     for i in range(n):
         key = np.uint64(0)
-        bit = np.uint64(1)
         count = 0
         for j in range(d):
+            # Without branches (a missing entry is unpredictable): 2.4x faster.
             x = X[i, j]
-            if x != x:  # NaN
-                key |= bit
-                count += 1
-                filled[i, j] = fill[j]
-            else:
-                filled[i, j] = x
-            bit = bit << np.uint64(1)
+            nan = x != x
+            key |= np.uint64(nan) << np.uint64(j)
+            count += nan
+            filled[i, j] = fill[j] if nan else x
         keys[i] = key
         counts[i] = count
 
@@ -217,38 +212,48 @@ def factorise(precisions: Array, pattern_keys: Array) -> tuple[Array, Array, int
         offsets[p] = total
         total += n_kinds * (1 + s * s)
     values = np.empty(total)
-    a = np.empty((d, d))
-    row = np.empty(d)
+    # The sweeps of every component side by side (component last), as the store keeps them.
+    a = np.empty((d, d, n_kinds))
+    row = np.empty((d, n_kinds))
+    factor = np.empty(n_kinds)
+    pivot = np.empty(n_kinds)
     for p in range(n_patterns):
         s = _columns(pattern_keys[p], d, cols)
         start = offsets[p]
+        for i in range(s):
+            for j in range(s):
+                for k in range(n_kinds):
+                    a[i, j, k] = precisions[k, cols[i], cols[j]]
         for k in range(n_kinds):
-            for i in range(s):
-                for j in range(s):
-                    a[i, j] = precisions[k, cols[i], cols[j]]
-            log_det = 0.0
-            for q in range(s):
-                pivot = a[q, q]
-                if not pivot > 0.0:
+            values[start + k] = 0.0
+        for q in range(s):
+            for k in range(n_kinds):
+                pivot[k] = a[q, q, k]
+                if not pivot[k] > 0.0:
                     return values, offsets, p
-                log_det += math.log(pivot)
-                for j in range(s):
-                    row[j] = a[q, j] / pivot
-                for i in range(s):
-                    f = a[i, q]
-                    for j in range(s):
-                        a[i, j] -= f * row[j]
-                for i in range(s):
-                    a[i, q] = row[i]
-                    a[q, i] = row[i]
-                a[q, q] = -1.0 / pivot
-            values[start + k] = log_det
-            block = start + n_kinds
+                values[start + k] += math.log(pivot[k])
+            for j in range(s):
+                for k in range(n_kinds):
+                    row[j, k] = a[q, j, k] / pivot[k]
             for i in range(s):
+                for k in range(n_kinds):
+                    factor[k] = a[i, q, k]
                 for j in range(s):
+                    for k in range(n_kinds):
+                        a[i, j, k] -= factor[k] * row[j, k]
+            for i in range(s):
+                for k in range(n_kinds):
+                    a[i, q, k] = row[i, k]
+                    a[q, i, k] = row[i, k]
+            for k in range(n_kinds):
+                a[q, q, k] = -1.0 / pivot[k]
+        block = start + n_kinds
+        for i in range(s):
+            for j in range(s):
+                at = block + (i * s + j) * n_kinds
+                for k in range(n_kinds):
                     # Rounding makes a_ij and a_ji differ in the last bit; C is symmetric.
-                    entry = -0.5 * (a[i, j] + a[j, i]) if s > 1 else -a[i, j]
-                    values[block + (i * s + j) * n_kinds + k] = entry
+                    values[at + k] = -0.5 * (a[i, j, k] + a[j, i, k]) if s > 1 else -a[i, j, k]
     return values, offsets, -1
 
 
@@ -399,8 +404,9 @@ def moment_corrections(
     With ``u`` each row minus ``shifts[k]`` on its observed entries (0 on the missing ones) and
     ``e`` its conditional means around the center (``condition_rows``), in the missing rows
     ``m``, with ``w = resp[n, k]``: ``sum_x[k] += w e``, ``cross[k'] += w e u^T`` and
-    ``block[k'] += w (e e^T + C)``; the second-moment correction is
-    ``cross + cross^T + block``. Tied (K' = 1) pools every component.
+    ``block[k'] += w (e e^T + C)`` (``C`` once per pattern, times the sum of its rows' ``w``);
+    the second-moment correction is ``cross + cross^T + block``. Tied (K' = 1) pools every
+    component.
 
     Parameters
     ----------
@@ -423,12 +429,16 @@ def moment_corrections(
     cols = np.empty(d, dtype=np.int64)
     u = np.empty((n_shifts, d))
     we = np.empty((d, n_components))
+    # C enters once per pattern, times the pattern's responsibility mass.
+    mass = np.zeros((offsets.size, n_components))
+    example = np.full(offsets.size, -1, dtype=np.int64)
     for i in visit:
         p = row_pattern[i]
+        example[p] = i
         s = _columns(keys[i], d, cols)
-        store = _store(offsets[p], cached, local)
-        block = _start(offsets[p]) + n_kinds
         cell = cell_start[i]
+        for k in range(n_components):
+            mass[p, k] += resp[i, k]
         _shifted(filled, i, cols, s, shifts, u)
         for j in range(s):
             m = cols[j]
@@ -454,17 +464,31 @@ def moment_corrections(
             ma = cols[a]
             for b in range(s):
                 mb = cols[b]
-                at = block + (a * s + b) * n_kinds
                 if n_kinds == 1:
                     acc = 0.0
-                    mass = 0.0
                     for k in range(n_components):
                         acc += we[a, k] * e[cell + b, k]
-                        mass += resp[i, k]
-                    block_t[ma, mb, 0] += acc + mass * store[at]
+                    block_t[ma, mb, 0] += acc
                 else:
                     for k in range(n_components):
-                        block_t[ma, mb, k] += we[a, k] * e[cell + b, k] + resp[i, k] * store[at + k]
+                        block_t[ma, mb, k] += we[a, k] * e[cell + b, k]
+    for p in range(offsets.size):
+        if example[p] < 0:
+            continue
+        s = _columns(keys[example[p]], d, cols)
+        store = _store(offsets[p], cached, local)
+        block = _start(offsets[p]) + n_kinds
+        if n_kinds == 1:
+            total = 0.0
+            for k in range(n_components):
+                total += mass[p, k]
+            for k in range(n_components):
+                mass[p, k] = total
+        for a in range(s):
+            for b in range(s):
+                at = block + (a * s + b) * n_kinds
+                for k in range(n_kinds):
+                    block_t[cols[a], cols[b], k] += mass[p, k] * store[at + k]
 
 
 @_jit
