@@ -6,6 +6,12 @@ number of one table comes from the same run: the same data (200,000 x 16, K = 8,
 Gaussian blobs, float64), the same starting parameters for every runner, and for the missing
 case the same data with 10% of the cells set to NaN completely at random.
 
+The missing-value E-step of full and tied covariance has two engines
+(``emkit.families._gaussian_missing``): compiled kernels, which ``"auto"`` picks when numba is
+installed, and numpy, which runs without numba. The numpy runner hides the compiled kernels as
+a missing numba would (the family's ``"auto"`` then falls back), so both run the code a user
+gets. Diagonal covariance has no per-pattern step: both engines run the same code there.
+
 Columns
 -------
 complete s/it
@@ -13,15 +19,16 @@ complete s/it
     rows, as the batch schedule runs them. This is the complete-data code the family ran before
     missing values existed: on data without NaN it takes exactly that path (its only addition
     is the check ``np.isnan(X).any()`` per row block, timed alone in the column ``NaN check s``).
-missing s/it
-    The same iteration on the data with NaN: every row's marginal log-density of its observed
-    entries and the conditional moments of its missing ones (exact EM).
+compiled s/it, numpy s/it
+    The same iteration on the data with NaN, with each engine: every row's marginal
+    log-density of its observed entries and the conditional moments of its missing ones
+    (exact EM).
 ratio
-    missing s/it / complete s/it (target: at most 3).
+    missing s/it / complete s/it of each engine (target: at most 3).
 CPU s/it, CPU ratio
     The same medians in CPU seconds of this process (``time.process_time``): on a machine
     shared with other jobs they move less than the wall clock.
-sklearn s/it, missing / sklearn
+sklearn s/it, compiled / sklearn
     scikit-learn's ``GaussianMixture`` iteration (its ``_e_step`` + ``_m_step``, the body of its
     fit loop) on the complete data, from the same start: the peer reference point. No peer
     fits missing values exactly with full covariance, so none runs on the NaN data.
@@ -29,7 +36,7 @@ patterns
     Distinct missingness patterns in the data (and rows with at least one NaN).
 dLL/it
     Smallest increase of the observed-data log-likelihood over the timed iterations of the
-    missing case (EM never lowers it; negative would be a bug).
+    missing case, per engine (EM never lowers it; negative would be a bug).
 """
 
 from __future__ import annotations
@@ -46,7 +53,8 @@ import numpy as np
 from bench_em import SklearnRunner, describe_machine, gaussian_data
 
 import emkit
-from emkit.families._gaussian_missing import group_patterns
+from emkit.families import _gaussian_missing
+from emkit.families._gaussian_missing import engine_in_use, group_patterns
 
 # (name, covariance type, n, d, k)
 CASES: list[tuple[str, str, int, int, int]] = [
@@ -57,17 +65,33 @@ CASES: list[tuple[str, str, int, int, int]] = [
 MISSING_FRACTION = 0.1
 
 
-class Runner:
-    """EM iterations of a FiniteMixture on one array, as the batch schedule runs them."""
+# The compiled kernels as imported (or the ImportError of trying), restored after each
+# numpy-engine iteration.
+_HIDDEN = ImportError("numba hidden by bench_missing: the numpy engine")
 
-    def __init__(self, model: Any, X: np.ndarray, params: Any) -> None:
-        self.model, self.X = model, X
-        self.stats, self.ll = model.e_step(X, params)
+
+class Runner:
+    """EM iterations of a FiniteMixture on one array, as the batch schedule runs them, with
+    the missing-value engine a user with (``"numba"``) or without (``"numpy"``) numba gets."""
+
+    def __init__(self, model: Any, X: np.ndarray, params: Any, engine: str = "numba") -> None:
+        self.model, self.X, self.engine = model, X, engine
+        self.stats, self.ll = self._run(lambda: model.e_step(X, params))
         self.lls = [self.ll]
+
+    def _run(self, step: Callable[[], Any]) -> Any:
+        if self.engine == "numba":
+            return step()
+        kept = _gaussian_missing._compiled
+        _gaussian_missing._compiled = _HIDDEN  # "auto" falls back as without numba
+        try:
+            return step()
+        finally:
+            _gaussian_missing._compiled = kept
 
     def iterate(self) -> None:
         params = self.model.m_step(self.stats)
-        self.stats, self.ll = self.model.e_step(self.X, params)
+        self.stats, self.ll = self._run(lambda: self.model.e_step(self.X, params))
         self.lls.append(self.ll)
 
 
@@ -96,10 +120,16 @@ def run_case(case: tuple[str, str, int, int, int], scale: float, repeats: int) -
     sample = X[rng.choice(n, size=min(n, 20_000), replace=False)]
     params = model.init_params(sample, np.random.default_rng(1), "k-means++")
     complete = Runner(model, X, params)
-    missing = Runner(model, X_missing, params)
+    compiled = Runner(model, X_missing, params, "numba")
+    numpy_engine = Runner(model, X_missing, params, "numpy")
     peer = SklearnRunner(kind, X, params)
-    # Interleaved, so that a change of the machine's load touches all three alike.
-    runners = {"complete": complete, "missing": missing, "sklearn": peer}
+    # Interleaved, so that a change of the machine's load touches every runner alike.
+    runners = {
+        "complete": complete,
+        "compiled": compiled,
+        "numpy": numpy_engine,
+        "sklearn": peer,
+    }
     times: dict[str, list[tuple[float, float]]] = {key: [] for key in runners}
     for runner in runners.values():
         runner.iterate()  # warm-up: first touch of every temporary
@@ -110,20 +140,19 @@ def run_case(case: tuple[str, str, int, int, int], scale: float, repeats: int) -
     cpu = {key: statistics.median(c for _, c in value) for key, value in times.items()}
     nan_check = min(_time(lambda: np.isnan(X).any()) for _ in range(5))
     mask = np.isnan(X_missing)
-    steps = np.diff(missing.lls)
     return {
         "case": name,
         "shape": f"{n:,}x{d}, K={k}",
         **seconds,
-        "ratio": seconds["missing"] / seconds["complete"],
-        "cpu_complete": cpu["complete"],
-        "cpu_missing": cpu["missing"],
-        "cpu_ratio": cpu["missing"] / cpu["complete"],
-        "peer_ratio": seconds["missing"] / seconds["sklearn"],
+        **{f"cpu_{key}": value for key, value in cpu.items()},
+        "peer_ratio": seconds["compiled"] / seconds["sklearn"],
         "nan_check": nan_check,
         "patterns": len(np.unique(group_patterns(mask).row_pattern)),
         "incomplete_rows": int(mask.any(axis=1).sum()),
-        "min_step": float(steps.min()),
+        "min_step": {
+            engine: float(np.diff(runner.lls).min())
+            for engine, runner in (("compiled", compiled), ("numpy", numpy_engine))
+        },
     }
 
 
@@ -141,31 +170,36 @@ def main() -> None:
         print(line)
     print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '<unset>')}")
     print(f"repeats: {repeats} (median reported), missing cells: {MISSING_FRACTION:.0%} (MCAR)")
+    print(f"missing-value engine with numba installed: {engine_in_use('auto', 16)}")
     rows = []
     for case in cases:
         rows.append(run_case(case, scale, repeats))
         r = rows[-1]
         print(
-            f"  {r['case']}: complete {r['complete']:.3f} s/it, missing {r['missing']:.3f} s/it, "
-            f"sklearn {r['sklearn']:.3f} s/it (load {os.getloadavg()[0]:.1f})",
+            f"  {r['case']}: complete {r['complete']:.3f} s/it, compiled {r['compiled']:.3f} "
+            f"s/it, numpy {r['numpy']:.3f} s/it, sklearn {r['sklearn']:.3f} s/it "
+            f"(load {os.getloadavg()[0]:.1f})",
             file=sys.stderr,
             flush=True,
         )
     header = (
-        "| case | N x D, K | complete s/it | missing s/it | ratio | CPU s/it complete, missing "
-        "| CPU ratio | sklearn s/it | missing / sklearn | NaN check s | patterns (incomplete rows) "
-        "| dLL/it |"
+        "| case | N x D, K | complete s/it | compiled s/it | ratio | numpy s/it | ratio "
+        "| CPU s/it complete, compiled, numpy | CPU ratio compiled, numpy | sklearn s/it "
+        "| compiled / sklearn | NaN check s | patterns (incomplete rows) "
+        "| dLL/it compiled, numpy |"
     )
     print()
     print(header)
     print("|" + "---|" * header.count(" | ") + "---|")
     for r in rows:
+        c, m, p = r["complete"], r["compiled"], r["numpy"]
+        cc, cm, cp = r["cpu_complete"], r["cpu_compiled"], r["cpu_numpy"]
         print(
-            f"| {r['case']} | {r['shape']} | {r['complete']:.3f} | {r['missing']:.3f} "
-            f"| {r['ratio']:.2f}x | {r['cpu_complete']:.3f}, {r['cpu_missing']:.3f} "
-            f"| {r['cpu_ratio']:.2f}x | {r['sklearn']:.3f} | {r['peer_ratio']:.2f}x "
-            f"| {r['nan_check']:.4f} | {r['patterns']:,} ({r['incomplete_rows']:,}) "
-            f"| {r['min_step']:.3g} |"
+            f"| {r['case']} | {r['shape']} | {c:.3f} | {m:.3f} | {m / c:.2f}x | {p:.3f} "
+            f"| {p / c:.2f}x | {cc:.3f}, {cm:.3f}, {cp:.3f} | {cm / cc:.2f}x, {cp / cc:.2f}x "
+            f"| {r['sklearn']:.3f} | {r['peer_ratio']:.2f}x | {r['nan_check']:.4f} "
+            f"| {r['patterns']:,} ({r['incomplete_rows']:,}) "
+            f"| {r['min_step']['compiled']:.3g}, {r['min_step']['numpy']:.3g} |"
         )
     print(f"\nload average at end: {os.getloadavg()}")
 
