@@ -1089,9 +1089,10 @@ def _remember_packed(owner: Any, keys: Array, values: Array, offsets: Array) -> 
         if present.any() or needed > FACTOR_CACHE_NUMBERS:
             return
         store = table.values
-        if store.size == 0:
-            # Room for the bound at once: untouched pages take no memory, and no growth copies.
-            store = np.empty(FACTOR_CACHE_NUMBERS)
+        if needed > store.size:
+            # Grown by doubling (few copies), never beyond the bound.
+            store = np.empty(min(max(2 * store.size, 2 * needed), FACTOR_CACHE_NUMBERS))
+            store[: table.used] = table.values[: table.used]
         store[table.used : needed] = values
         # Merged into the sorted keys: one pass, where a sort of them all costs more per chunk.
         by_key = np.argsort(keys)
