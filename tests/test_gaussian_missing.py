@@ -16,6 +16,7 @@ with numba made to look uninstalled), and the engines are held to each other on 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
@@ -631,6 +632,30 @@ def test_factor_cache_gives_what_fresh_factors_give(
     for (a_log, a_stats), (b_log, b_stats) in zip(cached, fresh, strict=True):
         np.testing.assert_allclose(a_log, b_log, rtol=PATH_AGREEMENT_RTOL, atol=PATH_AGREEMENT_ATOL)
         np.testing.assert_allclose(a_stats.sum_xx, b_stats.sum_xx, rtol=PATH_AGREEMENT_RTOL)
+
+
+@pytest.mark.parametrize("kind", ["full", "tied"])
+def test_threads_share_the_factor_cache(kind: str, engine: str) -> None:
+    # Chunks evaluated in threads at once (as a threaded source runs them) read and fill one
+    # parameter value's cache; each gets what it gets alone, without a cache.
+    X, resp, params = data(kind, seed=22, n=800)
+    family = Gaussian(kind)
+    parts = [slice(start, start + 50) for start in range(0, 800, 50)]
+
+    def chunk(part: slice, p: GaussianParams) -> tuple[np.ndarray, GaussianStats]:
+        log_prob, _, stats_of = family.log_prob_with_stats(X[part], p)
+        return log_prob, stats_of(resp[part])
+
+    alone = [chunk(part, GaussianParams(params.means, params.covariances)) for part in parts]
+    for _ in range(3):
+        shared = GaussianParams(params.means, params.covariances)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            together = list(pool.map(chunk, parts, [shared] * len(parts)))
+        for (a_log, a_stats), (b_log, b_stats) in zip(together, alone, strict=True):
+            np.testing.assert_allclose(
+                a_log, b_log, rtol=PATH_AGREEMENT_RTOL, atol=PATH_AGREEMENT_ATOL
+            )
+            np.testing.assert_allclose(a_stats.sum_xx, b_stats.sum_xx, rtol=PATH_AGREEMENT_RTOL)
 
 
 @pytest.mark.parametrize("kind", COVARIANCE_TYPES)
