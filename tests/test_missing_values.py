@@ -560,3 +560,30 @@ def test_tables_read_missing_cells_only_when_asked(tmp_path: Path) -> None:
     with pytest.raises(DataFileError, match=r"row 0, column 1 holds nan.*--missing"):
         read_data(str(tmp_path / "x.npy"))
     np.testing.assert_array_equal(read_data(str(tmp_path / "x.npy"), missing=True).data, X)
+
+
+def test_models_without_missing_values_say_so_everywhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from emkit import cli
+
+    rng = np.random.default_rng(19)
+    X = rng.normal(size=(40, 2))
+    X[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"RegressionMixture does not take missing values"):
+        emkit.RegressionMixture(2).fit(X, np.arange(40.0))
+    path = tmp_path / "r.csv"
+    path.write_text("x,y\n1,2\n,3\n2,4\n3,5.5\n4,8\n5,9\n", encoding="utf-8")
+    args = ["fit", str(path), "--model", "regression", "--target", "y", "-k", "2"]
+    assert cli.main([*args, "--missing", "marginalise"]) != 0
+    assert "does not apply to --model regression" in capsys.readouterr().err
+
+
+def test_integer_categories_keep_their_type_with_missing_cells() -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"x": np.arange(40.0) % 7, "k": pd.Categorical([10, 20, 30, None] * 10)})
+    fitted = emkit.MixedMixture(2, missing="marginalise", random_state=0).fit(frame)
+    assert fitted.categories_["k"].dtype == np.int64
+    drawn, _ = fitted.sample(5)
+    assert drawn["k"].dtype == frame["k"].dtype
+    assert set(drawn["k"]) <= {10, 20, 30}

@@ -187,6 +187,11 @@ def fit_regression(args: argparse.Namespace, k: int) -> int:
     ):
         if value is not None:
             raise CliError(f"{option} does not apply to --model regression")
+    if args.missing == "marginalise":
+        raise CliError(
+            "--missing marginalise does not apply to --model regression: a mixture of "
+            "regressions does not take missing values; drop or fill those cells"
+        )
     family = str(args.family).lower()
     if family not in FAMILIES:
         raise CliError(

@@ -377,8 +377,8 @@ class MixtureEstimator(EstimatorParams):
         lengths = None
         if groups is not None and source_kind(X) != "array":
             raise ValueError(
-                "`groups` are given with X in memory; for data that stays where it lives, give "
-                "the group sizes to the source (lengths=...)"
+                "`groups` needs X in memory (an array or a DataFrame); for data that stays where "
+                "it lives, give the group sizes to the source (lengths=...)"
             )
         if source_kind(X) != "array":
             # Rows that stay where they live (a .npy path, chunks, a Dask array) reach emkit.fit

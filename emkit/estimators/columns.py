@@ -104,6 +104,17 @@ def _is_frame(X: Any) -> bool:
     return hasattr(X, "columns") and hasattr(X, "dtypes") and not isinstance(X, np.ndarray)
 
 
+def _category_values(series: Any) -> Array:
+    """A pandas categorical column as objects of its categories' own type, None where missing."""
+    categories = np.empty(len(series.cat.categories), dtype=object)
+    categories[:] = series.cat.categories.tolist()
+    codes = np.asarray(series.cat.codes)
+    values = np.full(codes.shape[0], None, dtype=object)
+    present = codes >= 0
+    values[present] = categories[codes[present]]
+    return values
+
+
 def read_table(X: Any) -> ColumnTable:
     """``X`` (a DataFrame, an array or nested lists) column by column, without importing pandas.
 
@@ -134,6 +145,10 @@ def read_table(X: Any) -> ColumnTable:
             # pandas' extension dtypes (nullable integers, strings, categories) through object,
             # so that their missing values (pd.NA) are visible as such.
             values = series.to_numpy() if isinstance(dtype, np.dtype) else series.to_numpy(object)
+            if str(dtype) == "category":
+                # Through the codes: a category column with a missing cell would give its
+                # integer categories as floats.
+                values = _category_values(series)
             columns.append(np.asarray(values))
             dtypes.append(dtype)
         return ColumnTable(columns, *_keys_and_labels(names), dtypes, True)

@@ -54,11 +54,13 @@ def check_nonnegative(value: Any, name: str) -> float:
     return result
 
 
-def check_x(X: Any, name: str, positive_only: bool = False, missing: str = "error") -> Array:
+def check_x(X: Any, name: str, positive_only: bool = False, missing: str | None = "error") -> Array:
     """``X`` as a finite 2-D float array, with scikit-learn's wording for the common mistakes.
 
     ``name`` is the estimator's class name; ``positive_only`` refuses negative values;
-    ``missing="marginalise"`` lets NaN (and pandas' missing values) through as missing values.
+    ``missing="marginalise"`` lets NaN (and pandas' missing values) through as missing values,
+    ``"error"`` refuses them and names the option, ``None`` (an estimator without missing
+    values) refuses them with the advice to drop or fill them.
     """
     if scipy.sparse.issparse(X):
         raise TypeError(
@@ -67,7 +69,9 @@ def check_x(X: Any, name: str, positive_only: bool = False, missing: str = "erro
     allow_missing = missing == "marginalise"
     if allow_missing:
         # pandas' missing values (None, pd.NA) become NaN first.
-        return _check_x_values(check_array(X, "X", allow_missing=True), name, positive_only, True)
+        return _check_x_values(
+            check_array(X, "X", allow_missing=True), name, positive_only, missing
+        )
     raw = X.to_numpy() if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray) else X
     try:
         arr = np.asarray(raw)
@@ -90,22 +94,24 @@ def check_x(X: Any, name: str, positive_only: bool = False, missing: str = "erro
             f"`X` has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required."
         )
     if np.issubdtype(arr.dtype, np.number):
-        _check_x_values(arr, name, positive_only, False)
+        _check_x_values(arr, name, positive_only, missing)
     return check_array(arr, "X")
 
 
-def _check_x_values(arr: Array, name: str, positive_only: bool, allow_missing: bool) -> Array:
+def _check_x_values(arr: Array, name: str, positive_only: bool, missing: str | None) -> Array:
     finite = np.isfinite(arr)
     if not finite.all():
-        bad = ~finite & ~np.isnan(arr) if allow_missing else ~finite
+        bad = ~finite & ~np.isnan(arr) if missing == "marginalise" else ~finite
         if bad.any():
             row, column = (int(i) for i in np.argwhere(bad)[0][:2])
             value = arr[row, column]
-            hint = (
-                " (or pass missing='marginalise' to treat NaN as values missing at random)"
-                if np.isnan(value)
-                else ""
-            )
+            hint = ""
+            if np.isnan(value):
+                hint = (
+                    f" ({name} does not take missing values: drop or fill them)"
+                    if missing is None
+                    else " (or pass missing='marginalise' to treat NaN as values missing at random)"
+                )
             raise ValueError(
                 f"`X` must not contain NaN or inf; found {value} at row {row}, "
                 f"column {column}{hint}"

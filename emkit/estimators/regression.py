@@ -666,7 +666,7 @@ class RegressionMixture(EstimatorParams):
         name = type(self).__name__
         if not fitting:
             check_feature_names(getattr(self, "feature_names_in_", None), X, name)
-        covariates = check_x(X, name)
+        covariates = check_x(X, name, missing=None)
         n = covariates.shape[0]
         if not fitting and covariates.shape[1] != self.n_features_in_:
             raise ValueError(
@@ -684,7 +684,7 @@ class RegressionMixture(EstimatorParams):
         if not hasattr(raw, "columns") and np.ndim(raw) == 1:
             raw = np.asarray(raw).reshape(-1, 1)
         try:
-            extra = check_x(raw, name)
+            extra = check_x(raw, name, missing=None)
         except (TypeError, ValueError) as exc:
             raise type(exc)(str(exc).replace("`X`", "`concomitant`")) from None
         if extra.shape[0] != n:
