@@ -6,10 +6,12 @@ CuPy, torch) only has to supply these functions.
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
 from typing import Any, TypeVar
 
 import numpy as np
@@ -21,8 +23,10 @@ from numpy.typing import NDArray
 Array = NDArray[Any]
 
 __all__ = [
+    "ENGINES",
     "Array",
     "cholesky",
+    "compiled_kernels",
     "gammaln",
     "linear_sum_assignment",
     "logsumexp",
@@ -34,6 +38,50 @@ __all__ = [
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+ENGINES = ("auto", "numpy", "numba")
+"""The engines of code with compiled kernels: ``"numpy"``, ``"numba"`` (the kernels, numba being
+the optional ``fast`` extra) or ``"auto"`` (the kernels when numba imports, else numpy)."""
+
+
+def compiled_kernels(
+    engine: Any, loaded: ModuleType | ImportError | None, module: str
+) -> tuple[ModuleType | ImportError | None, ModuleType | None]:
+    """The compiled kernels of ``module`` for ``engine``, imported on first use.
+
+    ``loaded`` is the caller's memory of the one import attempt (``None`` before it, the module
+    or its ImportError after); the caller keeps the first value returned for the next call.
+
+    Returns
+    -------
+    loaded : module, ImportError or None
+    kernels : module or None
+        ``None``: run the numpy engine.
+
+    Raises
+    ------
+    ValueError
+        For an ``engine`` not in ``ENGINES``.
+    ImportError
+        For ``engine="numba"`` when numba cannot be imported.
+    """
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise ValueError(f"`engine` must be one of {ENGINES}; got {engine!r}")
+    if engine == "numpy":
+        return loaded, None
+    if loaded is None:
+        try:
+            loaded = importlib.import_module(module)
+        except ImportError as exc:
+            loaded = exc
+    if isinstance(loaded, ImportError):
+        if engine == "numba":
+            raise ImportError(
+                f"engine='numba' needs numba, which cannot be imported ({loaded}); install "
+                "it with: pip install 'emkit[fast]' (or pass engine='numpy')"
+            ) from loaded
+        return loaded, None
+    return loaded, loaded
 
 
 def cholesky(a: Array) -> Array:

@@ -64,7 +64,6 @@ same numbers to rounding (the tests hold them to 1e-12 relative in float64).
 
 from __future__ import annotations
 
-import importlib
 import threading
 import weakref
 from collections.abc import Callable
@@ -74,7 +73,7 @@ from typing import Any, final
 import attrs
 import numpy as np
 
-from emkit._backend import Array
+from emkit._backend import ENGINES, Array, compiled_kernels
 from emkit.families._gaussian_kernels import GaussianKernel
 
 __all__ = [
@@ -105,9 +104,6 @@ FACTOR_CACHE_NUMBERS = 2**21
 #: costs its steps more than its arithmetic), or while the sizes differ by at most a third.
 PADDED_SWEEP_NUMBERS = 2**14
 
-#: The values of the private ``engine`` argument.
-ENGINES = ("auto", "numpy", "numba")
-
 #: The compiled engine keeps each row's missing columns as one 64-bit mask; wider chunks run on
 #: the numpy engine (they take the direct route, and tell patterns apart by packed bytes).
 COMPILED_MAX_FEATURES = 64
@@ -123,23 +119,10 @@ _compiled: ModuleType | ImportError | None = None
 def _kernels(engine: Any, n_features: int) -> ModuleType | None:
     """The compiled kernels for ``engine`` and a chunk of ``n_features``, or None for numpy."""
     global _compiled
-    if not isinstance(engine, str) or engine not in ENGINES:
-        raise ValueError(f"`engine` must be one of {ENGINES}; got {engine!r}")
-    if engine == "numpy" or n_features > COMPILED_MAX_FEATURES:
-        return None
-    if _compiled is None:
-        try:
-            _compiled = importlib.import_module("emkit.families._gaussian_compiled")
-        except ImportError as exc:
-            _compiled = exc
-    if isinstance(_compiled, ImportError):
-        if engine == "numba":
-            raise ImportError(
-                f"engine='numba' needs numba, which cannot be imported ({_compiled}); install "
-                "it with: pip install 'emkit[fast]' (or pass engine='numpy')"
-            ) from _compiled
-        return None
-    return _compiled
+    if n_features > COMPILED_MAX_FEATURES and engine in ENGINES:
+        engine = "numpy"  # a row's missing columns must fit the kernels' 64-bit mask
+    _compiled, kernels = compiled_kernels(engine, _compiled, "emkit.families._gaussian_compiled")
+    return kernels
 
 
 def engine_in_use(engine: str = "auto", n_features: int = 1) -> str:

@@ -38,7 +38,6 @@ disk (numba's ``cache=True``).
 
 from __future__ import annotations
 
-import importlib
 import math
 from types import ModuleType
 from typing import Any, final
@@ -46,7 +45,7 @@ from typing import Any, final
 import attrs
 import numpy as np
 
-from emkit._backend import Array
+from emkit._backend import ENGINES, Array, compiled_kernels
 
 __all__ = [
     "ENGINES",
@@ -67,9 +66,6 @@ _TINY = 1e-150
 # The default segment length never drops below this: shorter segments make the per-segment
 # transfer matrices (K times the work of the plain forward pass) the bottleneck.
 _MIN_SEGMENT = 64
-
-#: The values of the ``engine`` argument of the public functions.
-ENGINES = ("auto", "numpy", "numba")
 
 #: A chunk whose sequences, side by side, give at least this many (row, state) pairs per step
 #: of its longest sequence (``sum(lengths) * K >= UNSEGMENTED_MIN_WORK * max(lengths)``) runs
@@ -358,23 +354,8 @@ _compiled: ModuleType | ImportError | None = None
 def _kernels(engine: Any) -> ModuleType | None:
     """The compiled kernels for ``engine``, or None for the numpy engine."""
     global _compiled
-    if not isinstance(engine, str) or engine not in ENGINES:
-        raise ValueError(f"`engine` must be one of {ENGINES}; got {engine!r}")
-    if engine == "numpy":
-        return None
-    if _compiled is None:
-        try:
-            _compiled = importlib.import_module("emkit.hmm._compiled")
-        except ImportError as exc:
-            _compiled = exc
-    if isinstance(_compiled, ImportError):
-        if engine == "numba":
-            raise ImportError(
-                f"engine='numba' needs numba, which cannot be imported ({_compiled}); install "
-                "it with: pip install 'emkit[fast]' (or pass engine='numpy')"
-            ) from _compiled
-        return None
-    return _compiled
+    _compiled, kernels = compiled_kernels(engine, _compiled, "emkit.hmm._compiled")
+    return kernels
 
 
 def engine_in_use(engine: str = "auto") -> str:
