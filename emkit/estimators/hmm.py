@@ -932,9 +932,7 @@ class PoissonHMM(HMMEstimator):
     implementation : {"log", "scaling"}, default "log"
     n_init : int, default 1
     missing : {"error", "marginalise"}, default "error"
-        What a NaN in ``X`` is: a mistake (refused) or a value missing at random, integrated out
-        of the emission density (a frame missing entirely has emission probability 1: the chain
-        moves through it); ``impute`` fills missing entries from the state posteriors.
+        As for [`GaussianHMM`][emkit.estimators.GaussianHMM].
 
     Attributes
     ----------
@@ -1082,9 +1080,7 @@ class CategoricalHMM(HMMEstimator):
     implementation : {"log", "scaling"}, default "log"
     n_init : int, default 1
     missing : {"error", "marginalise"}, default "error"
-        What a NaN in ``X`` is: a mistake (refused) or a value missing at random, integrated out
-        of the emission density (a frame missing entirely has emission probability 1: the chain
-        moves through it); ``impute`` fills missing entries from the state posteriors.
+        As for [`GaussianHMM`][emkit.estimators.GaussianHMM].
 
     Attributes
     ----------
@@ -1212,9 +1208,7 @@ class BernoulliHMM(HMMEstimator):
     implementation : {"log", "scaling"}, default "log"
     n_init : int, default 1
     missing : {"error", "marginalise"}, default "error"
-        What a NaN in ``X`` is: a mistake (refused) or a value missing at random, integrated out
-        of the emission density (a frame missing entirely has emission probability 1: the chain
-        moves through it); ``impute`` fills missing entries from the state posteriors.
+        As for [`GaussianHMM`][emkit.estimators.GaussianHMM].
 
     Attributes
     ----------
